@@ -1,0 +1,3 @@
+"""Streaming client, transports, audio sources, CLI and local endpoint."""
+
+__all__: list[str] = []
