@@ -19,6 +19,7 @@ import datetime as _dt
 import struct
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -251,6 +252,7 @@ def _payload_bytes(payload: object) -> bytes:
 # -- the message ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, init=False, eq=False, repr=False)
 class Message:
     """One event-stream message: ordered ``headers`` and a ``payload``.
 
@@ -260,9 +262,6 @@ class Message:
     Two messages are equal when they encode to the same bytes: same header names, order,
     wire types and values, same payload.
     """
-
-    __slots__ = ("headers", "payload")
-    __match_args__ = ("headers", "payload")
 
     headers: Mapping[str, HeaderValue]
     payload: bytes
@@ -277,6 +276,7 @@ class Message:
                     f"header name {name!r} is {type(name).__name__}, not str"
                 )
             normalised[name] = _normalise(name, value)
+        _encode_headers(normalised)  # every check encoding makes, now rather than later
         if type(payload) is not bytes:
             payload = _payload_bytes(payload)
         object.__setattr__(self, "headers", MappingProxyType(normalised))
@@ -289,12 +289,6 @@ class Message:
         object.__setattr__(self, "headers", headers)
         object.__setattr__(self, "payload", payload)
         return self
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
 
     def encode(self) -> bytes:
         """The message's wire bytes."""
