@@ -33,7 +33,8 @@ FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
 	mkdir -p fuzz/corpus-work
-	$(BIN)/python fuzz/fuzz_decoder.py fuzz/corpus-work fuzz/corpus -max_total_time=$(FUZZ_SECONDS)
+	mkdir -p fuzz/crashes
+	$(BIN)/python fuzz/fuzz_decoder.py fuzz/corpus-work fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
 
 demo: $(STAMP)
 	@echo "make demo: the demo arrives with the CLI (issue 6)." >&2; exit 1

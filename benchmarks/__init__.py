@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks [TABLE ...]`` prints each table, peers side by side."""

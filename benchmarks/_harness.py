@@ -1,0 +1,49 @@
+"""A tiny timing harness: best-of-N per-call times, printed as a table with ratios."""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    name: str
+    seconds: float | None  # per operation; None when the peer is not installed
+    note: str = ""
+
+
+def per_call(fn: Callable[[], object], *, repeat: int = 7, min_time: float = 0.2) -> float:
+    """Best per-call time over ``repeat`` runs of at least ``min_time`` seconds each."""
+    timer = timeit.Timer(fn)
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= min_time:
+            break
+        number *= 2 if elapsed == 0 else max(2, int(min_time / elapsed * 1.2))
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def print_table(title: str, rows: list[Row], *, baseline: str = "streamscribe") -> None:
+    """Print rows grouped by case, each with its ratio to the case's ``baseline`` row."""
+    print(f"\n## {title}\n")
+    header = f"| {'case':<46} | {'implementation':<36} | {'us/op':>9} | {'vs ours':>8} | note"
+    print(header)
+    print("|" + "-" * 48 + "|" + "-" * 38 + "|" + "-" * 11 + "|" + "-" * 10 + "|------")
+    ours = {row.case: row.seconds for row in rows if row.name == baseline}
+    for row in rows:
+        base = ours.get(row.case)
+        if row.seconds is None:
+            us, ratio = "n/a", ""
+        else:
+            us = f"{row.seconds * 1e6:9.2f}"
+            ratio = f"{row.seconds / base:7.2f}x" if base else ""
+        print(f"| {row.case:<46} | {row.name:<36} | {us:>9} | {ratio:>8} | {row.note}")
+
+
+def verdict(label: str, ratio: float, target: float) -> str:
+    status = "met" if ratio >= target else "MISSED"
+    return f"{label}: {ratio:.2f}x (target >= {target}x) {status}"
