@@ -21,6 +21,7 @@ from .codec import (
     decode,
     encode,
     encode_header,
+    encode_raw,
     iter_decode,
 )
 from .errors import (
@@ -72,5 +73,6 @@ __all__ = [
     "decode",
     "encode",
     "encode_header",
+    "encode_raw",
     "iter_decode",
 ]

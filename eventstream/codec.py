@@ -51,6 +51,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_header",
+    "encode_raw",
     "iter_decode",
 ]
 
@@ -200,12 +201,37 @@ class _Prefix:
 
     def for_payload(self, payload_length: int) -> tuple[bytes, int]:
         if payload_length != self.payload_length:
-            headers_length = len(self.headers)
-            lengths = _LENGTHS.pack(_OVERHEAD + headers_length + payload_length, headers_length)
-            self.prefix = lengths + _U32.pack(crc32(lengths, 0)) + self.headers
-            self.crc = crc32(self.prefix, 0)
+            self.prefix, self.crc = _frame_prefix(self.headers, payload_length)
             self.payload_length = payload_length
         return self.prefix, self.crc
+
+
+def _frame_prefix(headers: bytes, payload_length: int) -> tuple[bytes, int]:
+    """Prelude + headers section, and the running CRC of those bytes."""
+    headers_length = len(headers)
+    lengths = _LENGTHS.pack(_OVERHEAD + headers_length + payload_length, headers_length)
+    prefix = lengths + _U32.pack(crc32(lengths, 0)) + headers
+    return prefix, crc32(prefix, 0)
+
+
+def encode_raw(headers_section: bytes, payload: bytes) -> bytes:
+    """Frame an already-encoded headers section (see :func:`encode_header`) and a payload.
+
+    For hot paths that build their headers section from constant and per-message pieces,
+    such as the event signer's ``:date`` and ``:chunk-signature``. The headers section is
+    not re-validated; only its size and the payload's are checked.
+    """
+    if len(headers_section) > DEFAULT_MAX_HEADERS_SIZE:
+        raise MessageTooLarge(
+            f"headers section is {len(headers_section)} bytes; at most "
+            f"{DEFAULT_MAX_HEADERS_SIZE} are allowed"
+        )
+    if len(payload) > MAX_PAYLOAD_SIZE:
+        raise MessageTooLarge(
+            f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_SIZE} are allowed"
+        )
+    prefix, crc = _frame_prefix(headers_section, len(payload))
+    return b"".join((prefix, payload, _U32.pack(crc32(payload, crc))))
 
 
 # Keyed by ``tuple(headers.items())``. Only header sets whose values are all ``str`` are

@@ -42,6 +42,7 @@ def test_all_is_pinned() -> None:
             "decode",
             "encode",
             "encode_header",
+            "encode_raw",
             "iter_decode",
         ]
     )
