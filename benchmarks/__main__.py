@@ -6,9 +6,9 @@ import argparse
 import platform
 import sys
 
-from . import codec
+from . import codec, sign
 
-TABLES = {"codec": codec.main}
+TABLES = {"codec": codec.main, "sign": sign.main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ __all__ = [
     "canonical_headers",
     "canonical_query",
     "canonical_request",
+    "canonical_request_from",
     "canonical_uri",
     "credential_scope",
     "parse_amz_date",
@@ -81,16 +82,21 @@ _AMZ_DATE_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 
 def amz_date(now: _dt.datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` for an aware datetime (whole seconds, UTC)."""
-    if now.tzinfo is None or now.utcoffset() is None:
+    offset = now.utcoffset()
+    if offset is None:
         raise SigningError(
             f"naive datetime {now.isoformat()} given as the signing time; pass an aware one "
             "(datetime.now(timezone.utc))"
         )
-    return now.astimezone(_dt.UTC).strftime(_AMZ_DATE_FORMAT)
+    return amz_date_from_seconds(int((now - _EPOCH).total_seconds() // 1))
 
 
+_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+@lru_cache(maxsize=16)
 def amz_date_from_seconds(seconds: int) -> str:
-    """``YYYYMMDDTHHMMSSZ`` for whole seconds since the epoch (the event signer's fast path)."""
+    """``YYYYMMDDTHHMMSSZ`` for whole seconds since the epoch; cached (signing times repeat)."""
     return time.strftime(_AMZ_DATE_FORMAT, time.gmtime(seconds))
 
 
@@ -152,8 +158,12 @@ def signing_key(secret_access_key: str, datestamp: str, region: str, service: st
 # -- canonical request ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def quote_rfc3986(text: str) -> str:
-    """Percent-encode everything but RFC 3986 unreserved characters (space is ``%20``)."""
+    """Percent-encode everything but RFC 3986 unreserved characters (space is ``%20``).
+
+    Cached: parameter names and most values repeat from one request to the next.
+    """
     return quote(text, safe="-_.~")
 
 
@@ -175,6 +185,7 @@ def remove_dot_segments(path: str) -> str:
     return leading + "/".join(kept) + trailing
 
 
+@lru_cache(maxsize=256)
 def canonical_uri(path: str) -> str:
     """The canonical URI of a path as sent on the wire (already percent-encoded).
 
@@ -211,11 +222,13 @@ def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     Names are lower-cased and sorted; values are trimmed with runs of whitespace folded to
     one space; repeated headers are joined with commas in the order given.
     """
-    grouped: dict[str, list[str]] = {}
-    for name, value in headers:
-        grouped.setdefault(name.lower(), []).append(" ".join(value.split()))
+    grouped: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.lower()
+        value = " ".join(raw_value.split())
+        grouped[name] = f"{grouped[name]},{value}" if name in grouped else value
     names = sorted(grouped)
-    lines = "".join(f"{name}:{','.join(grouped[name])}\n" for name in names)
+    lines = "".join([f"{name}:{grouped[name]}\n" for name in names])
     return lines, ";".join(names)
 
 
@@ -227,18 +240,17 @@ def canonical_request(
     payload_hash: str,
 ) -> tuple[str, str]:
     """Return ``(canonical request, signed header names)``."""
-    lines, signed = canonical_headers(headers)
-    request = "\n".join(
-        (
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query_pairs),
-            lines,
-            signed,
-            payload_hash,
-        )
+    return canonical_request_from(
+        method, canonical_uri(path), canonical_query(query_pairs), headers, payload_hash
     )
-    return request, signed
+
+
+def canonical_request_from(
+    method: str, uri: str, query: str, headers: Iterable[tuple[str, str]], payload_hash: str
+) -> tuple[str, str]:
+    """:func:`canonical_request` with the URI and query already in canonical form."""
+    lines, signed = canonical_headers(headers)
+    return "\n".join((method.upper(), uri, query, lines, signed, payload_hash)), signed
 
 
 def string_to_sign(date: str, scope: str, canonical: str) -> str:

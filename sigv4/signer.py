@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
@@ -16,7 +17,8 @@ from .canonical import (
     UNSIGNED_HEADERS,
     amz_date,
     canonical_query,
-    canonical_request,
+    canonical_request_from,
+    canonical_uri,
     credential_scope,
     parse_query,
     signing_key,
@@ -71,13 +73,30 @@ def _split_url(url: str) -> SplitResult:
 
 def canonical_host(url: str) -> str:
     """The host header value for ``url``: lower-case, port only when not the default."""
+    return _target(url).host
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What signing needs from a URL, parsed once per distinct URL."""
+
+    parts: SplitResult
+    host: str
+    uri: str
+    query_pairs: tuple[tuple[str, str], ...]
+    query: str
+
+
+@lru_cache(maxsize=256)
+def _target(url: str) -> _Target:
     parts = _split_url(url)
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
         host = f"{host}:{parts.port}"
-    return host
+    pairs = tuple(parse_query(parts.query))
+    return _Target(parts, host, canonical_uri(parts.path), pairs, canonical_query(pairs))
 
 
 def _check_header(name: str, value: str) -> None:
@@ -112,24 +131,44 @@ def sign_request(
     body: bytes = b"",
 ) -> SignedRequest:
     """Like :func:`sign_headers`, returning the canonical request and string to sign too."""
-    parts = _split_url(url)
+    target = _target(url)
     date = amz_date(now)
     out = {}
+    to_sign = []
+    has_host = False
+    content_hash = None
     for name, value in headers.items():
-        _check_header(name, value)
-        if name.lower() not in _REPLACED_HEADERS:
-            out[name] = value
+        lname = name.lower()
+        if lname in _REPLACED_HEADERS:
+            continue
+        if (
+            type(name) is not str
+            or type(value) is not str
+            or not name
+            or "\n" in value
+            or "\r" in value
+            or "\n" in name
+            or "\r" in name
+            or ":" in name[1:]
+        ):
+            _check_header(name, value)  # raises with the details
+        out[name] = value
+        if lname not in UNSIGNED_HEADERS:
+            to_sign.append((lname, value))
+            has_host = has_host or lname == "host"
+            if lname == "x-amz-content-sha256":
+                content_hash = value
     out["x-amz-date"] = date
+    to_sign.append(("x-amz-date", date))
     if credentials.session_token:
         out["x-amz-security-token"] = credentials.session_token
-    to_sign = [(n, v) for n, v in out.items() if n.lower() not in UNSIGNED_HEADERS]
-    if not any(n.lower() == "host" for n, _ in to_sign):
-        to_sign.append(("host", canonical_host(url)))
+        to_sign.append(("x-amz-security-token", credentials.session_token))
+    if not has_host:
+        to_sign.append(("host", target.host))
     if payload_hash is None:
-        given = [v for n, v in out.items() if n.lower() == "x-amz-content-sha256"]
-        payload_hash = given[0] if given else hashlib.sha256(body).hexdigest()
-    canonical, signed = canonical_request(
-        method, parts.path, parse_query(parts.query), to_sign, payload_hash
+        payload_hash = content_hash or hashlib.sha256(body).hexdigest()
+    canonical, signed = canonical_request_from(
+        method, target.uri, target.query, to_sign, payload_hash
     )
     scope = credential_scope(date[:8], region, service)
     sts = string_to_sign(date, scope, canonical)
@@ -200,7 +239,7 @@ def presign_url(
     what was signed. ``signed_headers`` other than ``host`` take their values from
     ``headers``. ``expires`` is in seconds, 1 to 604800.
     """
-    parts = _split_url(url)
+    target = _target(url)
     if (
         isinstance(expires, bool)
         or not isinstance(expires, int)
@@ -210,7 +249,7 @@ def presign_url(
             f"expires must be a whole number of seconds in 1..{MAX_PRESIGN_EXPIRES}, "
             f"got {expires!r}"
         )
-    pairs = parse_query(parts.query)
+    pairs = list(target.query_pairs)
     clash = sorted({k for k, _ in pairs} & _AUTH_QUERY_KEYS)
     if clash:
         raise SigningError(f"cannot presign {url!r}: it already has {', '.join(clash)}")
@@ -219,7 +258,7 @@ def presign_url(
     for name in signed_headers:
         lname = name.lower()
         if lname == "host":
-            to_sign.append(("host", given.get("host", canonical_host(url))))
+            to_sign.append(("host", given.get("host", target.host)))
         elif lname in given:
             _check_header(name, given[lname])
             to_sign.append((lname, given[lname]))
@@ -237,15 +276,16 @@ def presign_url(
     ]
     if credentials.session_token:
         pairs.append(("X-Amz-Security-Token", credentials.session_token))
-    canonical, _ = canonical_request(method, parts.path, pairs, to_sign, payload_hash)
+    query = canonical_query(pairs)
+    canonical, _ = canonical_request_from(method, target.uri, query, to_sign, payload_hash)
     sts = string_to_sign(date, scope, canonical)
     signature = (
         signing_key(credentials.secret_access_key, date[:8], region, service)
         .digest(sts.encode("utf-8"))
         .hex()
     )
-    query = canonical_query(pairs) + f"&X-Amz-Signature={signature}"
-    return parts._replace(query=query, fragment="").geturl()
+    signed_query = f"{query}&X-Amz-Signature={signature}"
+    return target.parts._replace(query=signed_query, fragment="").geturl()
 
 
 # -- reading signatures back ---------------------------------------------------------------
