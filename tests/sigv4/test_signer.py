@@ -326,3 +326,26 @@ def test_signature_extraction() -> None:
             sigv4.signature_from_authorization(bad)
     with pytest.raises(sigv4.MalformedAuthError):
         sigv4.signature_from_presigned_url("https://h/?a=b")
+
+
+@pytest.mark.parametrize(
+    ("headers", "match"),
+    [
+        ({"a:b": "x"}, "not a valid HTTP header name"),
+        ({"": "x"}, "not a valid HTTP header name"),
+        ({"a\nb": "x"}, "not a valid HTTP header name"),
+        ({"a": 1}, "must be str"),
+        ({"a": "x\ry"}, "line break"),
+    ],
+)
+def test_bad_headers_are_refused(headers, match) -> None:
+    with pytest.raises(sigv4.SigningError, match=match):
+        sign_headers(
+            "GET",
+            "https://h/",
+            headers,
+            credentials=Credentials("AKID", "secret"),
+            region="r",
+            service="s",
+            now=dt.datetime(2024, 1, 1, tzinfo=UTC),
+        )
