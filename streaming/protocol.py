@@ -1,0 +1,150 @@
+"""Inner messages of the streaming protocol, both directions (PROTOCOL.md section 2).
+
+Shared by the client's session core and the local endpoint so that both speak the same
+bytes: AudioEvent and ConfigurationEvent out; TranscriptEvent, UtteranceEvent,
+CategoryEvent, modeled exceptions (``:message-type=exception``) and unmodeled errors
+(``:message-type=error``) in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+
+import eventstream
+from eventstream import Message
+
+from .errors import ProtocolError, ServiceError, service_error
+from .models import CategoryEvent, MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
+from .params import Operation
+
+__all__ = [
+    "AUDIO_EVENT_HEADERS",
+    "CONFIGURATION_EVENT_HEADERS",
+    "RESULT_EVENTS",
+    "ResultEvent",
+    "UnknownEvent",
+    "encode_audio_event",
+    "encode_configuration_event",
+    "encode_error",
+    "encode_exception",
+    "encode_result_event",
+    "parse_result_message",
+]
+
+AUDIO_EVENT_HEADERS: Final = {
+    ":message-type": "event",
+    ":event-type": "AudioEvent",
+    ":content-type": "application/octet-stream",
+}
+CONFIGURATION_EVENT_HEADERS: Final = {
+    ":message-type": "event",
+    ":event-type": "ConfigurationEvent",
+    ":content-type": "application/json",
+}
+
+ResultEvent = TranscriptEvent | MedicalTranscriptEvent | UtteranceEvent | CategoryEvent
+
+RESULT_EVENTS: Final[Mapping[Operation, Mapping[str, type[Any]]]] = {
+    Operation.TRANSCRIPTION: {"TranscriptEvent": TranscriptEvent},
+    Operation.MEDICAL: {"TranscriptEvent": MedicalTranscriptEvent},
+    Operation.CALL_ANALYTICS: {"UtteranceEvent": UtteranceEvent, "CategoryEvent": CategoryEvent},
+}
+_JSON_DECODERS: Final = {
+    cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()
+}
+_EVENT_NAMES: Final = {
+    TranscriptEvent: "TranscriptEvent",
+    MedicalTranscriptEvent: "TranscriptEvent",
+    UtteranceEvent: "UtteranceEvent",
+    CategoryEvent: "CategoryEvent",
+}
+_JSON_ENCODER: Final = msgspec.json.Encoder()
+_ERROR_BODY: Final = msgspec.json.Decoder(dict[str, Any])
+
+
+class UnknownEvent(msgspec.Struct, frozen=True):
+    """An event type this client does not know; kept so that nothing is dropped silently."""
+
+    event_type: str
+    payload: bytes
+
+
+def encode_audio_event(audio: bytes) -> bytes:
+    """An inner AudioEvent message carrying raw audio bytes."""
+    return eventstream.encode(AUDIO_EVENT_HEADERS, audio)
+
+
+def encode_configuration_event(configuration: Mapping[str, Any]) -> bytes:
+    """A Call Analytics ConfigurationEvent (ChannelDefinitions, PostCallAnalyticsSettings)."""
+    return eventstream.encode(CONFIGURATION_EVENT_HEADERS, _JSON_ENCODER.encode(configuration))
+
+
+def encode_result_event(event: ResultEvent) -> bytes:
+    """A result event as the service sends it."""
+    headers = {
+        ":message-type": "event",
+        ":event-type": _EVENT_NAMES[type(event)],
+        ":content-type": "application/json",
+    }
+    return eventstream.encode(headers, _JSON_ENCODER.encode(event))
+
+
+def encode_exception(error: ServiceError) -> bytes:
+    """A modeled exception message: ``:exception-type`` and a ``{"Message": ...}`` body."""
+    headers = {
+        ":message-type": "exception",
+        ":exception-type": error.code,
+        ":content-type": "application/json",
+    }
+    return eventstream.encode(headers, error.to_json())
+
+
+def encode_error(code: str, message: str) -> bytes:
+    """An unmodeled error message (``:error-code`` / ``:error-message`` headers)."""
+    return eventstream.encode(
+        {":message-type": "error", ":error-code": code, ":error-message": message}, b""
+    )
+
+
+def parse_result_message(
+    operation: Operation, message: Message, *, request_id: str | None = None
+) -> Any:
+    """Turn one received message into a typed event, or raise the service's error.
+
+    Raises a :class:`~streaming.errors.ServiceError` subclass for exception and error
+    messages, and :class:`~streaming.errors.ProtocolError` for a message that is neither.
+    """
+    headers = message.headers
+    kind = headers.get(":message-type")
+    if kind == "event":
+        name = headers.get(":event-type")
+        if not isinstance(name, str):
+            raise ProtocolError("event message without an :event-type header")
+        cls = RESULT_EVENTS[operation].get(name)
+        if cls is None:
+            return UnknownEvent(name, message.payload)
+        try:
+            return _JSON_DECODERS[cls].decode(message.payload)
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(f"{name} payload is not valid: {exc}") from exc
+    if kind == "exception":
+        name = headers.get(":exception-type")
+        if not isinstance(name, str):
+            raise ProtocolError("exception message without an :exception-type header")
+        raise service_error(name, _error_text(message.payload), request_id=request_id)
+    if kind == "error":
+        code = headers.get(":error-code")
+        text = headers.get(":error-message")
+        raise service_error(str(code or "UnknownError"), str(text or ""), request_id=request_id)
+    raise ProtocolError(f"message with unknown :message-type {kind!r}")
+
+
+def _error_text(payload: bytes) -> str:
+    try:
+        body = _ERROR_BODY.decode(payload) if payload else {}
+    except msgspec.DecodeError:
+        return payload.decode("utf-8", "replace")
+    return str(body.get("Message") or body.get("message") or "")
