@@ -2,8 +2,10 @@
 
 msgspec decodes a ~900-byte TranscriptEvent into these frozen Structs several times faster
 than ``json.loads`` alone (``python -m benchmarks models``). Field names are the Pythonic
-forms of the service's PascalCase keys; unknown keys are ignored, so new service fields
-do not break old clients. The same Structs encode the local endpoint's events.
+forms of the service's PascalCase keys; unknown keys are ignored and absent ones take their
+defaults, so service changes do not break old clients. The local endpoint encodes its
+events from the same Structs with :func:`to_service_json` (absent, not null, for unset
+optional fields, as the service does).
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ __all__ = [
     "Transcript",
     "TranscriptEvent",
     "UtteranceEvent",
+    "to_service_json",
 ]
 
 
-class _Model(msgspec.Struct, frozen=True, kw_only=True, rename="pascal", omit_defaults=True):
+class _Model(msgspec.Struct, frozen=True, kw_only=True, rename="pascal"):
     pass
 
 
@@ -203,3 +206,24 @@ class CategoryEvent(_Model, frozen=True):
 
     matched_categories: tuple[str, ...] = ()
     matched_details: dict[str, PointsOfInterest] = msgspec.field(default_factory=dict)
+
+
+# Lists the service leaves out rather than sending empty.
+_OMIT_WHEN_EMPTY = frozenset({"Entities", "LanguageIdentification", "IssuesDetected"})
+
+
+def _prune(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            k: _prune(v)
+            for k, v in value.items()
+            if v is not None and not (k in _OMIT_WHEN_EMPTY and v == [])
+        }
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def to_service_json(event: msgspec.Struct) -> bytes:
+    """The event's JSON as the service writes it: unset optional fields are absent."""
+    return msgspec.json.encode(_prune(msgspec.to_builtins(event)))

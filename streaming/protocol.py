@@ -17,7 +17,13 @@ import eventstream
 from eventstream import Message
 
 from .errors import ProtocolError, ServiceError, service_error
-from .models import CategoryEvent, MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
+from .models import (
+    CategoryEvent,
+    MedicalTranscriptEvent,
+    TranscriptEvent,
+    UtteranceEvent,
+    to_service_json,
+)
 from .params import Operation
 
 __all__ = [
@@ -89,7 +95,7 @@ def encode_result_event(event: ResultEvent) -> bytes:
         ":event-type": _EVENT_NAMES[type(event)],
         ":content-type": "application/json",
     }
-    return eventstream.encode(headers, _JSON_ENCODER.encode(event))
+    return eventstream.encode(headers, to_service_json(event))
 
 
 def encode_exception(error: ServiceError) -> bytes:

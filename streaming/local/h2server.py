@@ -1,0 +1,240 @@
+"""The local endpoint's HTTP/2 adapter: h2 over asyncio streams, one stream per connection.
+
+Flow control is respected both ways: received DATA is acknowledged once handed to the
+stream, and results wait for the client's window. A client GOAWAY sent while its request
+stream is still open (the official JS client does this right after the response headers)
+is noted but does not close the connection: stock h2 would move to CLOSED and refuse the
+rest of the audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+
+from ..errors import ServiceError
+from ..protocol import encode_exception
+
+if TYPE_CHECKING:
+    from .server import LocalEndpoint
+
+__all__ = ["TolerantH2Connection", "serve_http2_connection"]
+
+log = logging.getLogger("streamscribe.local")
+_READ_SIZE = 65536
+
+
+class TolerantH2Connection(h2.connection.H2Connection):
+    """An H2Connection that stays usable after the peer's GOAWAY (see module docstring)."""
+
+    peer_goaway = False
+
+    def _receive_goaway_frame(self, frame: Any) -> tuple[list[Any], list[Any]]:
+        self.peer_goaway = True
+        event = h2.events.ConnectionTerminated()
+        try:
+            event.error_code = h2.errors.ErrorCodes(frame.error_code)
+        except ValueError:
+            event.error_code = frame.error_code
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [event]
+
+
+class _Connection:
+    def __init__(
+        self, endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.endpoint = endpoint
+        self.reader = reader
+        self.writer = writer
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        self.conn = TolerantH2Connection(config=config)
+        self.stream_id: int | None = None
+        self.stream: Any = None
+        self.worker: asyncio.Task[None] | None = None
+        self.window = asyncio.Event()
+        self.closed = False
+        self.response_ended = False
+
+    def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    async def send(self, payload: bytes, *, end: bool = False) -> None:
+        """Send DATA on the request stream, waiting for flow-control window as needed."""
+        assert self.stream_id is not None
+        view = memoryview(payload)
+        while view:
+            if self.closed:
+                raise ConnectionResetError("client connection closed")
+            available = min(
+                self.conn.local_flow_control_window(self.stream_id),
+                self.conn.max_outbound_frame_size,
+            )
+            if available <= 0:
+                self.window.clear()
+                await self.window.wait()
+                continue
+            self.conn.send_data(self.stream_id, bytes(view[:available]))
+            view = view[available:]
+            self.flush()
+            await self.writer.drain()
+        if end:
+            self.conn.end_stream(self.stream_id)
+            self.flush()
+            await self.writer.drain()
+
+    async def run(self) -> None:
+        self.conn.initiate_connection()
+        self.flush()
+        try:
+            while not self.closed:
+                data = await self.reader.read(_READ_SIZE)
+                if not data:
+                    break
+                try:
+                    events = self.conn.receive_data(data)
+                except h2.exceptions.ProtocolError as exc:
+                    log.info("HTTP/2 protocol error from client: %s", exc)
+                    self.flush()
+                    break
+                for event in events:
+                    await self.handle(event)
+                self.flush()
+                await self.writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.closed = True
+            self.window.set()
+            if self.worker is not None and not self.worker.done():
+                self.worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self.worker
+            self.writer.close()
+
+    async def handle(self, event: Any) -> None:
+        if isinstance(event, h2.events.RequestReceived):
+            if self.stream_id is not None:
+                self.conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                return
+            self.stream_id = event.stream_id
+            await self.request([(str(k), str(v)) for k, v in event.headers])
+            if event.stream_ended is not None:
+                await self.input_ended()
+        elif isinstance(event, h2.events.DataReceived):
+            self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            if (
+                event.stream_id == self.stream_id
+                and self.stream is not None
+                and not self.response_ended
+            ):
+                try:
+                    self.stream.feed(event.data)
+                except ServiceError as exc:
+                    await self.fail(exc)
+            if event.stream_ended is not None:
+                await self.input_ended()
+        elif isinstance(event, h2.events.StreamEnded):
+            await self.input_ended()
+        elif isinstance(event, h2.events.WindowUpdated):
+            self.window.set()
+        elif isinstance(event, h2.events.StreamReset):
+            if event.stream_id == self.stream_id:
+                self.response_ended = True
+                if self.stream is not None:
+                    self.stream.outcome = "reset by client"
+                if self.worker is not None:
+                    self.worker.cancel()
+        elif isinstance(event, h2.events.ConnectionTerminated) and (
+            self.stream_id is None or self.response_ended
+        ):
+            self.closed = True
+
+    async def input_ended(self) -> None:
+        if self.stream is None or self.response_ended:
+            return
+        try:
+            self.stream.end_of_input()
+        except ServiceError as exc:
+            await self.fail(exc)
+
+    async def request(self, headers: list[tuple[str, str]]) -> None:
+        assert self.stream_id is not None
+        pseudo = {k: v for k, v in headers if k.startswith(":")}
+        outcome = self.endpoint.open_http2_stream(
+            pseudo.get(":method", ""), pseudo.get(":path", ""), headers
+        )
+        if isinstance(outcome, ServiceError):
+            self.response_ended = True
+            body = outcome.to_json()
+            self.conn.send_headers(
+                self.stream_id,
+                [
+                    (":status", str(outcome.status)),
+                    ("content-type", "application/json"),
+                    (
+                        "x-amzn-errortype",
+                        f"{outcome.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
+                    ),
+                    ("x-amzn-requestid", outcome.request_id or ""),
+                    ("content-length", str(len(body))),
+                ],
+            )
+            self.conn.send_data(self.stream_id, body, end_stream=True)
+            self.flush()
+            self.closed = True
+            return
+        stream, response_headers = outcome
+        self.stream = stream
+        self.conn.send_headers(self.stream_id, [(":status", "200"), *response_headers.items()])
+        self.flush()
+        self.worker = asyncio.get_running_loop().create_task(self.work())
+
+    async def work(self) -> None:
+        stream = self.stream
+        try:
+            await stream.run(self.send)
+            if not self.response_ended:
+                self.response_ended = True
+                await self.send(b"", end=True)
+        except ServiceError as exc:
+            await self.fail(exc)
+        except (ConnectionError, h2.exceptions.ProtocolError):
+            stream.outcome = "connection lost"
+        finally:
+            self.endpoint.close_stream(stream)
+            self.conn.close_connection()
+            self.flush()
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+            self.closed = True
+            self.writer.close()
+
+    async def fail(self, error: ServiceError) -> None:
+        """Send one exception message, end the response, and stop the worker."""
+        if self.response_ended:
+            return
+        self.response_ended = True
+        if self.stream is not None:
+            self.stream.outcome = error.code
+            self.stream.abort(error)
+        with contextlib.suppress(ConnectionError, h2.exceptions.ProtocolError):
+            await self.send(encode_exception(error), end=True)
+
+
+async def serve_http2_connection(
+    endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """asyncio.start_server callback: serve one HTTP/2 connection."""
+    await _Connection(endpoint, reader, writer).run()

@@ -1,0 +1,255 @@
+"""Offline speech recognition for the local endpoint, with pocketsphinx (INTEROP.md section 1).
+
+One :class:`ChannelRecognizer` per audio channel: a WebRTC-style endpointer cuts the audio
+into utterances (segments), a pocketsphinx decoder transcribes each one. While a segment
+grows it yields partial hypotheses; when it ends, the final words with their times (in
+stream seconds) and posterior confidences. Decoders are expensive to load (~0.4 s of CPU,
+~100 MiB), so they live in a process-wide pool and are reused by later streams.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+__all__ = [
+    "ChannelRecognizer",
+    "DecoderPool",
+    "NullRecognizer",
+    "Recognizer",
+    "Segment",
+    "Word",
+]
+
+RATE: Final = 16000
+FRAME_SECONDS: Final = 0.03  # the endpointer's frame
+FRAME_BYTES: Final = int(RATE * FRAME_SECONDS) * 2
+PRE_ROLL_SECONDS: Final = 0.3  # without it, the endpointer clips word onsets
+_SKIP: Final = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "<unk>"})
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    confidence: float
+
+
+@dataclass(slots=True)
+class Segment:
+    """One utterance's latest state: partial while it grows, final once when it ends."""
+
+    segment_id: str
+    channel: int
+    start: float
+    end: float
+    words: list[Word] = field(default_factory=list)
+    is_partial: bool = True
+
+
+class Recognizer(Protocol):
+    def feed(self, pcm: bytes) -> list[Segment]: ...
+    def finish(self) -> list[Segment]: ...
+    def close(self) -> None: ...
+
+
+class NullRecognizer:
+    """``--engine none``: audio is decoded and counted, nothing is recognised."""
+
+    def feed(self, pcm: bytes) -> list[Segment]:
+        return []
+
+    def finish(self) -> list[Segment]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class DecoderPool:
+    """pocketsphinx decoders, loaded on demand and reused across streams."""
+
+    def __init__(self) -> None:
+        self._free: list[Any] = []
+        self._lock = threading.Lock()
+        self.loaded = 0
+
+    def acquire(self) -> Any:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        from pocketsphinx import Decoder  # noqa: PLC0415 - the local extra
+
+        decoder = Decoder(samprate=RATE, loglevel="FATAL")
+        with self._lock:
+            self.loaded += 1
+        return decoder
+
+    def release(self, decoder: Any) -> None:
+        with self._lock:
+            self._free.append(decoder)
+
+
+_POOL: Final = DecoderPool()
+
+
+def _clean(word: str) -> str:
+    # Alternative pronunciations come back as "word(2)".
+    return word.split("(", 1)[0]
+
+
+class ChannelRecognizer:
+    """Streaming recognition of one channel of 16 kHz s16le audio."""
+
+    def __init__(self, channel: int = 0, *, pool: DecoderPool = _POOL) -> None:
+        from pocketsphinx import Endpointer, Vad  # noqa: PLC0415
+
+        self.channel = channel
+        self._pool = pool
+        self._decoder = pool.acquire()
+        self._endpointer = Endpointer(window=0.3, ratio=0.9, vad_mode=Vad.LOOSE, sample_rate=RATE)
+        self._buffer = bytearray()
+        self._frames_in = 0  # input frames consumed, for stream time
+        self._history: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=40)
+        self._segment: Segment | None = None
+        self._utterance_start = 0.0
+        self._last_text = ""
+        self._closed = False
+
+    # -- input -------------------------------------------------------------------------------
+
+    def feed(self, pcm: bytes) -> list[Segment]:
+        """Add audio; return the segments that changed (partials, or a final)."""
+        self._buffer += pcm
+        updates: list[Segment] = []
+        while len(self._buffer) >= FRAME_BYTES:
+            frame = bytes(self._buffer[:FRAME_BYTES])
+            del self._buffer[:FRAME_BYTES]
+            updates += self._frame(frame)
+        partial = self._partial()
+        if partial is not None:
+            updates.append(partial)
+        return updates
+
+    def finish(self) -> list[Segment]:
+        """End of audio: flush the endpointer and finalise the open segment."""
+        updates: list[Segment] = []
+        speech = self._endpointer.end_stream(bytes(self._buffer))
+        self._buffer.clear()
+        if speech is not None:
+            self._speech(speech)
+        if self._segment is not None:
+            updates.append(self._final())
+        return updates
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._segment is not None:
+                self._decoder.end_utt()
+                self._segment = None
+            self._pool.release(self._decoder)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _frame(self, frame: bytes) -> Iterator[Segment]:
+        start = self._frames_in * FRAME_SECONDS
+        self._frames_in += 1
+        self._history.append((start, frame))
+        speech = self._endpointer.process(frame)
+        if speech is not None:
+            self._speech(speech)
+        if self._segment is not None and not self._endpointer.in_speech:
+            yield self._final()
+
+    def _speech(self, speech: bytes) -> None:
+        if self._segment is None:
+            onset = float(self._endpointer.speech_start)
+            pre_roll = [f for t, f in self._history if onset - PRE_ROLL_SECONDS <= t < onset - 1e-6]
+            self._utterance_start = onset - len(pre_roll) * FRAME_SECONDS
+            self._decoder.start_utt()
+            for frame in pre_roll:
+                self._decoder.process_raw(frame, False, False)
+            self._segment = Segment(str(uuid.uuid4()), self.channel, self._utterance_start, onset)
+            self._last_text = ""
+        self._decoder.process_raw(speech, False, False)
+
+    def _now(self) -> float:
+        return self._frames_in * FRAME_SECONDS
+
+    def _partial(self) -> Segment | None:
+        segment = self._segment
+        if segment is None:
+            return None
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        if not text or text == self._last_text:
+            return None
+        self._last_text = text
+        segment.words = self._partial_words(text.split())
+        segment.end = max(segment.words[-1].end, segment.start) if segment.words else segment.start
+        return _snapshot(segment)
+
+    def _partial_words(self, texts: list[str]) -> list[Word]:
+        """Words of a partial hypothesis; times from seg() where it has caught up, else spread."""
+        timed = [
+            (
+                _clean(s.word),
+                self._utterance_start + s.start_frame / 100,
+                self._utterance_start + (s.end_frame + 1) / 100,
+            )
+            for s in self._decoder.seg()
+            if s.word not in _SKIP
+        ]
+        words: list[Word] = []
+        for i, text in enumerate(texts):
+            if i < len(timed) and timed[i][0] == text:
+                words.append(Word(text, timed[i][1], timed[i][2], 0.0))
+            else:
+                break
+        rest = texts[len(words) :]
+        if rest:
+            begin = words[-1].end if words else self._utterance_start + PRE_ROLL_SECONDS
+            end = max(self._now() - 0.3, begin + 0.1 * len(rest))
+            step = (end - begin) / len(rest)
+            words += [
+                Word(t, begin + k * step, begin + (k + 1) * step, 0.0) for k, t in enumerate(rest)
+            ]
+        return words
+
+    def _final(self) -> Segment:
+        segment = self._segment
+        assert segment is not None
+        self._decoder.end_utt()
+        self._decoder.get_prob()  # runs the lattice posterior: seg().prob becomes meaningful
+        words = [
+            Word(
+                _clean(s.word),
+                round(self._utterance_start + s.start_frame / 100, 3),
+                round(self._utterance_start + (s.end_frame + 1) / 100, 3),
+                round(min(max(float(s.prob), 0.0), 1.0), 4),
+            )
+            for s in self._decoder.seg()
+            if s.word not in _SKIP
+        ]
+        segment.words = words
+        segment.is_partial = False
+        segment.end = words[-1].end if words else self._now()
+        self._segment = None
+        return _snapshot(segment)
+
+
+def _snapshot(segment: Segment) -> Segment:
+    return Segment(
+        segment.segment_id,
+        segment.channel,
+        segment.start,
+        segment.end,
+        list(segment.words),
+        segment.is_partial,
+    )

@@ -1,0 +1,321 @@
+"""The local endpoint: a strict, offline stand-in for Transcribe streaming.
+
+``async with LocalEndpoint() as ep:`` serves HTTP/2 (TLS with ALPN h2, or h2c with
+``tls="none"``) on ``ep.http2_url`` and WebSocket on ``ep.websocket_url``. Every request
+signature and every chunk signature is verified with :mod:`sigv4`; parameters are
+validated with the client's own rules (:mod:`streaming.params`); audio is decoded and
+recognised with pocketsphinx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+import sigv4
+from sigv4 import Credentials
+
+from ..errors import (
+    AccessDeniedException,
+    BadRequestException,
+    ConflictException,
+    InvalidSignatureException,
+    LimitExceededException,
+    ParameterError,
+    ServiceError,
+    UnknownServiceError,
+    UnrecognizedClientException,
+)
+from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
+from .stream import Limits, ServerStream
+from .tls import ServerCertificates, mint_self_signed, server_context
+
+__all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
+
+log = logging.getLogger("streamscribe.local")
+
+DEV_CREDENTIALS: Final = Credentials(
+    "AKIDSTREAMSCRIBELOCAL", "streamscribe-local-development-secret"
+)
+"""The documented development key pair: the endpoint's default, and the client's for local URLs."""
+
+
+def _not_found(what: str) -> str:
+    return (
+        f"The requested {what} couldn't be found. Check the {what} name and try your request again."
+    )
+
+
+_NOT_FOUND: Final = {
+    "vocabulary_name": _not_found("vocabulary"),
+    "vocabulary_names": _not_found("vocabulary"),
+    "vocabulary_filter_name": _not_found("vocabulary filter"),
+    "vocabulary_filter_names": _not_found("vocabulary filter"),
+    "language_model_name": _not_found("language model"),
+}
+
+OpenResult = ServiceError | tuple[ServerStream, dict[str, str]]
+
+
+class LocalEndpoint:
+    """See the module docstring. Ports 0 pick free ports; ``tls`` is ``"self-signed"``,
+    ``"none"`` or a ``(cert_file, key_file)`` pair."""
+
+    operations: Final = tuple(Operation)
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ws_port: int | None = 0,
+        tls: str | tuple[Path, Path] = "self-signed",
+        ca_out: Path | None = None,
+        credentials: Iterable[Credentials] = (DEV_CREDENTIALS,),
+        engine: str = "pocketsphinx",
+        max_streams: int = 25,
+        idle_timeout: float = 15.0,
+        max_duration: float = 4 * 3600.0,
+        region: str | None = None,
+        clock: Callable[[], _dt.datetime] | None = None,
+    ) -> None:
+        if engine not in ("pocketsphinx", "none"):
+            raise ValueError(f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
+        self.host = host
+        self.port = port
+        self.ws_port = ws_port
+        self.tls = tls
+        self.ca_out = ca_out
+        self.credentials = {c.access_key_id: c for c in credentials}
+        self.engine = engine
+        self.max_streams = max_streams
+        self.limits = Limits(idle_timeout=idle_timeout, max_duration=max_duration)
+        self.region = region
+        self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
+        self.certificates: ServerCertificates | None = None
+        self.streams: dict[str, ServerStream] = {}
+        self.completed: list[ServerStream] = []
+        self._servers: list[asyncio.Server] = []
+        self._runner: web.AppRunner | None = None
+        self.http2_url = ""
+        self.websocket_url = ""
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.certificates.ca_file if self.certificates else None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> LocalEndpoint:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        from .h2server import serve_http2_connection  # noqa: PLC0415
+        from .wsserver import build_websocket_app  # noqa: PLC0415
+
+        h2_context = ws_context = None
+        if self.tls != "none":
+            if self.tls == "self-signed":
+                self.certificates = mint_self_signed()
+                if self.ca_out is not None:
+                    Path(self.ca_out).write_bytes(self.certificates.ca_file.read_bytes())
+                cert, key = self.certificates.cert_file, self.certificates.key_file
+            else:
+                assert isinstance(self.tls, tuple)
+                cert, key = self.tls
+            h2_context = server_context(cert, key, alpn=["h2"])
+            ws_context = server_context(cert, key, alpn=["http/1.1"])
+        server = await asyncio.start_server(
+            lambda r, w: serve_http2_connection(self, r, w), self.host, self.port, ssl=h2_context
+        )
+        self._servers.append(server)
+        self.port = server.sockets[0].getsockname()[1]
+        scheme = "https" if h2_context else "http"
+        self.http2_url = f"{scheme}://{self._url_host}:{self.port}"
+        if self.ws_port is not None:
+            self._runner = web.AppRunner(build_websocket_app(self), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.ws_port, ssl_context=ws_context)
+            await site.start()
+            bound = site._server  # aiohttp keeps the listening server here
+            assert isinstance(bound, asyncio.Server)
+            self.ws_port = bound.sockets[0].getsockname()[1]
+            ws_scheme = "wss" if ws_context else "ws"
+            self.websocket_url = f"{ws_scheme}://{self._url_host}:{self.ws_port}"
+
+    @property
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    def listening_line(self) -> str:
+        line = f"listening http2={self.http2_url}"
+        return line + (f" websocket={self.websocket_url}" if self.websocket_url else "")
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def add_page_routes(self, app: web.Application) -> None:
+        """Extra routes on the WebSocket port (the browser page is added by the CLI layer)."""
+
+    # -- opening streams ---------------------------------------------------------------------
+
+    def open_http2_stream(
+        self, method: str, target: str, headers: list[tuple[str, str]]
+    ) -> OpenResult:
+        path = urlsplit(target).path
+        return self._open(
+            method,
+            "POST",
+            path,
+            headers,
+            lambda now: sigv4.verify_request(
+                method,
+                target,
+                headers,
+                credentials=self.credentials,
+                now=now,
+                region=self.region,
+                service="transcribe",
+            ),
+            lambda op: params_from_headers(op, headers),
+            websocket=False,
+        )
+
+    def open_websocket_stream(
+        self, method: str, target: str, headers: list[tuple[str, str]]
+    ) -> OpenResult:
+        parts = urlsplit(target)
+        return self._open(
+            method,
+            "GET",
+            parts.path,
+            headers,
+            lambda now: sigv4.verify_presigned_request(
+                method,
+                target,
+                headers,
+                credentials=self.credentials,
+                now=now,
+                region=self.region,
+                service="transcribe",
+            ),
+            lambda op: params_from_query(op, sigv4.canonical.parse_query(parts.query)),
+            websocket=True,
+        )
+
+    def _open(
+        self,
+        method: str,
+        want_method: str,
+        path: str,
+        headers: list[tuple[str, str]],
+        verify: Callable[[_dt.datetime], sigv4.VerifiedRequest],
+        parse: Callable[[Operation], StreamParams],
+        *,
+        websocket: bool,
+    ) -> OpenResult:
+        request_id = str(uuid.uuid4())
+        found = Operation.from_path(path)
+        if found is None or found[1] != websocket:
+            return _with_id(
+                UnknownServiceError(
+                    "UnknownOperationException", f"No operation at {path}", status=404
+                ),
+                request_id,
+            )
+        operation = found[0]
+        if method != want_method:
+            return _with_id(
+                UnknownServiceError(
+                    "UnknownOperationException", f"{method} is not allowed on {path}", status=405
+                ),
+                request_id,
+            )
+        now = self.clock()
+        try:
+            verified = verify(now)
+        except sigv4.VerificationError as exc:
+            return _with_id(_auth_error(exc), request_id)
+        except sigv4.SigningError as exc:
+            return _with_id(InvalidSignatureException(str(exc)), request_id)
+        try:
+            params = parse(operation)
+        except ParameterError as exc:
+            return _with_id(BadRequestException(str(exc)), request_id)
+        for name, message in _NOT_FOUND.items():
+            if name in params.values:
+                return _with_id(BadRequestException(message), request_id)
+        if len(self.streams) >= self.max_streams:
+            return _with_id(
+                LimitExceededException(
+                    f"You have reached your limit of {self.max_streams} concurrent streams. "
+                    "Try again later."
+                ),
+                request_id,
+            )
+        session_id = params.session_id or new_session_id()
+        previous = self.streams.get(session_id)
+        if previous is not None:
+            previous.abort(
+                ConflictException(
+                    "A new stream with the same session ID has started; this stream is ended."
+                )
+            )
+            self.streams.pop(session_id, None)
+        stream = ServerStream(
+            params,
+            request_id=request_id,
+            session_id=session_id,
+            verifier=verified.chunk_verifier(),
+            allow_unsigned=websocket,
+            engine=self.engine,
+            limits=self.limits,
+            clock=self.clock,
+        )
+        self.streams[session_id] = stream
+        response = {
+            "content-type": "application/vnd.amazon.eventstream",
+            "x-amzn-request-id": request_id,
+            **params.with_session_id(session_id).to_headers(),
+        }
+        return stream, response
+
+    def close_stream(self, stream: ServerStream) -> None:
+        if self.streams.get(stream.session_id) is stream:
+            del self.streams[stream.session_id]
+        if stream.outcome == "open":
+            stream.outcome = "client went away"
+        self.completed.append(stream)
+        log.info("%s", stream.summary())
+
+
+def _with_id(error: ServiceError, request_id: str) -> ServiceError:
+    error.request_id = request_id
+    return error
+
+
+def _auth_error(exc: sigv4.VerificationError) -> ServiceError:
+    if isinstance(exc, sigv4.UnknownAccessKeyError):
+        return UnrecognizedClientException("The security token included in the request is invalid.")
+    if isinstance(exc, sigv4.MissingAuthError):
+        return AccessDeniedException(f"Missing Authentication Token: {exc}")
+    return InvalidSignatureException(str(exc))

@@ -1,0 +1,282 @@
+"""One stream on the local endpoint: verify frames, decode audio, recognise, emit results.
+
+Transport-neutral: the HTTP/2 and WebSocket adapters push received bytes in with
+:meth:`ServerStream.feed` and run :meth:`ServerStream.run` with a ``send`` coroutine.
+Protocol violations raise the service's exception (a :class:`~streaming.errors.ServiceError`);
+the adapter sends it as one exception message and ends the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import eventstream
+import sigv4
+from eventstream import Message
+
+from ..errors import BadRequestException, LimitExceededException, ServiceError
+from ..params import Operation, StreamParams
+from ..protocol import encode_result_event
+from .audio import AudioFormatError, AudioPipeline
+from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
+from .results import ResultBuilder
+
+__all__ = ["Limits", "ServerStream"]
+
+log = logging.getLogger("streamscribe.local")
+
+MISSING_END_FRAME: Final = "A complete signal was sent without the preceding empty frame."
+TOO_BIG: Final = "Your stream is too big. Reduce the frame size and try your request again."
+_END: Final = object()
+
+
+def idle_message(seconds: float) -> str:
+    return f"Your request timed out because no new audio was received for {seconds:g} seconds."
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The service's limits, configurable for tests and load runs."""
+
+    idle_timeout: float = 15.0
+    max_duration: float = 4 * 3600.0
+    max_frame_bytes: int = 256 * 1024
+    max_event_seconds: float = 1.0
+
+
+class ServerStream:
+    """Protocol state of one stream; see the module docstring."""
+
+    def __init__(
+        self,
+        params: StreamParams,
+        *,
+        request_id: str,
+        session_id: str,
+        verifier: sigv4.ChunkVerifier | None,
+        allow_unsigned: bool,
+        engine: str,
+        limits: Limits,
+        clock: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.UTC),
+    ) -> None:
+        self.params = params
+        self.request_id = request_id
+        self.session_id = session_id
+        self.verifier = verifier
+        self.allow_unsigned = allow_unsigned
+        self.limits = limits
+        self.clock = clock
+        self.engine = engine
+        self.frames = 0
+        self.audio_bytes = 0
+        self.audio_seconds = 0.0
+        self.outcome = "open"
+        self._decoder = eventstream.Decoder(max_message_size=limits.max_frame_bytes)
+        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._ended = False
+        self._audio_started = False
+        self._configuration: dict[str, Any] | None = None
+        self._started = time.monotonic()
+        self._results = ResultBuilder(params)
+
+    # -- input (called by the transport for each chunk of received bytes) ---------------------
+
+    def feed(self, data: bytes) -> None:
+        """Decode and verify received event-stream bytes; queue the audio they carry."""
+        try:
+            messages = self._decoder.feed(data)
+        except eventstream.LimitExceeded as exc:
+            raise BadRequestException(TOO_BIG) from exc
+        except eventstream.EventStreamError as exc:
+            raise BadRequestException(f"Could not decode the event stream: {exc}") from exc
+        for message in messages:
+            self._message(message)
+
+    def end_of_input(self) -> None:
+        """The client ended its side (HTTP/2 END_STREAM, or a WebSocket close)."""
+        try:
+            self._decoder.close()
+        except eventstream.EventStreamError as exc:
+            raise BadRequestException(f"The event stream ended mid-frame: {exc}") from exc
+        if not self._ended:
+            if self.verifier is not None and not self.allow_unsigned:
+                raise BadRequestException(MISSING_END_FRAME)
+            self._end()
+
+    def abort(self, error: ServiceError) -> None:
+        """End the stream from outside (a ConflictException from a newer stream)."""
+        self._inbox.put_nowait(error)
+
+    def _end(self) -> None:
+        self._ended = True
+        self._inbox.put_nowait(_END)
+
+    def _message(self, message: Message) -> None:
+        if self._ended:
+            raise BadRequestException("Frames were sent after the end of the audio stream.")
+        signed = ":chunk-signature" in message.headers
+        if signed:
+            if self.verifier is None:
+                raise BadRequestException("Signed frames need a signed request.")
+            try:
+                inner_bytes = self.verifier.verify(message, self.clock())
+            except sigv4.ExpiredError as exc:
+                raise BadRequestException(f"Signature expired: {exc}") from exc
+            except sigv4.VerificationError as exc:
+                raise BadRequestException(str(exc)) from exc
+            self.frames += 1
+            if not inner_bytes:
+                self._end()
+                return
+            try:
+                inner = eventstream.decode(
+                    inner_bytes, max_message_size=self.limits.max_frame_bytes
+                )
+            except eventstream.LimitExceeded as exc:
+                raise BadRequestException(TOO_BIG) from exc
+            except eventstream.EventStreamError as exc:
+                raise BadRequestException(
+                    f"Could not decode the audio event inside frame {self.frames}: {exc}"
+                ) from exc
+        else:
+            if not self.allow_unsigned:
+                raise BadRequestException(
+                    f"Frame {self.frames + 1} has no :chunk-signature; "
+                    "this endpoint requires signed frames."
+                )
+            self.frames += 1
+            inner = message
+        self._inner(inner)
+
+    def _inner(self, inner: Message) -> None:
+        event_type = inner.headers.get(":event-type")
+        if inner.headers.get(":message-type") != "event":
+            raise BadRequestException(f"Frame {self.frames}: expected an event message")
+        if event_type == "ConfigurationEvent":
+            self._configure(inner.payload)
+            return
+        if event_type != "AudioEvent":
+            raise BadRequestException(f"Frame {self.frames}: unexpected event type {event_type!r}")
+        audio = inner.payload
+        if not audio:
+            if self.verifier is None or self.allow_unsigned:
+                self._end()  # an unsigned empty AudioEvent ends the audio (browsers)
+            return
+        if self.params.media_encoding == "pcm":
+            seconds = len(audio) / (2 * self.params.channels * self.params.sample_rate)
+            if seconds > self.limits.max_event_seconds:
+                raise BadRequestException(
+                    f"Your audio event holds {seconds:.2f} seconds of audio; send at most "
+                    f"{self.limits.max_event_seconds:g} second per event."
+                )
+        self._audio_started = True
+        self.audio_bytes += len(audio)
+        self._inbox.put_nowait(audio)
+
+    def _configure(self, payload: bytes) -> None:
+        if self.params.operation is not Operation.CALL_ANALYTICS:
+            raise BadRequestException(
+                "ConfigurationEvent is only accepted by Call Analytics streams."
+            )
+        if self._audio_started or self._configuration is not None:
+            raise BadRequestException("The ConfigurationEvent must be the first event, sent once.")
+        try:
+            config = json.loads(payload)
+            roles = {
+                int(d["ChannelId"]): str(d["ParticipantRole"])
+                for d in config.get("ChannelDefinitions", [])
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
+        if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
+            raise BadRequestException(
+                "ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER."
+            )
+        self._configuration = config
+        self._results.set_channel_roles(roles)
+
+    # -- the worker: decode, recognise, send ----------------------------------------------------
+
+    async def run(self, send: Callable[[bytes], Awaitable[None]]) -> None:
+        """Process queued audio until the end; send result events as they come."""
+        loop = asyncio.get_running_loop()
+        pipeline = AudioPipeline(
+            self.params.media_encoding, self.params.sample_rate, self.params.channels
+        )
+        recognizers: list[Recognizer] = []
+        try:
+            while True:
+                remaining = self.limits.max_duration - (time.monotonic() - self._started)
+                if remaining <= 0:
+                    raise LimitExceededException(
+                        "Your stream exceeded the maximum duration of "
+                        f"{self.limits.max_duration:g} seconds."
+                    )
+                try:
+                    item = await asyncio.wait_for(
+                        self._inbox.get(), min(self.limits.idle_timeout, remaining)
+                    )
+                except TimeoutError:
+                    if time.monotonic() - self._started >= self.limits.max_duration:
+                        continue
+                    raise BadRequestException(idle_message(self.limits.idle_timeout)) from None
+                if isinstance(item, ServiceError):
+                    raise item
+                final = item is _END
+                data = b"" if final else item
+                assert isinstance(data, bytes)
+                events = await loop.run_in_executor(
+                    None, self._process, pipeline, recognizers, data, final
+                )
+                for event in events:
+                    await send(encode_result_event(event))
+                if final:
+                    self.outcome = "completed"
+                    return
+        except ServiceError as exc:
+            self.outcome = exc.code
+            raise
+        finally:
+            for recognizer in recognizers:
+                recognizer.close()
+
+    def _process(
+        self, pipeline: AudioPipeline, recognizers: list[Recognizer], data: bytes, final: bool
+    ) -> list[Any]:
+        try:
+            decoded = pipeline.flush() if final else pipeline.feed(data)
+        except AudioFormatError as exc:
+            raise BadRequestException(
+                f"Your audio is not valid {self.params.media_encoding}: {exc}"
+            ) from exc
+        self.audio_seconds += decoded.seconds
+        while len(recognizers) < len(decoded.channels):
+            channel = len(recognizers)
+            recognizers.append(
+                NullRecognizer() if self.engine == "none" else ChannelRecognizer(channel)
+            )
+        channels = decoded.channels
+        if self.params.get("enable_channel_identification") is not True and len(channels) > 1:
+            channels = channels[
+                :1
+            ]  # without channel identification, the first channel is transcribed
+        segments = []
+        for recognizer, pcm in zip(recognizers, channels, strict=False):
+            segments += recognizer.feed(pcm)
+            if final:
+                segments += recognizer.finish()
+        return self._results.events(segments, self.audio_seconds)
+
+    def summary(self) -> str:
+        params = " ".join(f"{p.wire}={v}" for p, v in self.params.wire_items())
+        return (
+            f"stream {self.session_id} request={self.request_id} op={self.params.operation.value} "
+            f"{params} frames={self.frames} audio={self.audio_seconds:.2f}s outcome={self.outcome}"
+        )

@@ -1,0 +1,113 @@
+"""The local endpoint's WebSocket adapter (aiohttp), plus the small browser page.
+
+The presigned URL is verified before the upgrade: a bad one gets an HTTP error with the
+service's ``x-amzn-errortype``. After the upgrade each binary message carries one
+event-stream message, signed (chained) or bare; an empty frame or a close ends the audio.
+Results stream back while audio is still arriving. An error is one exception message
+followed by a close frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from ..errors import BadRequestException, ServiceError
+from ..protocol import encode_exception
+
+if TYPE_CHECKING:
+    from .server import LocalEndpoint
+
+__all__ = ["build_websocket_app"]
+
+log = logging.getLogger("streamscribe.local")
+
+
+def error_response(error: ServiceError) -> web.Response:
+    return web.Response(
+        status=error.status,
+        body=error.to_json(),
+        content_type="application/json",
+        headers={
+            "x-amzn-errortype": f"{error.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
+            "x-amzn-requestid": error.request_id or "",
+        },
+    )
+
+
+def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        outcome = endpoint.open_websocket_stream(
+            request.method, request.path_qs, list(request.headers.items())
+        )
+        if isinstance(outcome, ServiceError):
+            return error_response(outcome)
+        stream, response_headers = outcome
+        ws = web.WebSocketResponse(
+            max_msg_size=endpoint.limits.max_frame_bytes + 1024, autoping=True
+        )
+        ws.headers.update(response_headers)
+        try:
+            await ws.prepare(request)
+        except Exception:
+            endpoint.close_stream(stream)
+            raise
+
+        async def send(data: bytes) -> None:
+            await ws.send_bytes(data)
+
+        async def fail(error: ServiceError) -> None:
+            stream.outcome = error.code
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_bytes(encode_exception(error))
+            await ws.close(code=1000, message=error.code.encode())
+
+        async def read() -> None:
+            try:
+                async for message in ws:
+                    if message.type == WSMsgType.BINARY:
+                        stream.feed(message.data)
+                    elif message.type == WSMsgType.TEXT:
+                        raise BadRequestException(
+                            "Text frames are not part of the protocol; "
+                            "send binary event-stream messages."
+                        )
+                    else:
+                        break
+                stream.end_of_input()
+            except ServiceError as exc:
+                stream.abort(exc)
+
+        loop = asyncio.get_running_loop()
+        worker = loop.create_task(stream.run(send))
+        reader = loop.create_task(read())
+
+        async def stop_reading() -> None:
+            # aiohttp allows one reader at a time, and close() reads the peer's close.
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+
+        try:
+            await worker
+            await stop_reading()
+            await ws.close(code=1000)
+        except ServiceError as exc:
+            await stop_reading()
+            await fail(exc)
+        except (ConnectionError, RuntimeError):
+            stream.outcome = "connection lost"
+        finally:
+            await stop_reading()
+            endpoint.close_stream(stream)
+        return ws
+
+    app = web.Application()
+    for operation in endpoint.operations:
+        app.router.add_route("*", operation.websocket_path, handle)
+    endpoint.add_page_routes(app)
+    return app
