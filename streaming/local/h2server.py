@@ -30,6 +30,7 @@ __all__ = ["TolerantH2Connection", "serve_http2_connection"]
 
 log = logging.getLogger("streamscribe.local")
 _READ_SIZE = 65536
+_CLOSE_GRACE = 5.0  # seconds a client gets to close after our GOAWAY
 
 
 class TolerantH2Connection(h2.connection.H2Connection):
@@ -100,7 +101,7 @@ class _Connection:
         try:
             while not self.closed:
                 data = await self.reader.read(_READ_SIZE)
-                if not data:
+                if not data or self.writer.is_closing():
                     break
                 try:
                     events = self.conn.receive_data(data)
@@ -214,11 +215,17 @@ class _Connection:
             stream.outcome = "connection lost"
         finally:
             self.endpoint.close_stream(stream)
+            # One stream per connection: say GOAWAY, then let the client close first
+            # (closing under it makes TLS clients see data after close_notify).
             self.conn.close_connection()
             self.flush()
             with contextlib.suppress(ConnectionError):
                 await self.writer.drain()
-            self.closed = True
+            asyncio.get_running_loop().call_later(_CLOSE_GRACE, self._force_close)
+
+    def _force_close(self) -> None:
+        self.closed = True
+        if not self.writer.is_closing():
             self.writer.close()
 
     async def fail(self, error: ServiceError) -> None:
