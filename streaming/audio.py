@@ -1,0 +1,527 @@
+"""Audio sources: what a stream sends, cut into chunks that know their media duration.
+
+Every source yields :class:`AudioChunk` objects whose ``duration`` comes from the media
+itself (sample counts for PCM and WAV, block sizes for FLAC frames, granule positions
+for Ogg pages), so a stream is paced by media time rather than by byte guesses. Chunks
+are ``chunk_ms`` long (default 100 ms, 50..200 ms allowed) and never more than 1 s;
+PCM chunks hold whole samples of every channel. Compressed sources cut only at frame or
+page boundaries and carry their container header, which a resumed stream sends again.
+
+* :class:`PcmSource` - raw s16le from bytes, a file or a binary stream.
+* :class:`WavSource` - a WAV file (header parsed and checked, then stripped).
+* :class:`FlacSource` and :class:`OggOpusSource` - files or bytes.
+* :class:`AsyncByteSource` - any async iterator of bytes (PCM, FLAC or Ogg/Opus).
+* :class:`MicrophoneSource` - the default input device (``pip install streamscribe[mic]``).
+* :func:`open_audio` - pick the source for a path by its content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final, Protocol
+
+from .containers import ContainerError, FlacSplitter, OggPageSplitter
+
+__all__ = [
+    "AsyncByteSource",
+    "AudioChunk",
+    "AudioFormatError",
+    "AudioSource",
+    "FlacSource",
+    "MicrophoneSource",
+    "OggOpusSource",
+    "PcmSource",
+    "WavSource",
+    "open_audio",
+]
+
+MIN_CHUNK_MS: Final = 50
+MAX_CHUNK_MS: Final = 200
+MAX_EVENT_SECONDS: Final = 1.0
+_READ_SIZE: Final = 64 * 1024
+
+
+class AudioFormatError(ValueError):
+    """The audio is not what its source declares; the message says what and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """Bytes for one AudioEvent and the media time they cover, in seconds."""
+
+    data: bytes
+    duration: float
+
+
+class AudioSource(Protocol):
+    """What a stream needs from a source."""
+
+    media_encoding: str
+    sample_rate: int
+    channels: int
+
+    @property
+    def header(self) -> bytes:
+        """Container header a resumed stream must send first (b"" for PCM)."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[AudioChunk]: ...
+
+
+def _check_chunk_ms(chunk_ms: int) -> int:
+    if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
+        raise ValueError(
+            f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), "
+            f"got {chunk_ms}"
+        )
+    return chunk_ms
+
+
+def _read_all(source: bytes | str | Path | IO[bytes]) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str | Path):
+        try:
+            return Path(source).read_bytes()
+        except OSError as exc:
+            raise AudioFormatError(f"cannot read audio file {source}: {exc.strerror}") from exc
+    return source.read()
+
+
+class _PcmChunker:
+    """Cut s16le bytes into chunks of whole frames (one sample of every channel)."""
+
+    def __init__(self, sample_rate: int, channels: int, chunk_ms: int) -> None:
+        if not 8000 <= sample_rate <= 48000:
+            raise ValueError(f"sample_rate must be 8000..48000 Hz, got {sample_rate}")
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2, got {channels}")
+        self.frame_bytes = 2 * channels
+        self.bytes_per_second = sample_rate * self.frame_bytes
+        self.chunk_bytes = (
+            self.bytes_per_second
+            * _check_chunk_ms(chunk_ms)
+            // 1000
+            // self.frame_bytes
+            * self.frame_bytes
+        )
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[AudioChunk]:
+        self._pending += data
+        while len(self._pending) >= self.chunk_bytes:
+            chunk = bytes(self._pending[: self.chunk_bytes])
+            del self._pending[: self.chunk_bytes]
+            yield AudioChunk(chunk, len(chunk) / self.bytes_per_second)
+
+    def finish(self) -> Iterator[AudioChunk]:
+        usable = len(self._pending) - len(self._pending) % self.frame_bytes
+        if usable != len(self._pending):
+            raise AudioFormatError(
+                f"PCM audio ends with {len(self._pending) - usable} stray byte(s): not whole "
+                f"{self.frame_bytes // 2}-channel s16le samples"
+            )
+        if usable:
+            chunk = bytes(self._pending)
+            self._pending.clear()
+            yield AudioChunk(chunk, len(chunk) / self.bytes_per_second)
+
+
+class PcmSource:
+    """Raw PCM s16le (little-endian signed 16-bit, channels interleaved)."""
+
+    media_encoding = "pcm"
+
+    def __init__(
+        self,
+        source: bytes | str | Path | IO[bytes],
+        *,
+        sample_rate: int,
+        channels: int = 1,
+        chunk_ms: int = 100,
+    ) -> None:
+        self._source = source
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._chunker = _PcmChunker(sample_rate, channels, chunk_ms)
+
+    @property
+    def header(self) -> bytes:
+        return b""
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        source = self._source
+        if isinstance(source, bytes | bytearray | memoryview | str | Path):
+            for chunk in self._chunker.feed(_read_all(source)):
+                yield chunk
+        else:
+            while data := source.read(_READ_SIZE):
+                for chunk in self._chunker.feed(data):
+                    yield chunk
+        for chunk in self._chunker.finish():
+            yield chunk
+
+
+def parse_wav(data: bytes) -> tuple[int, int, int, int]:
+    """``(sample_rate, channels, data_offset, data_length)`` of a 16-bit PCM WAV file."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioFormatError("not a WAV file: it must start with 'RIFF....WAVE'")
+    pos = 12
+    fmt: tuple[int, int, int, int] | None = None
+    while pos + 8 <= len(data):
+        chunk_id = data[pos : pos + 4]
+        size = struct.unpack_from("<I", data, pos + 4)[0]
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            if size < 16:
+                raise AudioFormatError(f"WAV fmt chunk is {size} bytes; at least 16 expected")
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
+            if tag == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag is in the GUID
+                tag = struct.unpack_from("<H", data, body + 24)[0]
+            fmt = (tag, channels, rate, bits)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise AudioFormatError("WAV data chunk comes before its fmt chunk")
+            tag, channels, rate, bits = fmt
+            if tag != 1 or bits != 16:
+                raise AudioFormatError(
+                    "WAV audio must be 16-bit integer PCM (format 1); "
+                    f"this one is format {tag}, {bits}-bit"
+                )
+            if channels not in (1, 2):
+                raise AudioFormatError(f"WAV audio has {channels} channels; 1 or 2 are supported")
+            length = min(size, len(data) - body)
+            return rate, channels, body, length
+        pos = body + size + (size & 1)
+    raise AudioFormatError("WAV file has no data chunk")
+
+
+class WavSource(PcmSource):
+    """A WAV file: its header is parsed and checked (16-bit PCM), then stripped."""
+
+    def __init__(self, source: bytes | str | Path | IO[bytes], *, chunk_ms: int = 100) -> None:
+        data = _read_all(source)
+        rate, channels, offset, length = parse_wav(data)
+        super().__init__(
+            data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms
+        )
+
+
+class _FlacChunker:
+    def __init__(self, chunk_ms: int) -> None:
+        self.splitter = FlacSplitter()
+        self.limit = _check_chunk_ms(chunk_ms) / 1000
+        self._pending: list[bytes] = []
+        self._seconds = 0.0
+        self._first = True
+
+    def _take(self) -> AudioChunk:
+        chunk = AudioChunk(b"".join(self._pending), self._seconds)
+        self._pending, self._seconds = [], 0.0
+        return chunk
+
+    def _group(self, frames: list[Any], final: bool) -> Iterator[AudioChunk]:
+        info = self.splitter.info
+        if info is None:
+            return
+        if self._first:
+            self._pending.append(self.splitter.metadata)  # the stream starts with its header
+            self._first = False
+        for frame in frames:
+            seconds = frame.samples / info.sample_rate
+            if seconds > MAX_EVENT_SECONDS:
+                raise AudioFormatError(
+                    f"a FLAC frame holds {seconds:.2f} s of audio; at most 1 s fits in one event"
+                )
+            if self._pending and self._seconds and self._seconds + seconds > self.limit:
+                yield self._take()
+            self._pending.append(frame.data)
+            self._seconds += seconds
+        if final and self._pending:
+            yield self._take()
+
+    def feed(self, data: bytes) -> Iterator[AudioChunk]:
+        try:
+            frames = self.splitter.feed(data)
+        except ContainerError as exc:
+            raise AudioFormatError(str(exc)) from exc
+        yield from self._group(frames, final=False)
+
+    def finish(self) -> Iterator[AudioChunk]:
+        try:
+            frames = self.splitter.finish()
+        except ContainerError as exc:
+            raise AudioFormatError(str(exc)) from exc
+        yield from self._group(frames, final=True)
+
+
+class _OggChunker:
+    def __init__(self, chunk_ms: int) -> None:
+        self.splitter = OggPageSplitter()
+        self.limit = _check_chunk_ms(chunk_ms) / 1000
+        self.header = b""
+        self.channels = 0
+        self.input_rate = 0
+        self._pre_skip = 0
+        self._granule = 0
+        self._headers_done = 0
+        self._pending: list[bytes] = []
+        self._seconds = 0.0
+
+    def _take(self) -> AudioChunk:
+        chunk = AudioChunk(b"".join(self._pending), self._seconds)
+        self._pending, self._seconds = [], 0.0
+        return chunk
+
+    def _pages(self, pages: list[Any], final: bool) -> Iterator[AudioChunk]:
+        for page in pages:
+            if self._headers_done < 2:  # OpusHead and OpusTags pages
+                for packet in page.packets:
+                    if self._headers_done == 0:
+                        if not packet.startswith(b"OpusHead") or len(packet) < 19:
+                            raise AudioFormatError(
+                                "Ogg stream does not start with an OpusHead packet"
+                            )
+                        self.channels = packet[9]
+                        self._pre_skip, self.input_rate = struct.unpack_from("<HI", packet, 10)
+                    self._headers_done += 1
+                self.header += page.data
+                self._pending.append(page.data)
+                continue
+            # A page's granule position counts 48 kHz samples up to its last packet's end,
+            # pre-skip included; -1 means no packet ends on this page.
+            seconds = 0.0
+            if page.granule >= 0:
+                base = self._granule or self._pre_skip
+                seconds = max(page.granule - base, 0) / 48000
+                self._granule = max(page.granule, base)
+            if seconds > MAX_EVENT_SECONDS + 0.02:
+                raise AudioFormatError(
+                    f"an Ogg page holds {seconds:.2f} s of audio; at most 1 s fits in one event "
+                    "(encode with a smaller --max-delay)"
+                )
+            if self._pending and self._seconds and self._seconds + seconds > self.limit:
+                yield self._take()
+            self._pending.append(page.data)
+            self._seconds += seconds
+        if final and self._pending:
+            yield self._take()
+
+    def feed(self, data: bytes) -> Iterator[AudioChunk]:
+        try:
+            pages = self.splitter.feed(data)
+        except ContainerError as exc:
+            raise AudioFormatError(str(exc)) from exc
+        yield from self._pages(pages, final=False)
+
+    def finish(self) -> Iterator[AudioChunk]:
+        try:
+            self.splitter.finish()
+        except ContainerError as exc:
+            raise AudioFormatError(str(exc)) from exc
+        yield from self._pages([], final=True)
+
+
+class FlacSource:
+    """A FLAC file or bytes, cut at frame boundaries; the rate comes from STREAMINFO."""
+
+    media_encoding = "flac"
+
+    def __init__(self, source: bytes | str | Path | IO[bytes], *, chunk_ms: int = 100) -> None:
+        self._data = _read_all(source)
+        probe = FlacSplitter()
+        try:
+            probe.feed(self._data[: 64 * 1024])
+        except ContainerError as exc:
+            raise AudioFormatError(str(exc)) from exc
+        if probe.info is None:
+            raise AudioFormatError("FLAC metadata is incomplete")
+        self.sample_rate = probe.info.sample_rate
+        self.channels = probe.info.channels
+        self._header = probe.metadata
+        self._chunk_ms = chunk_ms
+        _check_chunk_ms(chunk_ms)
+
+    @property
+    def header(self) -> bytes:
+        return self._header
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        chunker = _FlacChunker(self._chunk_ms)
+        for chunk in chunker.feed(self._data):
+            yield chunk
+        for chunk in chunker.finish():
+            yield chunk
+
+
+class OggOpusSource:
+    """An Ogg/Opus file or bytes, cut at page boundaries; durations from granule positions."""
+
+    media_encoding = "ogg-opus"
+
+    def __init__(
+        self,
+        source: bytes | str | Path | IO[bytes],
+        *,
+        chunk_ms: int = 100,
+        sample_rate: int | None = None,
+    ) -> None:
+        self._data = _read_all(source)
+        if not self._data.startswith(b"OggS"):
+            raise AudioFormatError("not an Ogg file: it must start with 'OggS'")
+        probe = _OggChunker(chunk_ms)
+        list(probe.feed(self._data[: 64 * 1024]))
+        if probe._headers_done < 2:
+            raise AudioFormatError("Ogg/Opus headers (OpusHead, OpusTags) are incomplete")
+        self.channels = probe.channels
+        self._header = probe.header
+        # Opus decodes at 48 kHz; the request declares the original rate from OpusHead.
+        self.sample_rate = sample_rate or (
+            probe.input_rate if 8000 <= probe.input_rate <= 48000 else 48000
+        )
+        self._chunk_ms = chunk_ms
+
+    @property
+    def header(self) -> bytes:
+        return self._header
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        chunker = _OggChunker(self._chunk_ms)
+        for chunk in chunker.feed(self._data):
+            yield chunk
+        for chunk in chunker.finish():
+            yield chunk
+
+
+class AsyncByteSource:
+    """Any async iterator of bytes, re-cut into paced chunks for its encoding."""
+
+    def __init__(
+        self,
+        stream: AsyncIterator[bytes],
+        *,
+        media_encoding: str = "pcm",
+        sample_rate: int,
+        channels: int = 1,
+        chunk_ms: int = 100,
+    ) -> None:
+        self._stream = stream
+        self.media_encoding = media_encoding
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._chunker: _PcmChunker | _FlacChunker | _OggChunker
+        if media_encoding == "pcm":
+            self._chunker = _PcmChunker(sample_rate, channels, chunk_ms)
+        elif media_encoding == "flac":
+            self._chunker = _FlacChunker(chunk_ms)
+        elif media_encoding == "ogg-opus":
+            self._chunker = _OggChunker(chunk_ms)
+        else:
+            raise ValueError(
+                f"media_encoding must be pcm, flac or ogg-opus, not {media_encoding!r}"
+            )
+
+    @property
+    def header(self) -> bytes:
+        chunker = self._chunker
+        if isinstance(chunker, _FlacChunker):
+            return chunker.splitter.metadata
+        if isinstance(chunker, _OggChunker):
+            return chunker.header
+        return b""
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        async for data in self._stream:
+            for chunk in self._chunker.feed(bytes(data)):
+                yield chunk
+        for chunk in self._chunker.finish():
+            yield chunk
+
+
+class MicrophoneSource:
+    """Live PCM from the default input device, via sounddevice (the ``mic`` extra).
+
+    Chunks arrive in real time, so the stream needs no pacing; iteration runs until
+    :meth:`stop` is called.
+    """
+
+    media_encoding = "pcm"
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        channels: int = 1,
+        chunk_ms: int = 100,
+        device: int | str | None = None,
+    ) -> None:
+        try:
+            import sounddevice  # noqa: PLC0415 - optional extra
+        except (ImportError, OSError) as exc:
+            raise RuntimeError(
+                "the microphone needs sounddevice and PortAudio: pip install 'streamscribe[mic]'"
+            ) from exc
+        self._sd = sounddevice
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._chunker = _PcmChunker(sample_rate, channels, chunk_ms)
+        self._device = device
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._stream: Any = None
+
+    @property
+    def header(self) -> bytes:
+        return b""
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+        self._queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        loop = asyncio.get_running_loop()
+
+        def callback(data: Any, frames: int, time: Any, status: Any) -> None:
+            loop.call_soon_threadsafe(self._queue.put_nowait, bytes(data))
+
+        self._stream = self._sd.RawInputStream(
+            samplerate=self.sample_rate,
+            channels=self.channels,
+            dtype="int16",
+            blocksize=self._chunker.chunk_bytes // self._chunker.frame_bytes,
+            device=self._device,
+            callback=callback,
+        )
+        with self._stream:
+            while (data := await self._queue.get()) is not None:
+                for chunk in self._chunker.feed(data):
+                    yield chunk
+
+
+def open_audio(
+    path: str | Path, *, sample_rate: int | None = None, channels: int = 1, chunk_ms: int = 100
+) -> AudioSource:
+    """The source for a file, by its content: WAV, FLAC, Ogg/Opus, else raw PCM.
+
+    Raw PCM has no header, so it needs ``sample_rate``.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise AudioFormatError(f"cannot read audio file {path}: {exc.strerror}") from exc
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return WavSource(path, chunk_ms=chunk_ms)
+    if head.startswith(b"fLaC"):
+        return FlacSource(path, chunk_ms=chunk_ms)
+    if head.startswith(b"OggS"):
+        return OggOpusSource(path, chunk_ms=chunk_ms, sample_rate=sample_rate)
+    if sample_rate is None:
+        raise AudioFormatError(
+            f"{path} has no WAV, FLAC or Ogg header; for raw PCM s16le give its sample rate"
+        )
+    return PcmSource(Path(path), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)

@@ -1,0 +1,301 @@
+"""FLAC and Ogg containers, split incrementally at frame / page boundaries, checksums checked.
+
+Shared by the client's audio sources (which cut files into chunks at these boundaries and
+pace them by the media time they carry) and the local endpoint's decoders (which hand each
+unit to a codec). Pure Python, no codec: a FLAC frame is found by its sync code, header
+CRC-8 and frame CRC-16; an Ogg page by its capture pattern and CRC-32.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "ContainerError",
+    "FlacFrame",
+    "FlacSplitter",
+    "FlacStreamInfo",
+    "OggPage",
+    "OggPageSplitter",
+    "crc8_flac",
+    "crc16_flac",
+    "ogg_crc",
+]
+
+
+class ContainerError(ValueError):
+    """The bytes are not a valid FLAC or Ogg stream; the message says where and why."""
+
+
+def _table(poly: int, width: int) -> list[int]:
+    top = 1 << (width - 1)
+    mask = (1 << width) - 1
+    table = []
+    for byte in range(256):
+        crc = byte << (width - 8)
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly) if crc & top else (crc << 1)
+        table.append(crc & mask)
+    return table
+
+
+_CRC8: Final = _table(0x07, 8)
+_CRC16: Final = _table(0x8005, 16)
+_OGG: Final = _table(0x04C11DB7, 32)
+
+
+def crc8_flac(data: bytes | bytearray | memoryview) -> int:
+    crc = 0
+    for byte in data:
+        crc = _CRC8[crc ^ byte]
+    return crc
+
+
+def crc16_flac(data: bytes | bytearray | memoryview) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[(crc >> 8) ^ byte]
+    return crc
+
+
+def ogg_crc(data: bytes | bytearray | memoryview) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG[(crc >> 24) ^ byte]
+    return crc
+
+
+# -- FLAC ----------------------------------------------------------------------------------
+
+_MAX_FLAC_HEADER: Final = 16  # sync 2, codes 2, coded number <= 7, block size 2, rate 2, CRC 1
+_BLOCK_SIZES: Final = {
+    1: 192, 2: 576, 3: 1152, 4: 2304, 5: 4608, 8: 256, 9: 512, 10: 1024,
+    11: 2048, 12: 4096, 13: 8192, 14: 16384, 15: 32768,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FlacStreamInfo:
+    sample_rate: int
+    channels: int
+    bits_per_sample: int
+    total_samples: int  # 0 when unknown
+    raw: bytes  # the 34-byte STREAMINFO block, a decoder's extradata
+
+
+@dataclass(frozen=True, slots=True)
+class FlacFrame:
+    data: bytes
+    samples: int  # block size: samples per channel
+
+
+def _header_length(buf: bytes | bytearray, pos: int) -> int | None:
+    """Length of a valid frame header at ``pos`` (CRC-8 checked), else None."""
+    end = len(buf)
+    if pos + 6 > end or buf[pos] != 0xFF or buf[pos + 1] & 0xFE != 0xF8:
+        return None
+    block_code = buf[pos + 2] >> 4
+    rate_code = buf[pos + 2] & 0x0F
+    if block_code == 0 or rate_code == 15 or buf[pos + 3] & 0x01:
+        return None
+    i = pos + 4
+    first = buf[i]
+    extra = 0
+    if first & 0x80:  # UTF-8-style coded frame/sample number
+        mask = 0x40
+        while first & mask:
+            extra += 1
+            mask >>= 1
+        if extra == 0 or extra > 6:
+            return None
+    i += 1 + extra
+    i += {6: 1, 7: 2}.get(block_code, 0)
+    i += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    if i >= end or crc8_flac(memoryview(buf)[pos:i]) != buf[i]:
+        return None
+    return i + 1 - pos
+
+
+def _block_size(buf: bytes | bytearray, header_length: int) -> int:
+    code = buf[2] >> 4
+    if code in _BLOCK_SIZES:
+        return _BLOCK_SIZES[code]
+    rate_extra = {12: 1, 13: 2, 14: 2}.get(buf[2] & 0x0F, 0)
+    at = header_length - 1 - rate_extra - (2 if code == 7 else 1)
+    return (buf[at] if code == 6 else (buf[at] << 8) | buf[at + 1]) + 1
+
+
+class FlacSplitter:
+    """Feed FLAC bytes; get the metadata once, then whole frames as their ends are known.
+
+    A frame is complete when the next valid frame header follows it and its CRC-16
+    matches, or at :meth:`finish`. That costs one frame of latency.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.metadata = b""  # "fLaC" and every metadata block: what a decoder needs first
+        self.info: FlacStreamInfo | None = None
+        self._search = 0
+        self._emitted = 0
+
+    def feed(self, data: bytes) -> list[FlacFrame]:
+        self._buffer += data
+        if self.info is None and not self._parse_metadata():
+            return []
+        return self._frames(final=False)
+
+    def finish(self) -> list[FlacFrame]:
+        if self.info is None:
+            if self._buffer:
+                raise ContainerError("FLAC stream ended inside its metadata")
+            return []
+        return self._frames(final=True)
+
+    def _parse_metadata(self) -> bool:
+        buf = self._buffer
+        if len(buf) < 4:
+            return False
+        if buf[:4] != b"fLaC":
+            raise ContainerError("FLAC audio must start with the 'fLaC' marker")
+        pos = 4
+        streaminfo = b""
+        while True:
+            if pos + 4 > len(buf):
+                return False
+            header = buf[pos]
+            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
+            if pos + 4 + length > len(buf):
+                return False
+            if header & 0x7F == 0:
+                streaminfo = bytes(buf[pos + 4 : pos + 4 + length])
+            pos += 4 + length
+            if header & 0x80:
+                break
+        if len(streaminfo) != 34:
+            raise ContainerError("FLAC stream has no valid STREAMINFO block")
+        packed = int.from_bytes(streaminfo[10:18], "big")
+        self.info = FlacStreamInfo(
+            sample_rate=packed >> 44,
+            channels=((packed >> 41) & 0x7) + 1,
+            bits_per_sample=((packed >> 36) & 0x1F) + 1,
+            total_samples=packed & ((1 << 36) - 1),
+            raw=streaminfo,
+        )
+        if self.info.sample_rate == 0:
+            raise ContainerError("FLAC STREAMINFO gives a sample rate of 0")
+        self.metadata = bytes(buf[:pos])
+        del buf[:pos]
+        return True
+
+    def _frames(self, *, final: bool) -> list[FlacFrame]:
+        buf = self._buffer
+        out = []
+        while buf:
+            header = _header_length(buf, 0)
+            if header is None:
+                if len(buf) < _MAX_FLAC_HEADER and not final:
+                    break  # the header may still be arriving
+                raise ContainerError("FLAC frame header missing or damaged (sync code or CRC-8)")
+            end = self._frame_end(header, final)
+            if end is None:
+                break
+            samples = _block_size(buf, header)
+            assert self.info is not None
+            if self.info.total_samples:  # encoders may code the short last block at full size
+                samples = max(min(samples, self.info.total_samples - self._emitted), 0)
+            self._emitted += samples
+            out.append(FlacFrame(bytes(buf[:end]), samples))
+            del buf[:end]
+            self._search = 0
+        return out
+
+    def _frame_end(self, header: int, final: bool) -> int | None:
+        """Where the frame starting at 0 ends: at the next header whose frame CRC fits.
+
+        Checking the CRC-16 of the bytes before a candidate header matters twice: sync
+        codes also occur inside audio data, and because CRC(A + crc(A) + B) == CRC(B),
+        a tail holding two frames would pass a whole-tail check, so the last frames must
+        be split before the tail is taken as one frame.
+        """
+        buf = self._buffer
+        search = max(header, self._search)
+        while True:
+            candidate = buf.find(b"\xff", search)
+            if candidate < 0:
+                search = max(len(buf) - 1, header)
+                break
+            if not final and len(buf) - candidate < _MAX_FLAC_HEADER:
+                search = candidate  # a header may be arriving: look again with more bytes
+                break
+            if (
+                buf[candidate + 1 : candidate + 2] in (b"\xf8", b"\xf9")
+                and _header_length(buf, candidate) is not None
+                and crc16_flac(memoryview(buf)[: candidate - 2])
+                == int.from_bytes(buf[candidate - 2 : candidate], "big")
+            ):
+                return candidate
+            search = candidate + 1
+        self._search = search
+        if final:
+            if len(buf) < 2 or crc16_flac(memoryview(buf)[:-2]) != int.from_bytes(buf[-2:], "big"):
+                raise ContainerError("the last FLAC frame is incomplete or damaged (CRC-16)")
+            return len(buf)
+        return None
+
+
+# -- Ogg -----------------------------------------------------------------------------------
+
+_OGG_HEADER: Final = struct.Struct("<4sBBqIIIB")
+
+
+@dataclass(frozen=True, slots=True)
+class OggPage:
+    data: bytes  # the whole page
+    granule: int
+    packets: list[bytes]  # packets completed on this page
+
+
+class OggPageSplitter:
+    """Feed Ogg bytes; get whole pages (CRC-32 checked) and the packets they complete."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._packet = bytearray()
+
+    def feed(self, data: bytes) -> list[OggPage]:
+        self._buffer += data
+        buf = self._buffer
+        pages = []
+        while len(buf) >= 27:
+            if buf[:4] != b"OggS":
+                raise ContainerError("Ogg page does not start with 'OggS'")
+            _, version, _, granule, _, _, crc, count = _OGG_HEADER.unpack_from(buf, 0)
+            if version != 0:
+                raise ContainerError(f"unsupported Ogg version {version}")
+            if len(buf) < 27 + count:
+                break
+            lacing = buf[27 : 27 + count]
+            size = 27 + count + sum(lacing)
+            if len(buf) < size:
+                break
+            page = bytes(buf[:size])
+            if ogg_crc(page[:22] + b"\x00\x00\x00\x00" + page[26:]) != crc:
+                raise ContainerError("Ogg page CRC mismatch: the audio is damaged")
+            packets = []
+            pos = 27 + count
+            for value in lacing:
+                self._packet += page[pos : pos + value]
+                pos += value
+                if value < 255:
+                    packets.append(bytes(self._packet))
+                    self._packet.clear()
+            pages.append(OggPage(page, granule, packets))
+            del buf[:size]
+        return pages
+
+    def finish(self) -> None:
+        if self._buffer or self._packet:
+            raise ContainerError("Ogg stream ended inside a page or packet")
