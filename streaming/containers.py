@@ -231,7 +231,8 @@ class FlacSplitter:
                 search = candidate  # a header may be arriving: look again with more bytes
                 break
             if (
-                buf[candidate + 1 : candidate + 2] in (b"\xf8", b"\xf9")
+                candidate + 1 < len(buf)
+                and buf[candidate + 1] & 0xFE == 0xF8
                 and _header_length(buf, candidate) is not None
                 and crc16_flac(memoryview(buf)[: candidate - 2])
                 == int.from_bytes(buf[candidate - 2 : candidate], "big")
