@@ -65,9 +65,7 @@ def transcript_payload(i: int) -> bytes:
 
 
 def transcript_stream() -> bytes:
-    return b"".join(
-        eventstream.encode(TRANSCRIPT_HEADERS, transcript_payload(i)) for i in range(N_MESSAGES)
-    )
+    return b"".join(eventstream.encode(TRANSCRIPT_HEADERS, transcript_payload(i)) for i in range(N_MESSAGES))
 
 
 def chunks_of(data: bytes) -> list[bytes]:
@@ -164,9 +162,7 @@ def crc_rows() -> list[Row]:
     rows = []
     for name, call in providers:
         label = f"{name} (in use)" if name == eventstream.CRC32_PROVIDER else name
-        rows.append(
-            Row(case, label, per_call(call) if call else None, "" if call else "not installed")
-        )
+        rows.append(Row(case, label, per_call(call) if call else None, "" if call else "not installed"))
     return rows
 
 

@@ -76,14 +76,8 @@ def frame_rows() -> list[Row]:
         rows.append(Row(case, "amazon_transcribe EventSigner", None, "not installed"))
     rows.append(_aws_sdk_signers_row(case))
     key = hashlib.sha256(b"k").digest()
-    rows.append(
-        Row(case, "floor: sha256(3200 B)", per_call(lambda: hashlib.sha256(AUDIO).digest()))
-    )
-    rows.append(
-        Row(
-            case, "floor: one hmac.digest", per_call(lambda: hmac.digest(key, b"x" * 200, "sha256"))
-        )
-    )
+    rows.append(Row(case, "floor: sha256(3200 B)", per_call(lambda: hashlib.sha256(AUDIO).digest())))
+    rows.append(Row(case, "floor: one hmac.digest", per_call(lambda: hmac.digest(key, b"x" * 200, "sha256"))))
     return rows
 
 
@@ -128,9 +122,7 @@ def request_rows() -> list[Row]:
 
             def boto_presign() -> None:
                 request = AWSRequest(method="GET", url=WS_URL)
-                botocore_auth.SigV4QueryAuth(boto_creds, SERVICE, REGION, expires=300).add_auth(
-                    request
-                )  # type: ignore[attr-defined]
+                botocore_auth.SigV4QueryAuth(boto_creds, SERVICE, REGION, expires=300).add_auth(request)  # type: ignore[attr-defined]
 
             rows.append(Row(case, "botocore SigV4Auth", per_call(boto_sign), "incl. AWSRequest"))
             boto_presign_time = per_call(boto_presign)

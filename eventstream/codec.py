@@ -133,9 +133,7 @@ def encode_header(name: str, value: HeaderValue) -> bytes:
         raise UnsupportedHeaderType(f"header name {name!r} is {type(name).__name__}, not str")
     name_bytes = name.encode("utf-8")
     if not 1 <= len(name_bytes) <= _MAX_NAME_LENGTH:
-        raise InvalidHeaderValue(
-            f"header name {name!r} is {len(name_bytes)} utf-8 bytes; it must be 1..255"
-        )
+        raise InvalidHeaderValue(f"header name {name!r} is {len(name_bytes)} utf-8 bytes; it must be 1..255")
     head = bytes((len(name_bytes),)) + name_bytes
     if isinstance(value, str):
         raw = value.encode("utf-8")
@@ -179,9 +177,7 @@ def _sized_value(name: str, header_type: HeaderType, raw: bytes) -> bytes:
 def _encode_headers(headers: Mapping[str, HeaderValue]) -> bytes:
     data = b"".join([encode_header(name, value) for name, value in headers.items()])
     if len(data) > DEFAULT_MAX_HEADERS_SIZE:
-        raise MessageTooLarge(
-            f"headers section is {len(data)} bytes; at most {DEFAULT_MAX_HEADERS_SIZE} are allowed"
-        )
+        raise MessageTooLarge(f"headers section is {len(data)} bytes; at most {DEFAULT_MAX_HEADERS_SIZE} are allowed")
     return data
 
 
@@ -223,13 +219,10 @@ def encode_raw(headers_section: bytes, payload: bytes) -> bytes:
     """
     if len(headers_section) > DEFAULT_MAX_HEADERS_SIZE:
         raise MessageTooLarge(
-            f"headers section is {len(headers_section)} bytes; at most "
-            f"{DEFAULT_MAX_HEADERS_SIZE} are allowed"
+            f"headers section is {len(headers_section)} bytes; at most {DEFAULT_MAX_HEADERS_SIZE} are allowed"
         )
     if len(payload) > MAX_PAYLOAD_SIZE:
-        raise MessageTooLarge(
-            f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_SIZE} are allowed"
-        )
+        raise MessageTooLarge(f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_SIZE} are allowed")
     prefix, crc = _frame_prefix(headers_section, len(payload))
     return b"".join((prefix, payload, _U32.pack(crc32(payload, crc))))
 
@@ -251,9 +244,7 @@ def encode(headers: Mapping[str, HeaderValue], payload: bytes = b"") -> bytes:
         payload = _payload_bytes(payload)
     payload_length = len(payload)
     if payload_length > MAX_PAYLOAD_SIZE:
-        raise MessageTooLarge(
-            f"payload is {payload_length} bytes; at most {MAX_PAYLOAD_SIZE} are allowed"
-        )
+        raise MessageTooLarge(f"payload is {payload_length} bytes; at most {MAX_PAYLOAD_SIZE} are allowed")
     try:
         key: tuple[tuple[str, Any], ...] | None = tuple(headers.items())
         cached = _ENCODE_CACHE.get(key)  # type: ignore[arg-type]
@@ -292,15 +283,11 @@ class Message:
     headers: Mapping[str, HeaderValue]
     payload: bytes
 
-    def __init__(
-        self, headers: Mapping[str, HeaderValue] | None = None, payload: bytes = b""
-    ) -> None:
+    def __init__(self, headers: Mapping[str, HeaderValue] | None = None, payload: bytes = b"") -> None:
         normalised = {}
         for name, value in (headers or {}).items():
             if not isinstance(name, str):
-                raise UnsupportedHeaderType(
-                    f"header name {name!r} is {type(name).__name__}, not str"
-                )
+                raise UnsupportedHeaderType(f"header name {name!r} is {type(name).__name__}, not str")
             normalised[name] = _normalise(name, value)
         _encode_headers(normalised)  # every check encoding makes, now rather than later
         if type(payload) is not bytes:
@@ -333,9 +320,7 @@ class Message:
 
     def __repr__(self) -> str:
         payload = self.payload
-        shown = (
-            repr(payload) if len(payload) <= 64 else f"{payload[:48]!r}...<{len(payload)} bytes>"
-        )
+        shown = repr(payload) if len(payload) <= 64 else f"{payload[:48]!r}...<{len(payload)} bytes>"
         return f"Message(headers={dict(self.headers)!r}, payload={shown})"
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -418,9 +403,7 @@ def _decode_headers(data: bytes, offset: int) -> dict[str, HeaderValue]:
             value = uuid.UUID(bytes=data[i : i + 16])
             i += 16
         else:
-            raise InvalidHeader(
-                f"header {name!r} has unknown type {header_type}", offset=offset + start
-            )
+            raise InvalidHeader(f"header {name!r} has unknown type {header_type}", offset=offset + start)
         headers[name] = value
     return headers
 
@@ -429,22 +412,16 @@ def _truncated(name: str, offset: int) -> InvalidHeader:
     return InvalidHeader(f"header {name!r} value runs past the headers section", offset=offset)
 
 
-def _check_prelude(
-    src: Any, pos: int, offset: int, max_message_size: int, max_headers_size: int
-) -> tuple[int, int]:
+def _check_prelude(src: Any, pos: int, offset: int, max_message_size: int, max_headers_size: int) -> tuple[int, int]:
     """Validate the 12-byte prelude at ``src[pos:]``: CRC, then limits, then lengths."""
     total, headers_length, prelude_crc = _PRELUDE.unpack_from(src, pos)
     computed = crc32(memoryview(src)[pos : pos + 8], 0)
     if computed != prelude_crc:
-        raise ChecksumMismatch(
-            "prelude", expected=prelude_crc, computed=computed, offset=offset + 8
-        )
+        raise ChecksumMismatch("prelude", expected=prelude_crc, computed=computed, offset=offset + 8)
     if total > max_message_size:
         raise LimitExceeded("message", size=total, limit=max_message_size, offset=offset)
     if headers_length > max_headers_size:
-        raise LimitExceeded(
-            "headers section", size=headers_length, limit=max_headers_size, offset=offset + 4
-        )
+        raise LimitExceeded("headers section", size=headers_length, limit=max_headers_size, offset=offset + 4)
     if total < _OVERHEAD + headers_length:
         raise InvalidLength(
             f"total length {total} is less than 16 + headers length {headers_length}",
@@ -484,9 +461,7 @@ class Decoder:
         max_headers_size: int = DEFAULT_MAX_HEADERS_SIZE,
     ) -> None:
         if max_message_size < _OVERHEAD:
-            raise ValueError(
-                f"max_message_size must be at least {_OVERHEAD}, got {max_message_size}"
-            )
+            raise ValueError(f"max_message_size must be at least {_OVERHEAD}, got {max_message_size}")
         if max_headers_size < 0:
             raise ValueError(f"max_headers_size must not be negative, got {max_headers_size}")
         self.max_message_size = max_message_size
@@ -563,18 +538,14 @@ class Decoder:
         base = self._offset
         with memoryview(src) as view:
             while available - pos >= PRELUDE_LENGTH:
-                total, headers_length = _check_prelude(
-                    src, pos, base + pos, max_message_size, max_headers_size
-                )
+                total, headers_length = _check_prelude(src, pos, base + pos, max_message_size, max_headers_size)
                 if available - pos < total:
                     break
                 end = pos + total
                 expected = _U32.unpack_from(src, end - 4)[0]
                 computed = crc32(view[pos : end - 4], 0)
                 if computed != expected:
-                    raise ChecksumMismatch(
-                        "message", expected=expected, computed=computed, offset=base + end - 4
-                    )
+                    raise ChecksumMismatch("message", expected=expected, computed=computed, offset=base + end - 4)
                 header_start = pos + PRELUDE_LENGTH
                 payload_start = header_start + headers_length
                 raw_headers = bytes(view[header_start:payload_start])
@@ -609,9 +580,7 @@ def decode(
         )
     total, _ = _check_prelude(data, 0, 0, max_message_size, max_headers_size)
     if available < total:
-        raise IncompleteMessage(
-            f"message is {total} bytes but only {available} were given", offset=available
-        )
+        raise IncompleteMessage(f"message is {total} bytes but only {available} were given", offset=available)
     if available > total:
         raise TrailingData(f"{available - total} bytes after the message", offset=total)
     decoder = Decoder(max_message_size=max_message_size, max_headers_size=max_headers_size)

@@ -54,9 +54,7 @@ class ChecksumMismatch(MalformedMessage):
     """A prelude or message CRC-32 does not match the bytes it covers."""
 
     def __init__(self, which: str, *, expected: int, computed: int, offset: int) -> None:
-        super().__init__(
-            f"{which} CRC 0x{expected:08x} != computed 0x{computed:08x}", offset=offset
-        )
+        super().__init__(f"{which} CRC 0x{expected:08x} != computed 0x{computed:08x}", offset=offset)
         self.which = which
         self.expected = expected
         self.computed = computed

@@ -50,25 +50,19 @@ __all__ = [
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _MIN_MS = (_dt.datetime(1, 1, 1, tzinfo=_dt.UTC) - _EPOCH) // _dt.timedelta(milliseconds=1)
-_MAX_MS = (
-    _dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=_dt.UTC) - _EPOCH
-) // _dt.timedelta(milliseconds=1)
+_MAX_MS = (_dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=_dt.UTC) - _EPOCH) // _dt.timedelta(milliseconds=1)
 
 
 def header_names(*, max_bytes: int = 255) -> st.SearchStrategy[str]:
     """Header names: 1..``max_bytes`` utf-8 bytes, edge lengths (1 and 255) included."""
     if not 1 <= max_bytes <= 255:
         raise ValueError(f"max_bytes must be 1..255, got {max_bytes}")
-    short = st.text(min_size=1, max_size=min(max_bytes, 32)).filter(
-        lambda name: len(name.encode("utf-8")) <= max_bytes
-    )
+    short = st.text(min_size=1, max_size=min(max_bytes, 32)).filter(lambda name: len(name.encode("utf-8")) <= max_bytes)
     longest = st.sampled_from(["n" * max_bytes, "\u00e9" * (max_bytes // 2) or "n"])
     return st.one_of(short, longest, st.sampled_from([":event-type", ":content-type", "x"]))
 
 
-def values_of_type(
-    header_type: HeaderType, *, max_size: int = 64
-) -> st.SearchStrategy[HeaderValue]:
+def values_of_type(header_type: HeaderType, *, max_size: int = 64) -> st.SearchStrategy[HeaderValue]:
     """Values that encode as ``header_type``; ``max_size`` bounds bytes and strings.
 
     Integer and timestamp strategies reach both extremes (``Int64`` min/max, timestamps
@@ -107,16 +101,12 @@ def header_values(*, max_size: int = 64) -> st.SearchStrategy[HeaderValue]:
     return st.one_of([values_of_type(t, max_size=max_size) for t in HeaderType])
 
 
-def header_maps(
-    *, max_headers: int = 8, max_size: int = 64
-) -> st.SearchStrategy[dict[str, HeaderValue]]:
+def header_maps(*, max_headers: int = 8, max_size: int = 64) -> st.SearchStrategy[dict[str, HeaderValue]]:
     """Header maps (distinct names, insertion order kept), zero headers included."""
     return st.dictionaries(header_names(), header_values(max_size=max_size), max_size=max_headers)
 
 
-def messages(
-    *, max_headers: int = 8, max_size: int = 64, max_payload: int = 256
-) -> st.SearchStrategy[Message]:
+def messages(*, max_headers: int = 8, max_size: int = 64, max_payload: int = 256) -> st.SearchStrategy[Message]:
     """Valid :class:`~eventstream.Message` objects, the empty payload included."""
     return st.builds(
         Message,

@@ -58,9 +58,7 @@ class _SizedInt(int):
         self = super().__new__(cls, value)
         limit = 1 << (cls.bits - 1)
         if not -limit <= self < limit:
-            raise InvalidHeaderValue(
-                f"{int(self)} is out of range for {cls.__name__} [{-limit}, {limit - 1}]"
-            )
+            raise InvalidHeaderValue(f"{int(self)} is out of range for {cls.__name__} [{-limit}, {limit - 1}]")
         return self
 
     def __repr__(self) -> str:

@@ -204,9 +204,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
         try:
             pairs.append((unquote(key, errors="strict"), unquote(value, errors="strict")))
         except UnicodeDecodeError as exc:
-            raise SigningError(
-                f"query parameter {piece!r} is not valid percent-encoded utf-8"
-            ) from exc
+            raise SigningError(f"query parameter {piece!r} is not valid percent-encoded utf-8") from exc
     return pairs
 
 
@@ -240,9 +238,7 @@ def canonical_request(
     payload_hash: str,
 ) -> tuple[str, str]:
     """Return ``(canonical request, signed header names)``."""
-    return canonical_request_from(
-        method, canonical_uri(path), canonical_query(query_pairs), headers, payload_hash
-    )
+    return canonical_request_from(method, canonical_uri(path), canonical_query(query_pairs), headers, payload_hash)
 
 
 def canonical_request_from(

@@ -36,10 +36,7 @@ class Credentials:
     def __repr__(self) -> str:
         token = ", session_token=<hidden>" if self.session_token else ""
         expiry = f", expiration={self.expiration.isoformat()}" if self.expiration else ""
-        return (
-            f"Credentials(access_key_id={self.access_key_id!r}, "
-            f"secret_access_key=<hidden>{token}{expiry})"
-        )
+        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>{token}{expiry})"
 
     __str__ = __repr__
 

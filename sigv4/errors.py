@@ -73,8 +73,7 @@ class UnknownAccessKeyError(VerificationError):
 
     def __init__(self, access_key_id: str) -> None:
         super().__init__(
-            f"the security token included in the request is invalid "
-            f"(unknown access key id {access_key_id!r})"
+            f"the security token included in the request is invalid (unknown access key id {access_key_id!r})"
         )
         self.access_key_id = access_key_id
 

@@ -50,9 +50,7 @@ _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 
 def _milliseconds(now: _dt.datetime) -> int:
     if now.tzinfo is None or now.utcoffset() is None:
-        raise SigningError(
-            f"naive datetime {now.isoformat()} given as a frame's time; pass an aware one"
-        )
+        raise SigningError(f"naive datetime {now.isoformat()} given as a frame's time; pass an aware one")
     return (now - _EPOCH) // _ONE_MS
 
 
@@ -76,13 +74,9 @@ class EventSigner:
         "_service",
     )
 
-    def __init__(
-        self, credentials: Credentials, region: str, service: str, seed_signature: str
-    ) -> None:
+    def __init__(self, credentials: Credentials, region: str, service: str, seed_signature: str) -> None:
         if not isinstance(seed_signature, str) or not _HEX64.fullmatch(seed_signature):
-            raise SigningError(
-                "seed_signature must be the request's signature: 64 lower-case hex digits"
-            )
+            raise SigningError("seed_signature must be the request's signature: 64 lower-case hex digits")
         self._secret = credentials.secret_access_key
         self._region = region
         self._service = service
@@ -106,9 +100,7 @@ class EventSigner:
             if date[:8] != self._datestamp:
                 self._datestamp = date[:8]
                 self._key = signing_key(self._secret, self._datestamp, self._region, self._service)
-                self._scope = credential_scope(
-                    self._datestamp, self._region, self._service
-                ).encode()
+                self._scope = credential_scope(self._datestamp, self._region, self._service).encode()
             self._second = second
             self._amz_date = date.encode("ascii")
         date_header = _DATE_HEADER_HEAD + _I64.pack(milliseconds)
@@ -181,9 +173,7 @@ class ChunkVerifier:
         if not isinstance(date, _dt.datetime):
             raise MalformedAuthError(f"frame {self.frames}: missing :date timestamp header")
         if not isinstance(signature, bytes) or len(signature) != 32:
-            raise MalformedAuthError(
-                f"frame {self.frames}: missing 32-byte :chunk-signature header"
-            )
+            raise MalformedAuthError(f"frame {self.frames}: missing 32-byte :chunk-signature header")
         age = (now - date).total_seconds()
         if age > self.max_age:
             raise ExpiredError(

@@ -57,9 +57,7 @@ def resolve_credentials(
 
     if access_key_id is not None or secret_access_key is not None:
         if not access_key_id or not secret_access_key:
-            raise CredentialsError(
-                "explicit credentials need both access_key_id and secret_access_key"
-            )
+            raise CredentialsError("explicit credentials need both access_key_id and secret_access_key")
         return Credentials(access_key_id, secret_access_key, session_token)
     searched.append("explicit arguments")
 
@@ -76,9 +74,7 @@ def resolve_credentials(
     name = profile or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
 
     home = Path(env.get("HOME", "~")).expanduser()
-    credentials_file = Path(
-        env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials"
-    ).expanduser()
+    credentials_file = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials").expanduser()
     section = _read_section(credentials_file, name)
     if section is not None:
         found = _from_section(section, f"{credentials_file} [{name}]")
@@ -143,9 +139,7 @@ def _run_process(command: str, where: str) -> Credentials:
         raise CredentialsError(f"credential_process in {where} could not run: {exc}") from exc
     if done.returncode != 0:
         stderr = done.stderr.decode("utf-8", "replace").strip()
-        raise CredentialsError(
-            f"credential_process in {where} exited with {done.returncode}: {stderr}"
-        )
+        raise CredentialsError(f"credential_process in {where} exited with {done.returncode}: {stderr}")
     try:
         data = json.loads(done.stdout)
         if data.get("Version") != 1:
@@ -158,9 +152,7 @@ def _run_process(command: str, where: str) -> Credentials:
             _dt.datetime.fromisoformat(expiration.replace("Z", "+00:00")) if expiration else None,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CredentialsError(
-            f"credential_process in {where} printed unusable JSON: {exc}"
-        ) from exc
+        raise CredentialsError(f"credential_process in {where} printed unusable JSON: {exc}") from exc
 
 
 def _from_botocore(profile: str | None) -> Credentials | None:

@@ -167,19 +167,12 @@ def sign_request(
         to_sign.append(("host", target.host))
     if payload_hash is None:
         payload_hash = content_hash or hashlib.sha256(body).hexdigest()
-    canonical, signed = canonical_request_from(
-        method, target.uri, target.query, to_sign, payload_hash
-    )
+    canonical, signed = canonical_request_from(method, target.uri, target.query, to_sign, payload_hash)
     scope = credential_scope(date[:8], region, service)
     sts = string_to_sign(date, scope, canonical)
-    signature = (
-        signing_key(credentials.secret_access_key, date[:8], region, service)
-        .digest(sts.encode("utf-8"))
-        .hex()
-    )
+    signature = signing_key(credentials.secret_access_key, date[:8], region, service).digest(sts.encode("utf-8")).hex()
     out["authorization"] = (
-        f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, "
-        f"SignedHeaders={signed}, Signature={signature}"
+        f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
     return SignedRequest(out, signature, canonical, sts)
 
@@ -240,15 +233,8 @@ def presign_url(
     ``headers``. ``expires`` is in seconds, 1 to 604800.
     """
     target = _target(url)
-    if (
-        isinstance(expires, bool)
-        or not isinstance(expires, int)
-        or not 1 <= expires <= MAX_PRESIGN_EXPIRES
-    ):
-        raise SigningError(
-            f"expires must be a whole number of seconds in 1..{MAX_PRESIGN_EXPIRES}, "
-            f"got {expires!r}"
-        )
+    if isinstance(expires, bool) or not isinstance(expires, int) or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        raise SigningError(f"expires must be a whole number of seconds in 1..{MAX_PRESIGN_EXPIRES}, got {expires!r}")
     pairs = list(target.query_pairs)
     clash = sorted({k for k, _ in pairs} & _AUTH_QUERY_KEYS)
     if clash:
@@ -279,11 +265,7 @@ def presign_url(
     query = canonical_query(pairs)
     canonical, _ = canonical_request_from(method, target.uri, query, to_sign, payload_hash)
     sts = string_to_sign(date, scope, canonical)
-    signature = (
-        signing_key(credentials.secret_access_key, date[:8], region, service)
-        .digest(sts.encode("utf-8"))
-        .hex()
-    )
+    signature = signing_key(credentials.secret_access_key, date[:8], region, service).digest(sts.encode("utf-8")).hex()
     signed_query = f"{query}&X-Amz-Signature={signature}"
     return target.parts._replace(query=signed_query, fragment="").geturl()
 
@@ -314,9 +296,7 @@ def parse_credential(credential: str) -> tuple[str, str, str, str]:
     """Split ``AKID/YYYYMMDD/region/service/aws4_request``; raise MalformedAuthError."""
     fields = credential.split("/")
     if len(fields) != 5 or fields[4] != "aws4_request" or not all(fields[:4]):
-        raise MalformedAuthError(
-            f"credential {credential!r} is not access-key/date/region/service/aws4_request"
-        )
+        raise MalformedAuthError(f"credential {credential!r} is not access-key/date/region/service/aws4_request")
     akid, datestamp, region, service, _ = fields
     if len(datestamp) != 8 or not datestamp.isdigit():
         raise MalformedAuthError(f"credential date {datestamp!r} is not YYYYMMDD")
@@ -328,8 +308,7 @@ def parse_authorization(header: str) -> Authorization:
     match = _AUTH_RE.match(header.strip())
     if match is None:
         raise MalformedAuthError(
-            "authorization header is not 'AWS4-HMAC-SHA256 Credential=..., "
-            "SignedHeaders=..., Signature=<64 hex>'"
+            "authorization header is not 'AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=<64 hex>'"
         )
     akid, datestamp, region, service = parse_credential(match["credential"])
     signed = tuple(match["signed"].split(";"))

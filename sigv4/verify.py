@@ -143,17 +143,11 @@ def _check_scope(
     want_service: str | None,
 ) -> None:
     if datestamp != f"{signed_at:%Y%m%d}":
-        raise ScopeMismatchError(
-            f"credential date {datestamp} does not match the signing date {signed_at:%Y%m%d}"
-        )
+        raise ScopeMismatchError(f"credential date {datestamp} does not match the signing date {signed_at:%Y%m%d}")
     if want_region is not None and region != want_region:
-        raise ScopeMismatchError(
-            f"credential should be scoped to region {want_region!r}, not {region!r}"
-        )
+        raise ScopeMismatchError(f"credential should be scoped to region {want_region!r}, not {region!r}")
     if want_service is not None and service != want_service:
-        raise ScopeMismatchError(
-            f"credential should be scoped to service {want_service!r}, not {service!r}"
-        )
+        raise ScopeMismatchError(f"credential should be scoped to service {want_service!r}, not {service!r}")
 
 
 def _expected(
@@ -214,9 +208,7 @@ def verify_request(
         raise UnknownAccessKeyError(auth.access_key_id)
     payload_hash = values.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
     signed = _signed_values(auth.signed_headers, pairs)
-    expected = _expected(
-        found, method, path, query_pairs, signed, payload_hash, date, auth.region, auth.service
-    )
+    expected = _expected(found, method, path, query_pairs, signed, payload_hash, date, auth.region, auth.service)
     if not hmac.compare_digest(expected, auth.signature):
         raise SignatureMismatchError(
             "The request signature we calculated does not match the signature you provided. "
@@ -281,14 +273,11 @@ def verify_presigned_request(
     if missing:
         raise MalformedAuthError(f"presigned URL lacks {', '.join(missing)}")
     if params["X-Amz-Algorithm"] != ALGORITHM:
-        raise MalformedAuthError(
-            f"X-Amz-Algorithm must be {ALGORITHM}, not {params['X-Amz-Algorithm']!r}"
-        )
+        raise MalformedAuthError(f"X-Amz-Algorithm must be {ALGORITHM}, not {params['X-Amz-Algorithm']!r}")
     expires_text = params["X-Amz-Expires"]
     if not expires_text.isdigit() or not 1 <= int(expires_text) <= max_expires:
         raise InvalidExpiresError(
-            f"X-Amz-Expires must be a number of seconds from 1 to {max_expires}, "
-            f"got {expires_text!r}"
+            f"X-Amz-Expires must be a number of seconds from 1 to {max_expires}, got {expires_text!r}"
         )
     akid, datestamp, region_, service_ = parse_credential(params["X-Amz-Credential"])
     date = params["X-Amz-Date"]
@@ -301,27 +290,19 @@ def verify_presigned_request(
     expires_at = signed_at + _dt.timedelta(seconds=int(expires_text))
     if now > expires_at:
         raise ExpiredError(
-            f"Request has expired: signed at {date}, valid for {expires_text} s "
-            f"until {expires_at:%Y%m%dT%H%M%SZ}"
+            f"Request has expired: signed at {date}, valid for {expires_text} s until {expires_at:%Y%m%dT%H%M%SZ}"
         )
     signature = params["X-Amz-Signature"]
     found = _lookup(credentials, akid)
-    if (
-        found.session_token is not None
-        and params.get("X-Amz-Security-Token") != found.session_token
-    ):
+    if found.session_token is not None and params.get("X-Amz-Security-Token") != found.session_token:
         raise UnknownAccessKeyError(akid)
     signed_names = tuple(params["X-Amz-SignedHeaders"].split(";"))
     signed = _signed_values(signed_names, _pairs(headers))
     unsigned_query = [(k, v) for k, v in query_pairs if k != "X-Amz-Signature"]
     for payload_hash in (EMPTY_SHA256, UNSIGNED_PAYLOAD):
-        expected = _expected(
-            found, method, path, unsigned_query, signed, payload_hash, date, region_, service_
-        )
+        expected = _expected(found, method, path, unsigned_query, signed, payload_hash, date, region_, service_)
         if hmac.compare_digest(expected, signature):
-            return VerifiedRequest(
-                found, akid, signed_at, region_, service_, signed_names, signature, True
-            )
+            return VerifiedRequest(found, akid, signed_at, region_, service_, signed_names, signature, True)
     raise SignatureMismatchError(
         "The request signature we calculated does not match the signature you provided. "
         "Check your AWS Secret Access Key and signing method."

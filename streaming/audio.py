@@ -74,10 +74,7 @@ class AudioSource(Protocol):
 
 def _check_chunk_ms(chunk_ms: int) -> int:
     if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
-        raise ValueError(
-            f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), "
-            f"got {chunk_ms}"
-        )
+        raise ValueError(f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), got {chunk_ms}")
     return chunk_ms
 
 
@@ -103,11 +100,7 @@ class _PcmChunker:
         self.frame_bytes = 2 * channels
         self.bytes_per_second = sample_rate * self.frame_bytes
         self.chunk_bytes = (
-            self.bytes_per_second
-            * _check_chunk_ms(chunk_ms)
-            // 1000
-            // self.frame_bytes
-            * self.frame_bytes
+            self.bytes_per_second * _check_chunk_ms(chunk_ms) // 1000 // self.frame_bytes * self.frame_bytes
         )
         self._pending = bytearray()
 
@@ -189,8 +182,7 @@ def parse_wav(data: bytes) -> tuple[int, int, int, int]:
             tag, channels, rate, bits = fmt
             if tag != 1 or bits != 16:
                 raise AudioFormatError(
-                    "WAV audio must be 16-bit integer PCM (format 1); "
-                    f"this one is format {tag}, {bits}-bit"
+                    f"WAV audio must be 16-bit integer PCM (format 1); this one is format {tag}, {bits}-bit"
                 )
             if channels not in (1, 2):
                 raise AudioFormatError(f"WAV audio has {channels} channels; 1 or 2 are supported")
@@ -206,9 +198,7 @@ class WavSource(PcmSource):
     def __init__(self, source: bytes | str | Path | IO[bytes], *, chunk_ms: int = 100) -> None:
         data = _read_all(source)
         rate, channels, offset, length = parse_wav(data)
-        super().__init__(
-            data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms
-        )
+        super().__init__(data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms)
 
 
 class _FlacChunker:
@@ -234,9 +224,7 @@ class _FlacChunker:
         for frame in frames:
             seconds = frame.samples / info.sample_rate
             if seconds > MAX_EVENT_SECONDS:
-                raise AudioFormatError(
-                    f"a FLAC frame holds {seconds:.2f} s of audio; at most 1 s fits in one event"
-                )
+                raise AudioFormatError(f"a FLAC frame holds {seconds:.2f} s of audio; at most 1 s fits in one event")
             if self._pending and self._seconds and self._seconds + seconds > self.limit:
                 yield self._take()
             self._pending.append(frame.data)
@@ -283,9 +271,7 @@ class _OggChunker:
                 for packet in page.packets:
                     if self._headers_done == 0:
                         if not packet.startswith(b"OpusHead") or len(packet) < 19:
-                            raise AudioFormatError(
-                                "Ogg stream does not start with an OpusHead packet"
-                            )
+                            raise AudioFormatError("Ogg stream does not start with an OpusHead packet")
                         self.channels = packet[9]
                         self._pre_skip, self.input_rate = struct.unpack_from("<HI", packet, 10)
                     self._headers_done += 1
@@ -380,9 +366,7 @@ class OggOpusSource:
         self.channels = probe.channels
         self._header = probe.header
         # Opus decodes at 48 kHz; the request declares the original rate from OpusHead.
-        self.sample_rate = sample_rate or (
-            probe.input_rate if 8000 <= probe.input_rate <= 48000 else 48000
-        )
+        self.sample_rate = sample_rate or (probe.input_rate if 8000 <= probe.input_rate <= 48000 else 48000)
         self._chunk_ms = chunk_ms
 
     @property
@@ -421,9 +405,7 @@ class AsyncByteSource:
         elif media_encoding == "ogg-opus":
             self._chunker = _OggChunker(chunk_ms)
         else:
-            raise ValueError(
-                f"media_encoding must be pcm, flac or ogg-opus, not {media_encoding!r}"
-            )
+            raise ValueError(f"media_encoding must be pcm, flac or ogg-opus, not {media_encoding!r}")
 
     @property
     def header(self) -> bytes:
@@ -521,7 +503,5 @@ def open_audio(
     if head.startswith(b"OggS"):
         return OggOpusSource(path, chunk_ms=chunk_ms, sample_rate=sample_rate)
     if sample_rate is None:
-        raise AudioFormatError(
-            f"{path} has no WAV, FLAC or Ogg header; for raw PCM s16le give its sample rate"
-        )
+        raise AudioFormatError(f"{path} has no WAV, FLAC or Ogg header; for raw PCM s16le give its sample rate")
     return PcmSource(Path(path), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)

@@ -132,9 +132,7 @@ class ExpiredTokenException(ServiceError):
 class UnknownServiceError(ServiceError):
     """A service error whose name is not in the table; ``code`` is kept per instance."""
 
-    def __init__(
-        self, code: str, message: str, *, status: int | None = None, request_id: str | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
         self.code = code  # type: ignore[misc]
         self.status = status or 400  # type: ignore[misc]
         self.retryable = self.status >= 500  # type: ignore[misc]
@@ -166,9 +164,7 @@ _BY_STATUS: Final = {
 }
 
 
-def service_error(
-    code: str, message: str, *, status: int | None = None, request_id: str | None = None
-) -> ServiceError:
+def service_error(code: str, message: str, *, status: int | None = None, request_id: str | None = None) -> ServiceError:
     """The typed error for a service exception name (by the fixed table)."""
     cls = SERVICE_EXCEPTIONS.get(code)
     if cls is None:
@@ -202,9 +198,7 @@ def service_error_from_http(
     if not code:
         cls = _BY_STATUS.get(status)
         if cls is None:
-            return UnknownServiceError(
-                f"HTTP{status}", message, status=status, request_id=request_id
-            )
+            return UnknownServiceError(f"HTTP{status}", message, status=status, request_id=request_id)
         return cls(message, request_id=request_id)
     return service_error(code, message, status=status, request_id=request_id)
 

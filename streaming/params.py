@@ -160,9 +160,7 @@ PII_ENTITY_TYPES: Final = frozenset(
     ]
 )
 _NAME_RE: Final = re.compile(r"[0-9a-zA-Z._-]{1,200}")
-_SESSION_ID_RE: Final = re.compile(
-    r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}"
-)
+_SESSION_ID_RE: Final = re.compile(r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}")
 
 
 class Operation(Enum):
@@ -432,9 +430,7 @@ def _params_from_wire(operation: Operation, items: Iterable[tuple[str, str]]) ->
 def params_from_headers(operation: Operation, headers: Iterable[tuple[str, str]]) -> StreamParams:
     """Parse and validate the ``x-amzn-transcribe-*`` headers of an HTTP/2 request."""
     n = len(HEADER_PREFIX)
-    return _params_from_wire(
-        operation, [(k.lower()[n:], v) for k, v in headers if k.lower().startswith(HEADER_PREFIX)]
-    )
+    return _params_from_wire(operation, [(k.lower()[n:], v) for k, v in headers if k.lower().startswith(HEADER_PREFIX)])
 
 
 def params_from_query(operation: Operation, pairs: Iterable[tuple[str, str]]) -> StreamParams:
@@ -463,9 +459,7 @@ def _validate(op: Operation, v: dict[str, ParamValue]) -> None:
     if op is Operation.MEDICAL:
         for required in ("language_code", "specialty", "type"):
             if required not in v:
-                raise ParameterError(
-                    required, f"{_label(_BY_NAME[required])} is required for {op.value}"
-                )
+                raise ParameterError(required, f"{_label(_BY_NAME[required])} is required for {op.value}")
     cit = v.get("content_identification_type")
     if cit is not None:
         allowed = "PHI" if op is Operation.MEDICAL else "PII"
@@ -485,20 +479,13 @@ def _validate(op: Operation, v: dict[str, ParamValue]) -> None:
             "pii_entity_types needs content_identification_type or content_redaction_type",
         )
     _validate_channels(v)
-    if (
-        "partial_results_stability" in v
-        and v.get("enable_partial_results_stabilization") is not True
-    ):
+    if "partial_results_stability" in v and v.get("enable_partial_results_stabilization") is not True:
         raise ParameterError(
             "partial_results_stability",
             "partial_results_stability needs enable_partial_results_stabilization=true",
         )
-    if "vocabulary_filter_method" in v and not (
-        "vocabulary_filter_name" in v or "vocabulary_filter_names" in v
-    ):
-        raise ParameterError(
-            "vocabulary_filter_method", "vocabulary_filter_method needs a vocabulary filter name"
-        )
+    if "vocabulary_filter_method" in v and not ("vocabulary_filter_name" in v or "vocabulary_filter_names" in v):
+        raise ParameterError("vocabulary_filter_method", "vocabulary_filter_method needs a vocabulary filter name")
     for single, multiple in (
         ("vocabulary_name", "vocabulary_names"),
         ("vocabulary_filter_name", "vocabulary_filter_names"),
@@ -520,9 +507,7 @@ def _validate(op: Operation, v: dict[str, ParamValue]) -> None:
         )
     resume = v.get("session_resume_window")
     if resume is not None and not 0 <= int(resume) <= 3600:  # type: ignore[arg-type]
-        raise ParameterError(
-            "session_resume_window", "session_resume_window must be 0..3600 seconds"
-        )
+        raise ParameterError("session_resume_window", "session_resume_window must be 0..3600 seconds")
 
 
 def _validate_rate(op: Operation, v: dict[str, ParamValue]) -> None:
@@ -550,15 +535,12 @@ def _validate_languages(op: Operation, v: dict[str, ParamValue]) -> None:
         what = " and ".join(chosen) if chosen else "none of them"
         raise ParameterError(
             chosen[-1] if chosen else "language_code",
-            "exactly one of language_code, identify_language or identify_multiple_languages "
-            f"must be set (got {what})",
+            f"exactly one of language_code, identify_language or identify_multiple_languages must be set (got {what})",
         )
     if "language_code" in v:
         code = v["language_code"]
         if code not in codes:
-            raise ParameterError(
-                "language_code", f"language_code {code!r} is not supported by {op.value}"
-            )
+            raise ParameterError("language_code", f"language_code {code!r} is not supported by {op.value}")
         for name in ("language_options", "preferred_language"):
             if name in v:
                 raise ParameterError(name, f"{name} is only used with language identification")
@@ -594,9 +576,7 @@ def _validate_channels(v: dict[str, ParamValue]) -> None:
     if channels is not None and channels != 2:
         raise ParameterError("number_of_channels", f"number_of_channels must be 2, not {channels}")
     if channels is not None and not identify:
-        raise ParameterError(
-            "number_of_channels", "number_of_channels=2 needs enable_channel_identification=true"
-        )
+        raise ParameterError("number_of_channels", "number_of_channels=2 needs enable_channel_identification=true")
     if identify and channels is None:
         raise ParameterError(
             "enable_channel_identification",

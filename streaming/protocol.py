@@ -58,9 +58,7 @@ RESULT_EVENTS: Final[Mapping[Operation, Mapping[str, type[Any]]]] = {
     Operation.MEDICAL: {"TranscriptEvent": MedicalTranscriptEvent},
     Operation.CALL_ANALYTICS: {"UtteranceEvent": UtteranceEvent, "CategoryEvent": CategoryEvent},
 }
-_JSON_DECODERS: Final = {
-    cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()
-}
+_JSON_DECODERS: Final = {cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()}
 _EVENT_NAMES: Final = {
     TranscriptEvent: "TranscriptEvent",
     MedicalTranscriptEvent: "TranscriptEvent",
@@ -110,14 +108,10 @@ def encode_exception(error: ServiceError) -> bytes:
 
 def encode_error(code: str, message: str) -> bytes:
     """An unmodeled error message (``:error-code`` / ``:error-message`` headers)."""
-    return eventstream.encode(
-        {":message-type": "error", ":error-code": code, ":error-message": message}, b""
-    )
+    return eventstream.encode({":message-type": "error", ":error-code": code, ":error-message": message}, b"")
 
 
-def parse_result_message(
-    operation: Operation, message: Message, *, request_id: str | None = None
-) -> Any:
+def parse_result_message(operation: Operation, message: Message, *, request_id: str | None = None) -> Any:
     """Turn one received message into a typed event, or raise the service's error.
 
     Raises a :class:`~streaming.errors.ServiceError` subclass for exception and error

@@ -21,9 +21,11 @@ from .errors import ProtocolError, ServiceError, StreamStateError
 from .params import StreamParams
 from .protocol import encode_audio_event, encode_configuration_event, parse_result_message
 
-__all__ = ["SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
+__all__ = ["DEV_CREDENTIALS", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
 
 SERVICE: Final = "transcribe"
+DEV_CREDENTIALS: Final = Credentials("AKIDSTREAMSCRIBELOCAL", "streamscribe-local-development-secret")
+"""The local endpoint's documented development key pair (never valid on AWS)."""
 MAX_PRESIGN_EXPIRES: Final = 300
 
 
@@ -86,9 +88,7 @@ class ClientSession:
 
     def websocket_url(self, now: _dt.datetime, *, expires: int = MAX_PRESIGN_EXPIRES) -> str:
         """The presigned WebSocket URL; seeds the frame chain with its signature."""
-        url = presign_websocket(
-            self.params, self.endpoint, self.credentials, self.region, now, expires
-        )
+        url = presign_websocket(self.params, self.endpoint, self.credentials, self.region, now, expires)
         self._start_chain(sigv4.signature_from_presigned_url(url))
         return url
 
@@ -178,9 +178,7 @@ def presign_websocket(
 ) -> str:
     """Presign the WebSocket URL for ``params`` at ``endpoint`` (``wss://host:8443``)."""
     if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-        raise ValueError(
-            f"expires must be 1..{MAX_PRESIGN_EXPIRES} seconds (the service's limit), got {expires}"
-        )
+        raise ValueError(f"expires must be 1..{MAX_PRESIGN_EXPIRES} seconds (the service's limit), got {expires}")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("ws", "wss"):
         raise ValueError(f"a WebSocket endpoint must be ws:// or wss://, not {endpoint!r}")

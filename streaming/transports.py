@@ -60,9 +60,7 @@ async def _open_through_proxy(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A TCP tunnel to ``host:port`` through an HTTP proxy (CONNECT)."""
     parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(parts.hostname, parts.port or 8080), timeout
-    )
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port or 8080), timeout)
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     writer.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
     await writer.drain()
@@ -71,9 +69,7 @@ async def _open_through_proxy(
     fields = status_line.split(" ", 2)
     if len(fields) < 2 or fields[1] != "200":
         writer.close()
-        raise ConnectError(
-            f"proxy {parts.hostname}:{parts.port} refused CONNECT {target}: {status_line}"
-        )
+        raise ConnectError(f"proxy {parts.hostname}:{parts.port} refused CONNECT {target}: {status_line}")
     return reader, writer
 
 
@@ -117,9 +113,7 @@ class Http2Transport:
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             if self.proxy:
-                reader, writer = await _open_through_proxy(
-                    self.proxy, self.host, self.port, self.connect_timeout
-                )
+                reader, writer = await _open_through_proxy(self.proxy, self.host, self.port, self.connect_timeout)
                 if self.ssl_context is not None:
                     await asyncio.wait_for(
                         writer.start_tls(self.ssl_context, server_hostname=self.host),
@@ -131,15 +125,11 @@ class Http2Transport:
                 self.connect_timeout,
             )
         except TimeoutError as exc:
-            raise StreamTimeout(
-                f"connecting to {self.authority} took more than {self.connect_timeout:g} s"
-            ) from exc
+            raise StreamTimeout(f"connecting to {self.authority} took more than {self.connect_timeout:g} s") from exc
         except ssl.SSLError as exc:
             raise ConnectError(f"TLS with {self.authority} failed: {exc.reason or exc}") from exc
         except OSError as exc:
-            raise ConnectError(
-                f"cannot connect to {self.authority}: {exc.strerror or exc}"
-            ) from exc
+            raise ConnectError(f"cannot connect to {self.authority}: {exc.strerror or exc}") from exc
 
     async def open(self, path: str, headers: Mapping[str, str]) -> dict[str, str]:
         """Connect, send the request headers and wait for a 200; else raise the service's error."""
@@ -216,9 +206,7 @@ class Http2Transport:
                 data = await self._reader.read(_READ_SIZE)
                 if not data:
                     if not self._ended:
-                        self._fail(
-                            ConnectionLost(f"{self.authority} closed the connection mid-stream")
-                        )
+                        self._fail(ConnectionLost(f"{self.authority} closed the connection mid-stream"))
                     return
                 try:
                     events = conn.receive_data(data)
@@ -248,9 +236,7 @@ class Http2Transport:
             self._ended = True
             self._incoming.put_nowait(None)
         elif isinstance(event, h2.events.StreamReset):
-            self._fail(
-                ConnectionLost(f"{self.authority} reset the stream ({_code(event.error_code)})")
-            )
+            self._fail(ConnectionLost(f"{self.authority} reset the stream ({_code(event.error_code)})"))
         elif isinstance(event, h2.events.WindowUpdated):
             self._window.set()
         elif isinstance(event, h2.events.ConnectionTerminated):
@@ -258,9 +244,7 @@ class Http2Transport:
             last = event.last_stream_id if event.last_stream_id is not None else 0
             failed = event.error_code != h2.errors.ErrorCodes.NO_ERROR or last < self._stream_id
             if failed and not self._ended:
-                self._fail(
-                    ConnectionLost(f"{self.authority} sent GOAWAY ({_code(event.error_code)})")
-                )
+                self._fail(ConnectionLost(f"{self.authority} sent GOAWAY ({_code(event.error_code)})"))
 
     async def send(self, data: bytes) -> None:
         """Send request DATA, waiting for the peer's flow-control window."""
@@ -269,15 +253,9 @@ class Http2Transport:
         view = memoryview(data)
         while view:
             if self._failure is not None:
-                raise (
-                    self._failure
-                    if isinstance(self._failure, ServiceError)
-                    else ConnectionLost(str(self._failure))
-                )
+                raise (self._failure if isinstance(self._failure, ServiceError) else ConnectionLost(str(self._failure)))
             try:
-                window = min(
-                    conn.local_flow_control_window(self._stream_id), conn.max_outbound_frame_size
-                )
+                window = min(conn.local_flow_control_window(self._stream_id), conn.max_outbound_frame_size)
             except h2.exceptions.StreamClosedError as exc:
                 raise ConnectionLost(f"{self.authority} closed the request stream") from exc
             if window <= 0:
@@ -293,9 +271,7 @@ class Http2Transport:
         try:
             await writer.drain()
         except (ConnectionError, OSError) as exc:
-            raise ConnectionLost(
-                f"connection to {self.authority} lost while sending: {exc}"
-            ) from exc
+            raise ConnectionLost(f"connection to {self.authority} lost while sending: {exc}") from exc
 
     async def end_input(self) -> None:
         assert self._conn is not None and self._writer is not None
@@ -310,9 +286,7 @@ class Http2Transport:
         try:
             item = await asyncio.wait_for(self._incoming.get(), self.read_timeout)
         except TimeoutError as exc:
-            raise StreamTimeout(
-                f"{self.authority} sent nothing for {self.read_timeout:g} s"
-            ) from exc
+            raise StreamTimeout(f"{self.authority} sent nothing for {self.read_timeout:g} s") from exc
         if isinstance(item, BaseException):
             raise item
         return item
@@ -411,9 +385,7 @@ class WebSocketTransport:
         except ConnectionClosedError as exc:
             raise ConnectionLost(f"WebSocket closed abnormally: {exc}") from exc
         if isinstance(message, str):
-            raise ProtocolError(
-                "the service sent a text WebSocket frame; expected binary event-stream messages"
-            )
+            raise ProtocolError("the service sent a text WebSocket frame; expected binary event-stream messages")
         return bytes(message)
 
     async def aclose(self, *, abort: bool = False) -> None:

@@ -54,16 +54,12 @@ class _Resampler:
         frame = self._av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
         frame.planes[0].update(pcm)
         frame.sample_rate = self.rate
-        return b"".join(
-            bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(frame)
-        )
+        return b"".join(bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(frame))
 
     def flush(self) -> bytes:
         if self._resampler is None:
             return b""
-        return b"".join(
-            bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(None)
-        )
+        return b"".join(bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(None))
 
 
 # -- decoders ------------------------------------------------------------------------------
@@ -154,9 +150,7 @@ class _Flac:
             return Decoded([b""], 0.0)
         if self._codec is None:
             if info.channels > 2:
-                raise AudioFormatError(
-                    f"FLAC audio has {info.channels} channels; at most 2 are supported"
-                )
+                raise AudioFormatError(f"FLAC audio has {info.channels} channels; at most 2 are supported")
             self._codec = _Codec("flac", info.raw, info.channels)
         out = [bytearray() for _ in range(info.channels)]
         samples = 0
@@ -181,9 +175,7 @@ class _Flac:
         if self._codec is None:
             return decoded
         tail = self._codec.flush()
-        return Decoded(
-            [a + b for a, b in zip(decoded.channels, tail, strict=True)], decoded.seconds
-        )
+        return Decoded([a + b for a, b in zip(decoded.channels, tail, strict=True)], decoded.seconds)
 
 
 class _OggOpus:
@@ -218,9 +210,7 @@ class _OggOpus:
                 raise AudioFormatError("Ogg stream does not start with an OpusHead packet")
             self.channels = packet[9]
             if self.channels not in (1, 2):
-                raise AudioFormatError(
-                    f"Opus audio has {self.channels} channels; 1 or 2 are supported"
-                )
+                raise AudioFormatError(f"Opus audio has {self.channels} channels; 1 or 2 are supported")
             self._codec = _Codec("opus", packet, self.channels)
             return None, 0
         if not self._tags_seen:

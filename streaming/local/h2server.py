@@ -51,9 +51,7 @@ class TolerantH2Connection(h2.connection.H2Connection):
 
 
 class _Connection:
-    def __init__(
-        self, endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.endpoint = endpoint
         self.reader = reader
         self.writer = writer
@@ -135,11 +133,7 @@ class _Connection:
                 await self.input_ended()
         elif isinstance(event, h2.events.DataReceived):
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            if (
-                event.stream_id == self.stream_id
-                and self.stream is not None
-                and not self.response_ended
-            ):
+            if event.stream_id == self.stream_id and self.stream is not None and not self.response_ended:
                 try:
                     self.stream.feed(event.data)
                 except ServiceError as exc:
@@ -157,9 +151,7 @@ class _Connection:
                     self.stream.outcome = "reset by client"
                 if self.worker is not None:
                     self.worker.cancel()
-        elif isinstance(event, h2.events.ConnectionTerminated) and (
-            self.stream_id is None or self.response_ended
-        ):
+        elif isinstance(event, h2.events.ConnectionTerminated) and (self.stream_id is None or self.response_ended):
             self.closed = True
 
     async def input_ended(self) -> None:
@@ -173,9 +165,7 @@ class _Connection:
     async def request(self, headers: list[tuple[str, str]]) -> None:
         assert self.stream_id is not None
         pseudo = {k: v for k, v in headers if k.startswith(":")}
-        outcome = self.endpoint.open_http2_stream(
-            pseudo.get(":method", ""), pseudo.get(":path", ""), headers
-        )
+        outcome = self.endpoint.open_http2_stream(pseudo.get(":method", ""), pseudo.get(":path", ""), headers)
         if isinstance(outcome, ServiceError):
             self.response_ended = True
             body = outcome.to_json()

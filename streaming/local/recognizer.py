@@ -217,9 +217,7 @@ class ChannelRecognizer:
             begin = words[-1].end if words else self._utterance_start + PRE_ROLL_SECONDS
             end = max(self._now() - 0.3, begin + 0.1 * len(rest))
             step = (end - begin) / len(rest)
-            words += [
-                Word(t, begin + k * step, begin + (k + 1) * step, 0.0) for k, t in enumerate(rest)
-            ]
+            words += [Word(t, begin + k * step, begin + (k + 1) * step, 0.0) for k, t in enumerate(rest)]
         return words
 
     def _final(self) -> Segment:

@@ -38,9 +38,7 @@ STABILITY_LAG: Final = {"low": 1.2, "medium": 0.8, "high": 0.4}
 class ResultBuilder:
     """Turns the segments of one stream into result events for its operation."""
 
-    def __init__(
-        self, params: StreamParams, channel_roles: Mapping[int, str] | None = None
-    ) -> None:
+    def __init__(self, params: StreamParams, channel_roles: Mapping[int, str] | None = None) -> None:
         self.params = params
         self.operation = params.operation
         self.stabilize = params.get("enable_partial_results_stabilization") is True
@@ -159,10 +157,7 @@ class ResultBuilder:
                     stable=True if self.stabilize else None,
                 )
             )
-        identified = (
-            "identify_language" in self.params.values
-            or "identify_multiple_languages" in self.params.values
-        )
+        identified = "identify_language" in self.params.values or "identify_multiple_languages" in self.params.values
         result = Result(
             result_id=segment.segment_id,
             start_time=round(segment.start, 3),
@@ -202,9 +197,7 @@ class ResultBuilder:
         if final and words:
             end = round(words[-1][0].end * 1000)
             items.append(
-                CallAnalyticsItem(
-                    begin_offset_millis=end, end_offset_millis=end, type="punctuation", content="."
-                )
+                CallAnalyticsItem(begin_offset_millis=end, end_offset_millis=end, type="punctuation", content=".")
             )
         return UtteranceEvent(
             utterance_id=segment.segment_id,

@@ -35,6 +35,7 @@ from ..errors import (
     UnrecognizedClientException,
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
+from ..session import DEV_CREDENTIALS
 from .stream import Limits, ServerStream
 from .tls import ServerCertificates, mint_self_signed, server_context
 
@@ -42,16 +43,9 @@ __all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
 
 log = logging.getLogger("streamscribe.local")
 
-DEV_CREDENTIALS: Final = Credentials(
-    "AKIDSTREAMSCRIBELOCAL", "streamscribe-local-development-secret"
-)
-"""The documented development key pair: the endpoint's default, and the client's for local URLs."""
-
 
 def _not_found(what: str) -> str:
-    return (
-        f"The requested {what} couldn't be found. Check the {what} name and try your request again."
-    )
+    return f"The requested {what} couldn't be found. Check the {what} name and try your request again."
 
 
 _NOT_FOUND: Final = {
@@ -178,9 +172,7 @@ class LocalEndpoint:
 
     # -- opening streams ---------------------------------------------------------------------
 
-    def open_http2_stream(
-        self, method: str, target: str, headers: list[tuple[str, str]]
-    ) -> OpenResult:
+    def open_http2_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
         path = urlsplit(target).path
         return self._open(
             method,
@@ -200,9 +192,7 @@ class LocalEndpoint:
             websocket=False,
         )
 
-    def open_websocket_stream(
-        self, method: str, target: str, headers: list[tuple[str, str]]
-    ) -> OpenResult:
+    def open_websocket_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
         parts = urlsplit(target)
         return self._open(
             method,
@@ -237,17 +227,13 @@ class LocalEndpoint:
         found = Operation.from_path(path)
         if found is None or found[1] != websocket:
             return _with_id(
-                UnknownServiceError(
-                    "UnknownOperationException", f"No operation at {path}", status=404
-                ),
+                UnknownServiceError("UnknownOperationException", f"No operation at {path}", status=404),
                 request_id,
             )
         operation = found[0]
         if method != want_method:
             return _with_id(
-                UnknownServiceError(
-                    "UnknownOperationException", f"{method} is not allowed on {path}", status=405
-                ),
+                UnknownServiceError("UnknownOperationException", f"{method} is not allowed on {path}", status=405),
                 request_id,
             )
         now = self.clock()
@@ -267,8 +253,7 @@ class LocalEndpoint:
         if len(self.streams) >= self.max_streams:
             return _with_id(
                 LimitExceededException(
-                    f"You have reached your limit of {self.max_streams} concurrent streams. "
-                    "Try again later."
+                    f"You have reached your limit of {self.max_streams} concurrent streams. Try again later."
                 ),
                 request_id,
             )
@@ -276,9 +261,7 @@ class LocalEndpoint:
         previous = self.streams.get(session_id)
         if previous is not None:
             previous.abort(
-                ConflictException(
-                    "A new stream with the same session ID has started; this stream is ended."
-                )
+                ConflictException("A new stream with the same session ID has started; this stream is ended.")
             )
             self.streams.pop(session_id, None)
         stream = ServerStream(

@@ -136,9 +136,7 @@ class ServerStream:
                 self._end()
                 return
             try:
-                inner = eventstream.decode(
-                    inner_bytes, max_message_size=self.limits.max_frame_bytes
-                )
+                inner = eventstream.decode(inner_bytes, max_message_size=self.limits.max_frame_bytes)
             except eventstream.LimitExceeded as exc:
                 raise BadRequestException(TOO_BIG) from exc
             except eventstream.EventStreamError as exc:
@@ -148,8 +146,7 @@ class ServerStream:
         else:
             if not self.allow_unsigned:
                 raise BadRequestException(
-                    f"Frame {self.frames + 1} has no :chunk-signature; "
-                    "this endpoint requires signed frames."
+                    f"Frame {self.frames + 1} has no :chunk-signature; this endpoint requires signed frames."
                 )
             self.frames += 1
             inner = message
@@ -182,23 +179,16 @@ class ServerStream:
 
     def _configure(self, payload: bytes) -> None:
         if self.params.operation is not Operation.CALL_ANALYTICS:
-            raise BadRequestException(
-                "ConfigurationEvent is only accepted by Call Analytics streams."
-            )
+            raise BadRequestException("ConfigurationEvent is only accepted by Call Analytics streams.")
         if self._audio_started or self._configuration is not None:
             raise BadRequestException("The ConfigurationEvent must be the first event, sent once.")
         try:
             config = json.loads(payload)
-            roles = {
-                int(d["ChannelId"]): str(d["ParticipantRole"])
-                for d in config.get("ChannelDefinitions", [])
-            }
+            roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in config.get("ChannelDefinitions", [])}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
         if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
-            raise BadRequestException(
-                "ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER."
-            )
+            raise BadRequestException("ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER.")
         self._configuration = config
         self._results.set_channel_roles(roles)
 
@@ -207,22 +197,17 @@ class ServerStream:
     async def run(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Process queued audio until the end; send result events as they come."""
         loop = asyncio.get_running_loop()
-        pipeline = AudioPipeline(
-            self.params.media_encoding, self.params.sample_rate, self.params.channels
-        )
+        pipeline = AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.params.channels)
         recognizers: list[Recognizer] = []
         try:
             while True:
                 remaining = self.limits.max_duration - (time.monotonic() - self._started)
                 if remaining <= 0:
                     raise LimitExceededException(
-                        "Your stream exceeded the maximum duration of "
-                        f"{self.limits.max_duration:g} seconds."
+                        f"Your stream exceeded the maximum duration of {self.limits.max_duration:g} seconds."
                     )
                 try:
-                    item = await asyncio.wait_for(
-                        self._inbox.get(), min(self.limits.idle_timeout, remaining)
-                    )
+                    item = await asyncio.wait_for(self._inbox.get(), min(self.limits.idle_timeout, remaining))
                 except TimeoutError:
                     if time.monotonic() - self._started >= self.limits.max_duration:
                         continue
@@ -232,9 +217,7 @@ class ServerStream:
                 final = item is _END
                 data = b"" if final else item
                 assert isinstance(data, bytes)
-                events = await loop.run_in_executor(
-                    None, self._process, pipeline, recognizers, data, final
-                )
+                events = await loop.run_in_executor(None, self._process, pipeline, recognizers, data, final)
                 for event in events:
                     await send(encode_result_event(event))
                 if final:
@@ -247,26 +230,18 @@ class ServerStream:
             for recognizer in recognizers:
                 recognizer.close()
 
-    def _process(
-        self, pipeline: AudioPipeline, recognizers: list[Recognizer], data: bytes, final: bool
-    ) -> list[Any]:
+    def _process(self, pipeline: AudioPipeline, recognizers: list[Recognizer], data: bytes, final: bool) -> list[Any]:
         try:
             decoded = pipeline.flush() if final else pipeline.feed(data)
         except AudioFormatError as exc:
-            raise BadRequestException(
-                f"Your audio is not valid {self.params.media_encoding}: {exc}"
-            ) from exc
+            raise BadRequestException(f"Your audio is not valid {self.params.media_encoding}: {exc}") from exc
         self.audio_seconds += decoded.seconds
         while len(recognizers) < len(decoded.channels):
             channel = len(recognizers)
-            recognizers.append(
-                NullRecognizer() if self.engine == "none" else ChannelRecognizer(channel)
-            )
+            recognizers.append(NullRecognizer() if self.engine == "none" else ChannelRecognizer(channel))
         channels = decoded.channels
         if self.params.get("enable_channel_identification") is not True and len(channels) > 1:
-            channels = channels[
-                :1
-            ]  # without channel identification, the first channel is transcribed
+            channels = channels[:1]  # without channel identification, the first channel is transcribed
         segments = []
         for recognizer, pcm in zip(recognizers, channels, strict=False):
             segments += recognizer.feed(pcm)

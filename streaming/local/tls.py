@@ -40,9 +40,7 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def mint_self_signed(
-    directory: Path | None = None, *, now: _dt.datetime | None = None
-) -> ServerCertificates:
+def mint_self_signed(directory: Path | None = None, *, now: _dt.datetime | None = None) -> ServerCertificates:
     """Create a CA and a certificate for localhost, 127.0.0.1 and ::1, valid for 30 days."""
     now = now or _dt.datetime.now(_dt.UTC)
     directory = Path(directory or tempfile.mkdtemp(prefix="streamscribe-tls-"))
@@ -110,9 +108,7 @@ def mint_self_signed(
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
@@ -121,9 +117,7 @@ def mint_self_signed(
     key_file = directory / "server.key"
     ca_file.write_bytes(ca_cert.public_bytes(pem))
     cert_file.write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))
-    key_file.write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     key_file.chmod(0o600)
     return ServerCertificates(ca_file, cert_file, key_file)
 

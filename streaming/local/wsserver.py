@@ -41,15 +41,11 @@ def error_response(error: ServiceError) -> web.Response:
 
 def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
-        outcome = endpoint.open_websocket_stream(
-            request.method, request.path_qs, list(request.headers.items())
-        )
+        outcome = endpoint.open_websocket_stream(request.method, request.path_qs, list(request.headers.items()))
         if isinstance(outcome, ServiceError):
             return error_response(outcome)
         stream, response_headers = outcome
-        ws = web.WebSocketResponse(
-            max_msg_size=endpoint.limits.max_frame_bytes + 1024, autoping=True
-        )
+        ws = web.WebSocketResponse(max_msg_size=endpoint.limits.max_frame_bytes + 1024, autoping=True)
         ws.headers.update(response_headers)
         try:
             await ws.prepare(request)
@@ -73,8 +69,7 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
                         stream.feed(message.data)
                     elif message.type == WSMsgType.TEXT:
                         raise BadRequestException(
-                            "Text frames are not part of the protocol; "
-                            "send binary event-stream messages."
+                            "Text frames are not part of the protocol; send binary event-stream messages."
                         )
                     else:
                         break

@@ -293,9 +293,7 @@ def test_timestamps_floor_to_milliseconds_before_and_after_1970() -> None:
     before = dt.datetime(1969, 12, 31, 23, 59, 59, 999_500, tzinfo=utc)
     assert es.encode_header("t", after)[-8:] == struct.pack(">q", 1704067200999)
     assert es.encode_header("t", before)[-8:] == struct.pack(">q", -1)
-    assert Message({"t": before}).headers["t"] == dt.datetime(
-        1969, 12, 31, 23, 59, 59, 999_000, tzinfo=utc
-    )
+    assert Message({"t": before}).headers["t"] == dt.datetime(1969, 12, 31, 23, 59, 59, 999_000, tzinfo=utc)
 
 
 def test_other_time_zones_are_the_same_instant() -> None:

@@ -45,9 +45,7 @@ def test_max_length_values_round_trip(headers: dict[str, es.HeaderValue]) -> Non
 
 
 @given(header_maps(), st.binary(max_size=64), st.data())
-def test_encode_function_and_message_agree(
-    headers: dict, payload: bytes, data: st.DataObject
-) -> None:
+def test_encode_function_and_message_agree(headers: dict, payload: bytes, data: st.DataObject) -> None:
     assert encode(headers, payload) == Message(headers, payload).encode()
 
 

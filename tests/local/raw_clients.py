@@ -91,9 +91,7 @@ class FrameSigner:
         region: str = "us-east-1",
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        self.creds = AtCredentials(
-            creds.access_key_id, creds.secret_access_key, creds.session_token
-        )
+        self.creds = AtCredentials(creds.access_key_id, creds.secret_access_key, creds.session_token)
         self.prior = bytes.fromhex(seed_hex)
         self.region = region
         self.clock = clock
@@ -140,9 +138,7 @@ class Response:
 
         for message in self.events():
             if message.headers.get(":message-type") == "exception":
-                return str(message.headers[":exception-type"]), json.loads(message.payload)[
-                    "Message"
-                ]
+                return str(message.headers[":exception-type"]), json.loads(message.payload)["Message"]
         return None
 
 
@@ -167,9 +163,7 @@ async def h2_exchange(
         context = ssl.create_default_context(cafile=str(ca_file))
         context.set_alpn_protocols(["h2"])
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port, ssl=context)
-    conn = h2.connection.H2Connection(
-        h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
-    )
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     sid = conn.get_next_available_stream_id()
     request_headers = [

@@ -13,9 +13,7 @@ from sigv4 import Credentials
 
 
 def _boto(credentials: Credentials) -> BotoCredentials:
-    return BotoCredentials(
-        credentials.access_key_id, credentials.secret_access_key, credentials.session_token
-    )
+    return BotoCredentials(credentials.access_key_id, credentials.secret_access_key, credentials.session_token)
 
 
 def _frozen(now: dt.datetime) -> mock._patch:  # type: ignore[type-arg]

@@ -42,9 +42,7 @@ def main() -> None:
     serializer = EventStreamMessageSerializer()
     credentials = Credentials(ACCESS_KEY, SECRET)
     prior = bytes.fromhex(SEED)
-    print(
-        '"""Chained :chunk-signature vectors, computed by amazon_transcribe (make_chain_vectors.py).'
-    )
+    print('"""Chained :chunk-signature vectors, computed by amazon_transcribe (make_chain_vectors.py).')
     print()
     print("Each frame: its time, the inner message (an AudioEvent of 320 bytes, or b'' for the")
     print("end frame), the expected signature and the SHA-256 of the whole outer frame.")

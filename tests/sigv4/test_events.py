@@ -49,12 +49,10 @@ def test_the_vector_file_crosses_utc_midnight() -> None:
 
 # Times at exact binary fractions of a second, so the oracle's float conversion is exact.
 _times = st.builds(
-    lambda base, steps: [
-        base + dt.timedelta(milliseconds=125 * sum(steps[: i + 1])) for i in range(len(steps))
-    ],
-    st.datetimes(
-        min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC)
-    ).map(lambda d: d.replace(microsecond=0)),
+    lambda base, steps: [base + dt.timedelta(milliseconds=125 * sum(steps[: i + 1])) for i in range(len(steps))],
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
     st.lists(st.integers(0, 40_000), min_size=1, max_size=6),
 )
 
@@ -100,9 +98,7 @@ def test_midnight_signature_uses_the_new_dates_key() -> None:
 def test_outer_message_shape() -> None:
     when = dt.datetime(2024, 1, 1, 12, 0, 0, 250000, tzinfo=UTC)
     inner = eventstream.encode(AUDIO_HEADERS, bytes(3200))
-    outer = eventstream.decode(
-        EventSigner(CREDS, "us-east-1", "transcribe", "1" * 64).sign(inner, when)
-    )
+    outer = eventstream.decode(EventSigner(CREDS, "us-east-1", "transcribe", "1" * 64).sign(inner, when))
     assert list(outer.headers) == [":date", ":chunk-signature"]
     assert outer.headers[":date"] == when
     signature = outer.headers[":chunk-signature"]
@@ -127,9 +123,7 @@ def test_signer_rejects_bad_input() -> None:
 def _signed_stream(n: int, start: dt.datetime) -> list[bytes]:
     signer = EventSigner(CREDS, "us-east-1", "transcribe", "2" * 64)
     frames = [
-        signer.sign(
-            eventstream.encode(AUDIO_HEADERS, audio(i)), start + dt.timedelta(seconds=0.1 * i)
-        )
+        signer.sign(eventstream.encode(AUDIO_HEADERS, audio(i)), start + dt.timedelta(seconds=0.1 * i))
         for i in range(n)
     ]
     frames.append(signer.sign_end(start + dt.timedelta(seconds=0.1 * n)))
@@ -146,9 +140,7 @@ START = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 def test_verifier_accepts_the_signers_chain() -> None:
     verifier = _verifier()
     frames = _signed_stream(5, START)
-    payloads = [
-        verifier.verify(eventstream.decode(f), START + dt.timedelta(seconds=1)) for f in frames
-    ]
+    payloads = [verifier.verify(eventstream.decode(f), START + dt.timedelta(seconds=1)) for f in frames]
     assert payloads[-1] == b""
     assert eventstream.decode(payloads[0]).payload == audio(0)
     assert verifier.frames == 6
@@ -204,9 +196,7 @@ def test_reordered_or_dropped_frames_are_rejected() -> None:
 def test_old_and_future_frames() -> None:
     frames = _signed_stream(1, START)
     with pytest.raises(sigv4.ExpiredError, match="Signature expired"):
-        _verifier().verify(
-            eventstream.decode(frames[0]), START + dt.timedelta(minutes=5, seconds=1)
-        )
+        _verifier().verify(eventstream.decode(frames[0]), START + dt.timedelta(minutes=5, seconds=1))
     with pytest.raises(sigv4.ClockSkewError) as info:
         _verifier().verify(eventstream.decode(frames[0]), START - dt.timedelta(minutes=6))
     assert info.value.skew_seconds == pytest.approx(360)

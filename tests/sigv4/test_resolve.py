@@ -26,9 +26,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_explicit_values_win(home) -> None:
     env = {**home, "AWS_ACCESS_KEY_ID": "ENV", "AWS_SECRET_ACCESS_KEY": "envsecret"}
-    found = resolve_credentials(
-        access_key_id="EXPLICIT", secret_access_key="s", session_token="t", environ=env
-    )
+    found = resolve_credentials(access_key_id="EXPLICIT", secret_access_key="s", session_token="t", environ=env)
     assert found == Credentials("EXPLICIT", "s", "t")
     with pytest.raises(sigv4.CredentialsError, match="both"):
         resolve_credentials(access_key_id="ONLY", environ=env)
@@ -53,15 +51,8 @@ def test_shared_credentials_file_and_profiles(home, tmp_path) -> None:
         "[work]\naws_access_key_id = WORK\naws_secret_access_key = worksecret\naws_session_token = tok\n",
     )
     assert resolve_credentials(environ=home, use_botocore=False) == Credentials("DEF", "defsecret")
-    assert resolve_credentials("work", environ=home, use_botocore=False) == Credentials(
-        "WORK", "worksecret", "tok"
-    )
-    assert (
-        resolve_credentials(
-            environ={**home, "AWS_PROFILE": "work"}, use_botocore=False
-        ).access_key_id
-        == "WORK"
-    )
+    assert resolve_credentials("work", environ=home, use_botocore=False) == Credentials("WORK", "worksecret", "tok")
+    assert resolve_credentials(environ={**home, "AWS_PROFILE": "work"}, use_botocore=False).access_key_id == "WORK"
     # A named profile skips the environment variables.
     env = {**home, "AWS_ACCESS_KEY_ID": "ENV", "AWS_SECRET_ACCESS_KEY": "s"}
     assert resolve_credentials("work", environ=env, use_botocore=False).access_key_id == "WORK"
@@ -69,9 +60,7 @@ def test_shared_credentials_file_and_profiles(home, tmp_path) -> None:
 
 
 def test_files_named_by_environment(home, tmp_path) -> None:
-    creds = write(
-        tmp_path / "elsewhere" / "creds", "[p]\naws_access_key_id = A\naws_secret_access_key = B\n"
-    )
+    creds = write(tmp_path / "elsewhere" / "creds", "[p]\naws_access_key_id = A\naws_secret_access_key = B\n")
     env = {**home, "AWS_SHARED_CREDENTIALS_FILE": str(creds)}
     assert resolve_credentials("p", environ=env, use_botocore=False) == Credentials("A", "B")
     config = write(

@@ -36,27 +36,19 @@ credentials = st.builds(
         max_size=60,
     ),
 )
-times = st.datetimes(
-    min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC)
-)
+times = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC))
 regions = st.sampled_from(["us-east-1", "eu-central-1", "ap-northeast-3", "us-gov-west-1"])
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"])
-segment = st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="/?#"), min_size=1, max_size=8
-)
+segment = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="/?#"), min_size=1, max_size=8)
 paths = st.lists(st.one_of(segment, st.sampled_from([".", "..", ""])), max_size=5).map(
     lambda segs: "/" + "/".join(enc(s) if s not in (".", "..") else s for s in segs)
 )
 query_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
 queries = st.lists(
-    st.tuples(
-        st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8), query_text
-    ),
+    st.tuples(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8), query_text),
     max_size=5,
 )
-hosts = st.sampled_from(
-    ["transcribestreaming.us-east-1.amazonaws.com", "localhost", "127.0.0.1", "Example.COM"]
-)
+hosts = st.sampled_from(["transcribestreaming.us-east-1.amazonaws.com", "localhost", "127.0.0.1", "Example.COM"])
 ports = st.sampled_from([None, 443, 8443, 8080])
 header_names = st.from_regex(r"\A[a-z][a-z0-9-]{0,15}\Z").filter(
     lambda n: (
@@ -93,9 +85,7 @@ def build_url(host: str, port: int | None, path: str, query: list[tuple[str, str
     st.binary(max_size=32),
 )
 @settings(max_examples=300)
-def test_sign_headers_matches_botocore(
-    method, host, port, path, query, headers, creds, region, now, body
-) -> None:
+def test_sign_headers_matches_botocore(method, host, port, path, query, headers, creds, region, now, body) -> None:
     url = build_url(host, port, path, query)
     # Repeated names are folded into one comma-joined value on both sides.
     joined: dict[str, str] = {}
@@ -111,9 +101,7 @@ def test_sign_headers_matches_botocore(
         now=now,
         body=body,
     )
-    theirs = botocore_authorization(
-        method, url, list(joined.items()), creds, region, "transcribe", now, body
-    )
+    theirs = botocore_authorization(method, url, list(joined.items()), creds, region, "transcribe", now, body)
     assert ours["authorization"] == theirs
     assert ours["x-amz-date"] == f"{now:%Y%m%dT%H%M%SZ}"
     assert ours.get("x-amz-security-token") == creds.session_token
@@ -131,9 +119,7 @@ def test_sign_headers_matches_botocore(
     st.integers(1, 604800),
 )
 @settings(max_examples=300)
-def test_presign_url_matches_botocore(
-    method, host, port, path, query, creds, region, now, expires
-) -> None:
+def test_presign_url_matches_botocore(method, host, port, path, query, creds, region, now, expires) -> None:
     url = build_url(host, port, path, query)
     ours = presign_url(
         method,
@@ -161,9 +147,7 @@ def test_streaming_payload_hash_is_used_verbatim() -> None:
         "POST", url, headers, credentials=creds, region="us-east-1", service="transcribe", now=now
     )
     assert signed.canonical_request.endswith("\n" + sigv4.STREAMING_PAYLOAD)
-    theirs = botocore_authorization(
-        "POST", url, list(headers.items()), creds, "us-east-1", "transcribe", now
-    )
+    theirs = botocore_authorization("POST", url, list(headers.items()), creds, "us-east-1", "transcribe", now)
     assert signed.headers["authorization"] == theirs
     explicit = sigv4.sign_request(
         "POST",
@@ -208,21 +192,15 @@ def test_host_keeps_only_non_default_ports() -> None:
     ("call", "match"),
     [
         (
-            lambda c, n: sign_headers(
-                "GET", "ftp://h/", {}, credentials=c, region="r", service="s", now=n
-            ),
+            lambda c, n: sign_headers("GET", "ftp://h/", {}, credentials=c, region="r", service="s", now=n),
             "scheme",
         ),
         (
-            lambda c, n: sign_headers(
-                "GET", "https:///x", {}, credentials=c, region="r", service="s", now=n
-            ),
+            lambda c, n: sign_headers("GET", "https:///x", {}, credentials=c, region="r", service="s", now=n),
             "no host",
         ),
         (
-            lambda c, n: sign_headers(
-                "GET", "https://h:99999/", {}, credentials=c, region="r", service="s", now=n
-            ),
+            lambda c, n: sign_headers("GET", "https://h:99999/", {}, credentials=c, region="r", service="s", now=n),
             "(?i)port",
         ),
         (
@@ -250,9 +228,7 @@ def test_host_keeps_only_non_default_ports() -> None:
             "naive",
         ),
         (
-            lambda c, n: presign_url(
-                "GET", "https://h/", credentials=c, region="r", service="s", now=n, expires=0
-            ),
+            lambda c, n: presign_url("GET", "https://h/", credentials=c, region="r", service="s", now=n, expires=0),
             "expires",
         ),
         (
@@ -287,9 +263,7 @@ def test_host_keeps_only_non_default_ports() -> None:
             "no value",
         ),
         (
-            lambda c, n: sign_headers(
-                "GET", "https://h/?a=%ff", {}, credentials=c, region="r", service="s", now=n
-            ),
+            lambda c, n: sign_headers("GET", "https://h/?a=%ff", {}, credentials=c, region="r", service="s", now=n),
             "utf-8",
         ),
     ],
@@ -306,9 +280,7 @@ def test_signing_errors_are_value_errors() -> None:
 def test_signature_extraction() -> None:
     now = dt.datetime(2024, 1, 1, tzinfo=UTC)
     creds = Credentials("AKID", "secret")
-    signed = sigv4.sign_request(
-        "POST", "https://h/", {}, credentials=creds, region="r", service="s", now=now
-    )
+    signed = sigv4.sign_request("POST", "https://h/", {}, credentials=creds, region="r", service="s", now=now)
     assert sigv4.signature_from_authorization(signed.headers["authorization"]) == signed.signature
     auth = sigv4.parse_authorization(signed.headers["authorization"])
     assert (auth.access_key_id, auth.datestamp, auth.region, auth.service) == (

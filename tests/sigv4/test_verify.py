@@ -26,12 +26,8 @@ HEADERS = {
 }
 
 
-def signed(
-    headers: dict[str, str] = HEADERS, url: str = URL, creds: Credentials = CREDS
-) -> dict[str, str]:
-    return sign_headers(
-        "POST", url, headers, credentials=creds, region="us-east-1", service="transcribe", now=NOW
-    )
+def signed(headers: dict[str, str] = HEADERS, url: str = URL, creds: Credentials = CREDS) -> dict[str, str]:
+    return sign_headers("POST", url, headers, credentials=creds, region="us-east-1", service="transcribe", now=NOW)
 
 
 def as_h2(headers: dict[str, str], authority: str = "localhost:8443") -> list[tuple[str, str]]:
@@ -52,12 +48,7 @@ def test_round_trip_with_host_or_authority() -> None:
     result = check(as_h2(headers))
     assert result.access_key_id == "AKIDEXAMPLE"
     assert result.signature == sigv4.signature_from_authorization(headers["authorization"])
-    assert (
-        check(
-            {**headers, "host": "localhost:8443"}, region="us-east-1", service="transcribe"
-        ).presigned
-        is False
-    )
+    assert check({**headers, "host": "localhost:8443"}, region="us-east-1", service="transcribe").presigned is False
 
 
 def test_trailing_question_mark_on_the_path() -> None:
@@ -233,6 +224,4 @@ def test_every_single_byte_change_to_a_presigned_url_is_rejected() -> None:
         changed = query[:at] + chr(ord(query[at]) ^ 0x01) + query[at + 1 :]
         target = f"{parts.path}?{changed}"
         with pytest.raises(sigv4.VerificationError):
-            verify_presigned_request(
-                "GET", target, {"host": "localhost:8443"}, credentials=KEYS, now=NOW
-            )
+            verify_presigned_request("GET", target, {"host": "localhost:8443"}, credentials=KEYS, now=NOW)
