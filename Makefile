@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 .PHONY: test demo lint typecheck unit bench fuzz clean
 
 # (Re)install when the project's dependencies change.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/interop/js/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: lint typecheck unit

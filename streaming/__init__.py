@@ -56,6 +56,7 @@ from .models import (
 )
 from .params import Operation, StreamParams
 from .session import DEV_CREDENTIALS
+from .sync import iter_transcribe_file, transcribe_file
 
 __all__ = [
     "DEV_CREDENTIALS",
@@ -98,6 +99,8 @@ __all__ = [
     "UnrecognizedClientException",
     "UtteranceEvent",
     "WavSource",
+    "iter_transcribe_file",
     "open_audio",
     "presign_websocket_url",
+    "transcribe_file",
 ]

@@ -214,8 +214,8 @@ _OMIT_WHEN_EMPTY = frozenset({"Entities", "LanguageIdentification", "IssuesDetec
 
 def _prune(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None and not (k in _OMIT_WHEN_EMPTY and v == [])}
-    if isinstance(value, list):
+        return {k: _prune(v) for k, v in value.items() if v is not None and not (k in _OMIT_WHEN_EMPTY and not v)}
+    if isinstance(value, list | tuple):  # to_builtins keeps tuples as tuples
         return [_prune(v) for v in value]
     return value
 

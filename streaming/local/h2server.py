@@ -63,6 +63,7 @@ class _Connection:
         self.window = asyncio.Event()
         self.closed = False
         self.response_ended = False
+        self.input_open = True  # the client has not ended its request stream yet
 
     def flush(self) -> None:
         data = self.conn.data_to_send()
@@ -155,6 +156,7 @@ class _Connection:
             self.closed = True
 
     async def input_ended(self) -> None:
+        self.input_open = False
         if self.stream is None or self.response_ended:
             return
         try:
@@ -183,8 +185,7 @@ class _Connection:
                 ],
             )
             self.conn.send_data(self.stream_id, body, end_stream=True)
-            self.flush()
-            self.closed = True
+            self._finish_connection()
             return
         stream, response_headers = outcome
         self.stream = stream
@@ -205,17 +206,38 @@ class _Connection:
             stream.outcome = "connection lost"
         finally:
             self.endpoint.close_stream(stream)
-            # One stream per connection: say GOAWAY, then let the client close first
-            # (closing under it makes TLS clients see data after close_notify).
-            self.conn.close_connection()
-            self.flush()
-            with contextlib.suppress(ConnectionError):
-                await self.writer.drain()
-            asyncio.get_running_loop().call_later(_CLOSE_GRACE, self._force_close)
+            self._finish_connection()
+
+    def shutdown(self) -> None:
+        """Stop serving: the endpoint is closing."""
+        self.closed = True
+        if self.worker is not None and not self.worker.done():
+            self.worker.cancel()
+        self.writer.close()
+
+    def _finish_connection(self) -> None:
+        """The response is complete: stop the request if it is still open, then close.
+
+        A client still sending is asked to stop with RST_STREAM NO_ERROR (RFC 9113 section
+        8.1). GOAWAY waits until we really close: once h2 has sent it, every DATA frame the
+        client still has in flight would be a protocol error. The client gets a grace
+        period to close first (closing under it makes TLS clients see data after
+        close_notify).
+        """
+        assert self.stream_id is not None
+        if self.input_open:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                self.conn.reset_stream(self.stream_id, h2.errors.ErrorCodes.NO_ERROR)
+            self.input_open = False
+        self.flush()
+        asyncio.get_running_loop().call_later(_CLOSE_GRACE, self._force_close)
 
     def _force_close(self) -> None:
         self.closed = True
         if not self.writer.is_closing():
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                self.conn.close_connection()
+                self.flush()
             self.writer.close()
 
     async def fail(self, error: ServiceError) -> None:
@@ -234,4 +256,13 @@ async def serve_http2_connection(
     endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """asyncio.start_server callback: serve one HTTP/2 connection."""
-    await _Connection(endpoint, reader, writer).run()
+    connection = _Connection(endpoint, reader, writer)
+    endpoint.connections.add(connection)
+    try:
+        await connection.run()
+    except asyncio.CancelledError:
+        # Shutting down. asyncio's start_server callback would log a cancelled handler
+        # task as an error, so the handler ends normally instead.
+        writer.close()
+    finally:
+        endpoint.connections.discard(connection)

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -96,6 +96,7 @@ class LocalEndpoint:
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
+        self.connections: set[Any] = set()
         self.completed: list[ServerStream] = []
         self._servers: list[asyncio.Server] = []
         self._runner: web.AppRunner | None = None
@@ -160,6 +161,12 @@ class LocalEndpoint:
     async def close(self) -> None:
         for server in self._servers:
             server.close()
+        for connection in list(self.connections):
+            connection.shutdown()
+        for _ in range(100):  # handlers end as their sockets close
+            if not self.connections:
+                break
+            await asyncio.sleep(0.01)
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()

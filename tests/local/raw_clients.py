@@ -19,12 +19,14 @@ from unittest import mock
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 from amazon_transcribe.auth import Credentials as AtCredentials
 from amazon_transcribe.eventstream import EventSigner as AtEventSigner
 from amazon_transcribe.eventstream import EventStreamMessageSerializer
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
+from hyperframe.frame import GoAwayFrame
 
 import eventstream
 from sigv4 import Credentials
@@ -153,6 +155,8 @@ async def h2_exchange(
     end_stream: bool = True,
     authority: str | None = None,
     timeout: float = 60.0,
+    goaway_after_headers: bool = False,
+    initial_window: int | None = None,
 ) -> Response:
     """One HTTP/2 request; ``frames`` may be a function of the signed headers (for the seed)."""
     from urllib.parse import urlsplit
@@ -165,6 +169,8 @@ async def h2_exchange(
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port, ssl=context)
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
+    if initial_window is not None:  # how much the server may send before we acknowledge
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: initial_window})
     sid = conn.get_next_available_stream_id()
     request_headers = [
         (":method", "POST"),
@@ -190,6 +196,12 @@ async def h2_exchange(
                 if isinstance(event, h2.events.ResponseReceived):
                     response.headers = dict(event.headers)  # type: ignore[arg-type]
                     response.status = int(response.headers[":status"])
+                    if goaway_after_headers:
+                        # What Node's http2 does for the official JS client: GOAWAY, then
+                        # keep sending on the open stream. Stock h2 would refuse to send
+                        # after its own GOAWAY, so the frame is written by hand.
+                        writer.write(conn.data_to_send())
+                        writer.write(GoAwayFrame(0, last_stream_id=0, error_code=0).serialize())
                 elif isinstance(event, h2.events.DataReceived):
                     response.body += event.data
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -198,10 +210,12 @@ async def h2_exchange(
                 elif isinstance(event, h2.events.StreamReset):
                     response.reset = True
                     done.set()
+                    window.set()
                 elif isinstance(event, h2.events.WindowUpdated):
                     window.set()
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     done.set()
+                    window.set()
             writer.write(conn.data_to_send())
         window.set()
 

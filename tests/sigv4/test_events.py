@@ -34,10 +34,7 @@ def audio(i: int) -> bytes:
 def test_chain_matches_the_vector_file() -> None:
     signer = EventSigner(CREDS, cv.REGION, cv.SERVICE, cv.SEED)
     for i, (when, end, signature, outer_sha) in enumerate(cv.FRAMES):
-        if end:
-            outer = signer.sign_end(when)
-        else:
-            outer = signer.sign(eventstream.encode(AUDIO_HEADERS, audio(i)), when)
+        outer = signer.sign_end(when) if end else signer.sign(eventstream.encode(AUDIO_HEADERS, audio(i)), when)
         assert signer.prior_signature == signature, f"frame {i}"
         assert hashlib.sha256(outer).hexdigest() == outer_sha, f"frame {i}"
 
