@@ -245,9 +245,11 @@ async def test_wrong_chunk_signature(endpoint: LocalEndpoint) -> None:
 
 
 async def test_dropped_frame_breaks_the_chain(endpoint: LocalEndpoint) -> None:
-    response = await stream(
-        endpoint, frames_hook=lambda s, pieces: (lambda f: f[:3] + f[4:])([s.audio(c) for c in pieces])
-    )
+    def drop_fourth(signer: FrameSigner, pieces: list[bytes]) -> list[bytes]:
+        frames = [signer.audio(c) for c in pieces]
+        return frames[:3] + frames[4:]
+
+    response = await stream(endpoint, frames_hook=drop_fourth)
     assert response.exception()[0] == "BadRequestException"  # type: ignore[index]
 
 
