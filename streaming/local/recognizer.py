@@ -72,22 +72,31 @@ class NullRecognizer:
 
 
 class DecoderPool:
-    """pocketsphinx decoders, loaded on demand and reused across streams."""
+    """pocketsphinx decoders, loaded on demand and reused across streams.
+
+    A reused decoder starts from the freshly loaded cepstral mean, so a stream's results
+    do not depend on which streams ran before it.
+    """
 
     def __init__(self) -> None:
         self._free: list[Any] = []
         self._lock = threading.Lock()
+        self._initial_cmn: str | None = None
         self.loaded = 0
 
     def acquire(self) -> Any:
         with self._lock:
             if self._free:
-                return self._free.pop()
+                decoder = self._free.pop()
+                decoder.set_cmn(self._initial_cmn)
+                return decoder
         from pocketsphinx import Decoder  # noqa: PLC0415 - the local extra
 
         decoder = Decoder(samprate=RATE, loglevel="FATAL")
         with self._lock:
             self.loaded += 1
+            if self._initial_cmn is None:
+                self._initial_cmn = decoder.get_cmn()
         return decoder
 
     def release(self, decoder: Any) -> None:

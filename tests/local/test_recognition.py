@@ -1,0 +1,104 @@
+"""Recognition through the endpoint: every encoding and rate, two channels, stabilization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streaming import TranscribeStreamingClient, open_audio
+from streaming.audio import PcmSource
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+CHANNEL_TEXT = [(FIXTURES / f"channel{i}.txt").read_text().strip() for i in (0, 1)]
+
+
+async def run(ep: LocalEndpoint, source: Any, **params: Any) -> list[Any]:
+    client = TranscribeStreamingClient(endpoint=ep.http2_url, ca_file=ep.ca_file)
+    params.setdefault("language_code", "en-US")
+    events = []
+    async with client.start_stream_transcription(
+        media_sample_rate_hz=source.sample_rate, media_encoding=source.media_encoding, **params
+    ) as stream:
+        sender = __import__("asyncio").create_task(stream.send_from(source, speed=8.0))
+        events = [event async for event in stream]
+        await sender
+    return [r for e in events for r in e.transcript.results]
+
+
+def final_text(results: list[Any], channel: str | None = None) -> str:
+    return " ".join(r.transcript for r in results if not r.is_partial and (channel is None or r.channel_id == channel))
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "max_wer"),
+    [
+        ("fox.pcm", 16000, 0.12),
+        ("fox-8k.pcm", 8000, 0.5),  # telephone band: the 16 kHz acoustic model loses its top half
+        ("fox-44k.pcm", 44100, 0.12),
+        ("fox.wav", None, 0.12),
+        ("fox.flac", None, 0.12),
+        ("fox.opus", None, 0.12),
+    ],
+)
+async def test_every_encoding_and_rate(endpoint: LocalEndpoint, name: str, rate: int | None, max_wer: float) -> None:
+    source = open_audio(FIXTURES / name, sample_rate=rate)
+    results = await run(endpoint, source)
+    assert word_error_rate(FOX_TEXT, final_text(results)) <= max_wer
+
+
+@pytest.mark.parametrize("name", ["two-channel.pcm", "two-channel.flac"])
+async def test_two_channels_are_transcribed_apart(endpoint: LocalEndpoint, name: str) -> None:
+    source = open_audio(FIXTURES / name, sample_rate=16000, channels=2)
+    results = await run(endpoint, source, enable_channel_identification=True, number_of_channels=2)
+    assert {r.channel_id for r in results} == {"ch_0", "ch_1"}
+    for i, text in enumerate(CHANNEL_TEXT):
+        assert word_error_rate(text, final_text(results, f"ch_{i}")) <= 0.25
+
+
+@pytest.mark.parametrize("stability", ["low", "medium", "high"])
+async def test_stable_words_never_change(endpoint: LocalEndpoint, stability: str) -> None:
+    source = PcmSource(FIXTURES / "fox.pcm", sample_rate=16000)
+    results = await run(
+        endpoint, source, enable_partial_results_stabilization=True, partial_results_stability=stability
+    )
+    stable: list[str] = []
+    for result in results:
+        items = [i for i in result.alternatives[0].items if i.type == "pronunciation"]
+        assert all(i.stable is not None for i in items)
+        # Once stable, a word keeps its place and text, in later partials and in the final.
+        assert [i.content.lower() for i in items[: len(stable)]] == stable
+        flags = [i.stable for i in items]
+        assert flags == sorted(flags, reverse=True)  # a stable prefix, then unstable words
+        stable = [i.content.lower() for i in items if i.stable]
+    assert all(i.stable for i in results[-1].alternatives[0].items)
+
+
+async def test_higher_stability_fixes_words_sooner(endpoint: LocalEndpoint) -> None:
+    counts = {}
+    for stability in ("low", "high"):
+        results = await run(
+            endpoint,
+            PcmSource(FIXTURES / "fox.pcm", sample_rate=16000),
+            enable_partial_results_stabilization=True,
+            partial_results_stability=stability,
+        )
+        counts[stability] = sum(i.stable for r in results if r.is_partial for i in r.alternatives[0].items)
+    assert counts["high"] > counts["low"]
+
+
+async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoint) -> None:
+    source = PcmSource(FIXTURES / "fox.pcm", sample_rate=16000)
+    results = await run(endpoint, source, show_speaker_label=True)
+    assert {i.speaker for r in results for i in r.alternatives[0].items if i.type == "pronunciation"} == {"0"}
+    results = await run(
+        endpoint,
+        PcmSource(FIXTURES / "fox.pcm", sample_rate=16000),
+        language_code=None,
+        identify_language=True,
+        language_options=["de-DE", "en-GB"],
+    )
+    final = [r for r in results if not r.is_partial][0]
+    assert final.language_code == "en-GB"
+    assert {s.language_code for s in final.language_identification} == {"de-DE", "en-GB"}
