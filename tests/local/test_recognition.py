@@ -99,6 +99,6 @@ async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoin
         identify_language=True,
         language_options=["de-DE", "en-GB"],
     )
-    final = [r for r in results if not r.is_partial][0]
+    final = next(r for r in results if not r.is_partial)
     assert final.language_code == "en-GB"
     assert {s.language_code for s in final.language_identification} == {"de-DE", "en-GB"}
