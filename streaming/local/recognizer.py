@@ -148,7 +148,9 @@ class ChannelRecognizer:
     def finish(self) -> list[Segment]:
         """End of audio: flush the endpointer and finalise the open segment."""
         updates: list[Segment] = []
-        speech = self._endpointer.end_stream(bytes(self._buffer))
+        # end_stream() fails on an empty buffer (pocketsphinx 5.1); a short silent tail is harmless.
+        tail = bytes(self._buffer) or bytes(FRAME_BYTES)
+        speech = self._endpointer.end_stream(tail)
         self._buffer.clear()
         if speech is not None:
             self._speech(speech)

@@ -21,7 +21,7 @@ import eventstream
 import sigv4
 from eventstream import Message
 
-from ..errors import BadRequestException, LimitExceededException, ServiceError
+from ..errors import BadRequestException, InternalFailureException, LimitExceededException, ServiceError
 from ..params import Operation, StreamParams
 from ..protocol import encode_result_event
 from .audio import AudioFormatError, AudioPipeline
@@ -226,6 +226,13 @@ class ServerStream:
         except ServiceError as exc:
             self.outcome = exc.code
             raise
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            # A fault of ours: the client gets the service's 500, the log gets the details.
+            log.exception("stream %s failed", self.session_id)
+            self.outcome = "InternalFailureException"
+            raise InternalFailureException(f"The local endpoint failed: {type(exc).__name__}") from exc
         finally:
             for recognizer in recognizers:
                 recognizer.close()

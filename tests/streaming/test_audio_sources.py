@@ -1,0 +1,176 @@
+"""Audio sources: chunk sizes, media durations, container boundaries and errors."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import AsyncIterator
+
+import pytest
+
+from streaming.audio import (
+    AsyncByteSource,
+    AudioFormatError,
+    FlacSource,
+    OggOpusSource,
+    PcmSource,
+    WavSource,
+    open_audio,
+)
+from streaming.containers import FlacSplitter, OggPageSplitter
+from tests.helpers import FIXTURES
+
+FOX_PCM = (FIXTURES / "fox.pcm").read_bytes()
+FOX_SECONDS = len(FOX_PCM) / 32000
+
+
+async def collect(source) -> list:
+    return [chunk async for chunk in source]
+
+
+@pytest.mark.parametrize("chunk_ms", [50, 100, 200])
+async def test_pcm_chunks(chunk_ms: int) -> None:
+    chunks = await collect(PcmSource(FOX_PCM, sample_rate=16000, chunk_ms=chunk_ms))
+    assert b"".join(c.data for c in chunks) == FOX_PCM
+    assert all(len(c.data) == 32 * chunk_ms for c in chunks[:-1])
+    assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS)
+
+
+async def test_pcm_from_a_binary_stream_and_two_channels() -> None:
+    stereo = (FIXTURES / "two-channel.pcm").read_bytes()
+    chunks = await collect(PcmSource(io.BytesIO(stereo), sample_rate=16000, channels=2))
+    assert b"".join(c.data for c in chunks) == stereo
+    assert all(len(c.data) % 4 == 0 for c in chunks)  # whole frames of both channels
+    assert sum(c.duration for c in chunks) == pytest.approx(len(stereo) / 64000)
+
+
+async def test_pcm_stray_bytes_are_an_error() -> None:
+    with pytest.raises(AudioFormatError, match="stray byte"):
+        await collect(PcmSource(FOX_PCM + b"\x01", sample_rate=16000))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"chunk_ms": 20}, "chunk_ms"),
+        ({"chunk_ms": 250}, "chunk_ms"),
+        ({"sample_rate": 96000}, "sample_rate"),
+        ({"channels": 3}, "channels"),
+    ],
+)
+def test_pcm_arguments_are_checked(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        PcmSource(FOX_PCM, **{"sample_rate": 16000, **kwargs})
+
+
+async def test_wav_header_is_parsed_and_stripped() -> None:
+    source = WavSource(FIXTURES / "fox.wav")
+    assert (source.sample_rate, source.channels, source.media_encoding) == (16000, 1, "pcm")
+    assert b"".join(c.data for c in await collect(source)) == FOX_PCM
+
+
+def wav(tag: int = 1, bits: int = 16, channels: int = 1) -> bytes:
+    fmt = struct.pack("<HHIIHH", tag, channels, 16000, 32000 * channels, 2 * channels, bits)
+    data = bytes(64)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"RIFX" + bytes(40), "RIFF"),
+        (wav(tag=3, bits=32), "16-bit integer PCM"),
+        (wav(bits=8), "16-bit"),
+        (wav(channels=6), "6 channels"),
+        (wav()[:36], "no data chunk"),
+    ],
+)
+def test_bad_wav_files(data: bytes, match: str) -> None:
+    with pytest.raises(AudioFormatError, match=match):
+        WavSource(data)
+
+
+async def test_flac_chunks_cut_at_frame_boundaries() -> None:
+    data = (FIXTURES / "fox.flac").read_bytes()
+    source = FlacSource(data)
+    chunks = await collect(source)
+    assert b"".join(c.data for c in chunks) == data  # nothing dropped or reordered
+    assert chunks[0].data.startswith(source.header) and source.header.startswith(b"fLaC")
+    assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS)
+    # Every chunk after the header is whole frames: each one parses on its own.
+    splitter = FlacSplitter()
+    splitter.feed(source.header)
+    for chunk in chunks[1:]:
+        frames = splitter.feed(chunk.data)
+        frames += splitter.finish() if chunk is chunks[-1] else []
+    assert splitter.info is not None and splitter.info.sample_rate == 16000
+
+
+async def test_ogg_opus_chunks_cut_at_pages() -> None:
+    data = (FIXTURES / "fox.opus").read_bytes()
+    source = OggOpusSource(data)
+    assert (source.sample_rate, source.channels) == (16000, 1)  # from OpusHead
+    chunks = await collect(source)
+    assert b"".join(c.data for c in chunks) == data
+    assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS, abs=0.03)
+    assert max(c.duration for c in chunks) <= 0.2
+    pages = OggPageSplitter().feed(data)
+    assert source.header == b"".join(p.data for p in pages[:2])
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "rate", "channels"),
+    [
+        ("fox.wav", "pcm", 16000, 1),
+        ("fox.flac", "flac", 16000, 1),
+        ("fox.opus", "ogg-opus", 16000, 1),
+        ("two-channel.flac", "flac", 16000, 2),
+    ],
+)
+def test_open_audio_detects_the_format(name, encoding, rate, channels) -> None:
+    source = open_audio(FIXTURES / name)
+    assert (source.media_encoding, source.sample_rate, source.channels) == (encoding, rate, channels)
+
+
+def test_open_audio_raw_pcm_needs_a_rate() -> None:
+    with pytest.raises(AudioFormatError, match="sample rate"):
+        open_audio(FIXTURES / "fox.pcm")
+    assert open_audio(FIXTURES / "fox.pcm", sample_rate=16000).media_encoding == "pcm"
+    with pytest.raises(AudioFormatError, match="cannot read"):
+        open_audio(FIXTURES / "missing.wav")
+
+
+@pytest.mark.parametrize(("encoding", "name"), [("pcm", "fox.pcm"), ("flac", "fox.flac"), ("ogg-opus", "fox.opus")])
+async def test_async_byte_source_recuts_any_split(encoding: str, name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), 777):
+            yield data[i : i + 777]
+
+    chunks = await collect(AsyncByteSource(trickle(), media_encoding=encoding, sample_rate=16000))
+    assert b"".join(c.data for c in chunks) == data
+    assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS, abs=0.03)
+
+
+async def test_damaged_containers_are_errors() -> None:
+    flac = bytearray((FIXTURES / "fox.flac").read_bytes())
+    flac[len(flac) // 2] ^= 0xFF
+    with pytest.raises(AudioFormatError):
+        await collect(FlacSource(bytes(flac)))
+    ogg = bytearray((FIXTURES / "fox.opus").read_bytes())
+    ogg[len(ogg) // 2] ^= 0xFF
+    with pytest.raises(AudioFormatError, match="CRC"):
+        await collect(OggOpusSource(bytes(ogg)))
+    with pytest.raises(AudioFormatError, match="fLaC"):
+        FlacSource(b"not flac at all")
