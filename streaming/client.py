@@ -340,6 +340,7 @@ class Stream:
         self._fatal: BaseException | None = None
         self._opened_at = 0.0
         self._header = b""  # container header to send again on resumption
+        self._rotating = False
         self._header_sent = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -632,6 +633,8 @@ class Stream:
                 for event in session.receive(data):
                     self._deliver(event)
             session.close()
+            if self._rotating or generation != self._generation:
+                return  # a planned rotation ended this connection; the next one continues
             if self._audio_ended:
                 self._events.put_nowait(_END)
             else:
@@ -700,20 +703,24 @@ class Stream:
                 assert cause is not None
                 self._fail(cause)
                 raise cause
-            async with self._send_lock:
-                old = self._transport
-                if cause is None and old is not None and self._session is not None:
-                    # Planned rotation: finish the old connection cleanly first.
+            old = self._transport
+            if cause is None and old is not None and self._session is not None:
+                # Planned rotation: end the old connection cleanly and take its last results.
+                self._rotating = True
+                async with self._send_lock:
                     with contextlib.suppress(TranscribeError):
                         await old.send(self._session.end_frame(self.client.now()))
                         await old.end_input()
-                    if self._receiver is not None:
-                        with contextlib.suppress(BaseException):
-                            await asyncio.wait_for(asyncio.shield(self._drain_old()), 30)
-                if self._receiver is not None and self._receiver is not asyncio.current_task():
-                    self._receiver.cancel()
-                if old is not None:
-                    await old.aclose(abort=True)
+                if self._receiver is not None:
+                    with contextlib.suppress(BaseException):
+                        await asyncio.wait_for(asyncio.shield(self._receiver), 30)
+            if self._receiver is not None and self._receiver is not asyncio.current_task():
+                self._receiver.cancel()
+            if old is not None:
+                # Closing first wakes a sender blocked on the old connection (a stalled peer
+                # never opens its flow-control window), which then releases the send lock.
+                await old.aclose(abort=True)
+            async with self._send_lock:
                 replay = [s for s in self._sent if s.end > self._last_final_end + 1e-6]
                 self._origin = replay[0].start if replay else self._media
                 self._resume_point = self._last_final_end
@@ -723,16 +730,14 @@ class Stream:
                 except BaseException as exc:
                     self._fail(exc)
                     raise
+                finally:
+                    self._rotating = False
                 reason = "rotation" if cause is None else f"{type(cause).__name__}: {cause}"
                 self._events.put_nowait(
-                    StreamReconnected(
-                        self.stats.reconnects,
-                        reason,
-                        self._origin,
-                        sum(s.end - s.start for s in replay),
-                    )
+                    StreamReconnected(self.stats.reconnects, reason, self._origin, sum(s.end - s.start for s in replay))
                 )
-                assert self._session is not None and self._transport is not None
+                assert self._session is not None
+                assert self._transport is not None
                 if self._header and self.params.media_encoding != "pcm" and replay and replay[0].start > 0:
                     await self._transport.send(self._session.audio_frame(self._header, self.client.now()))
                 for record in replay:
@@ -741,10 +746,6 @@ class Stream:
                 if self._audio_ended:
                     await self._transport.send(self._session.end_frame(self.client.now()))
                     await self._transport.end_input()
-
-    async def _drain_old(self) -> None:
-        assert self._receiver is not None
-        await self._receiver
 
 
 # -- time shifting -------------------------------------------------------------------------

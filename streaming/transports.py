@@ -292,6 +292,7 @@ class Http2Transport:
         return item
 
     async def aclose(self, *, abort: bool = False) -> None:
+        self._fail(ConnectionLost(f"the connection to {self.authority} was closed"))  # wakes waiters
         if self._conn is not None and self._writer is not None and not self._writer.is_closing():
             with contextlib.suppress(Exception):
                 if abort and not self._ended:

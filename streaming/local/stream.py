@@ -199,6 +199,7 @@ class ServerStream:
         loop = asyncio.get_running_loop()
         pipeline = AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.params.channels)
         recognizers: list[Recognizer] = []
+        inflight: asyncio.Future[list[Any]] | None = None
         try:
             while True:
                 remaining = self.limits.max_duration - (time.monotonic() - self._started)
@@ -217,7 +218,8 @@ class ServerStream:
                 final = item is _END
                 data = b"" if final else item
                 assert isinstance(data, bytes)
-                events = await loop.run_in_executor(None, self._process, pipeline, recognizers, data, final)
+                inflight = loop.run_in_executor(None, self._process, pipeline, recognizers, data, final)
+                events = await inflight
                 for event in events:
                     await send(encode_result_event(event))
                 if final:
@@ -234,8 +236,17 @@ class ServerStream:
             self.outcome = "InternalFailureException"
             raise InternalFailureException(f"The local endpoint failed: {type(exc).__name__}") from exc
         finally:
-            for recognizer in recognizers:
-                recognizer.close()
+
+            def close(_: object = None) -> None:
+                for recognizer in recognizers:
+                    recognizer.close()
+
+            if inflight is not None and not inflight.done():
+                # Cancelled mid-call: the thread still uses the decoders. They go back to
+                # the shared pool only when it is done, or two streams would share one.
+                inflight.add_done_callback(close)
+            else:
+                close()
 
     def _process(self, pipeline: AudioPipeline, recognizers: list[Recognizer], data: bytes, final: bool) -> list[Any]:
         try:

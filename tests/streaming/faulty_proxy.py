@@ -1,0 +1,84 @@
+"""A TCP proxy of our own that breaks the first connection mid-stream, on purpose.
+
+Modes, triggered once the client has sent ``after_bytes`` on the first connection:
+``drop`` aborts both sockets (a reset), ``stall`` stops forwarding but keeps them open
+(a hung peer), ``truncate`` forwards half of the current chunk, then closes (a frame cut
+in two). Later connections pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class FaultyProxy:
+    def __init__(self, target_host: str, target_port: int, *, mode: str, after_bytes: int) -> None:
+        assert mode in ("drop", "stall", "truncate")
+        self.target = (target_host, target_port)
+        self.mode = mode
+        self.after_bytes = after_bytes
+        self.connections = 0
+        self.faults = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def __aenter__(self) -> FaultyProxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        faulty = self.connections == 1
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        stalled = asyncio.Event()
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
+            sent = 0
+            try:
+                while data := await src.read(65536):
+                    if stalled.is_set():
+                        await asyncio.Event().wait()  # hang: forward nothing more
+                    if faulty and upstream and sent + len(data) > self.after_bytes:
+                        self.faults += 1
+                        if self.mode == "drop":
+                            writer.transport.abort()
+                            up_writer.transport.abort()
+                            return
+                        if self.mode == "truncate":
+                            dst.write(data[: len(data) // 2])
+                            await dst.drain()
+                            writer.close()
+                            up_writer.close()
+                            return
+                        stalled.set()
+                        await asyncio.Event().wait()
+                    sent += len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    dst.close()
+
+        tasks = [asyncio.current_task()]
+        up = asyncio.create_task(pipe(reader, up_writer, True))
+        down = asyncio.create_task(pipe(up_reader, writer, False))
+        for task in (up, down):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        del tasks
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(up, down)

@@ -1,0 +1,117 @@
+"""Mid-stream failures: the application still sees one complete, continuous, duplicate-free transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+
+import streaming
+from streaming import FlacSource, RetryPolicy, StreamReconnected, TranscribeStreamingClient
+from streaming.errors import InternalFailureException
+from streaming.local import LocalEndpoint
+from streaming.local.stream import ServerStream
+from tests.helpers import FIXTURES, word_error_rate
+
+from .faulty_proxy import FaultyProxy
+
+DEMO = FIXTURES.parent.parent / "streaming" / "data" / "demo.flac"
+DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
+POLICY = RetryPolicy(base_delay=0.05, max_delay=0.2)
+
+
+async def transcribe(client: TranscribeStreamingClient) -> tuple[list[Any], streaming.Stream]:
+    source = FlacSource(DEMO)
+    async with client.start_stream_transcription(
+        language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
+    ) as stream:
+        sender = asyncio.create_task(stream.send_from(source, speed=8.0))
+        events = [event async for event in stream]
+        await sender
+    return events, stream
+
+
+def check_timeline(events: list[Any]) -> str:
+    finals = [
+        r for e in events if isinstance(e, streaming.TranscriptEvent) for r in e.transcript.results if not r.is_partial
+    ]
+    ids = [r.result_id for r in finals]
+    assert len(ids) == len(set(ids)), "a final segment was delivered twice"
+    for before, after in itertools.pairwise(finals):
+        assert before.end_time <= after.start_time + 0.05, "final segments overlap or go back in time"
+    for result in finals:
+        times = [i.start_time for i in result.alternatives[0].items]
+        assert times == sorted(times)
+    return " ".join(r.transcript for r in finals)
+
+
+async def baseline(ep: LocalEndpoint) -> str:
+    events, _ = await transcribe(TranscribeStreamingClient(endpoint=ep.http2_url))
+    return check_timeline(events)
+
+
+@pytest.mark.parametrize("mode", ["drop", "truncate", "stall"])
+async def test_connection_faults_resume_with_a_complete_transcript(plain_endpoint: LocalEndpoint, mode: str) -> None:
+    port = int(plain_endpoint.http2_url.rsplit(":", 1)[1])
+    size = DEMO.stat().st_size
+    async with FaultyProxy("127.0.0.1", port, mode=mode, after_bytes=size // 2) as proxy:
+        client = TranscribeStreamingClient(
+            endpoint=f"http://127.0.0.1:{proxy.port}", retry=POLICY, read_timeout=2.0 if mode == "stall" else None
+        )
+        events, stream = await transcribe(client)
+    assert proxy.faults == 1
+    reconnects = [e for e in events if isinstance(e, StreamReconnected)]
+    assert len(reconnects) == 1
+    assert stream.stats.reconnects == 1
+    assert 0 <= reconnects[0].offset < 20  # where the replayed audio starts: after the last final
+    text = check_timeline(events)
+    assert word_error_rate(DEMO_TEXT, text) <= 0.2
+    # Nothing lost and nothing repeated compared with an undisturbed run.
+    assert abs(len(text.split()) - len((await baseline(plain_endpoint)).split())) <= 3
+
+
+async def test_internal_failure_mid_stream_is_resumed(
+    plain_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = ServerStream._process
+    calls = {"n": 0}
+
+    def failing(self: ServerStream, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 60:  # once, well into the first stream
+            raise InternalFailureException("An internal error occurred.")
+        return original(self, *args)
+
+    monkeypatch.setattr(ServerStream, "_process", failing)
+    events, _stream = await transcribe(TranscribeStreamingClient(endpoint=plain_endpoint.http2_url, retry=POLICY))
+    reconnect = next(e for e in events if isinstance(e, StreamReconnected))
+    assert "InternalFailureException" in reconnect.reason
+    assert word_error_rate(DEMO_TEXT, check_timeline(events)) <= 0.2
+    assert [s.outcome for s in plain_endpoint.completed] == ["InternalFailureException", "completed"]
+
+
+async def test_non_retryable_errors_end_the_stream(
+    plain_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def bad(self: ServerStream, *args: Any) -> Any:
+        raise streaming.BadRequestException("Your audio is not valid.")
+
+    monkeypatch.setattr(ServerStream, "_process", bad)
+    with pytest.raises(streaming.BadRequestException, match="not valid"):
+        await transcribe(TranscribeStreamingClient(endpoint=plain_endpoint.http2_url, retry=POLICY))
+    assert len(plain_endpoint.completed) == 1  # no retry for a 400
+
+
+async def test_reconnects_are_bounded(plain_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    def always(self: ServerStream, *args: Any) -> Any:
+        raise InternalFailureException("down")
+
+    monkeypatch.setattr(ServerStream, "_process", always)
+    client = TranscribeStreamingClient(
+        endpoint=plain_endpoint.http2_url, retry=RetryPolicy(base_delay=0.01, max_reconnects=2)
+    )
+    with pytest.raises(InternalFailureException):
+        await transcribe(client)
+    assert len(plain_endpoint.completed) == 3
