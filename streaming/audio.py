@@ -141,6 +141,11 @@ class PcmSource:
         self.sample_rate = sample_rate
         self.channels = channels
         self._chunker = _PcmChunker(sample_rate, channels, chunk_ms)
+        self.duration: float | None = None  # seconds, when known up front
+        if isinstance(source, bytes | bytearray | memoryview):
+            self.duration = len(source) / self._chunker.bytes_per_second
+        elif isinstance(source, str | Path) and Path(source).is_file():
+            self.duration = Path(source).stat().st_size / self._chunker.bytes_per_second
 
     @property
     def header(self) -> bytes:
@@ -328,6 +333,7 @@ class FlacSource:
             raise AudioFormatError("FLAC metadata is incomplete")
         self.sample_rate = probe.info.sample_rate
         self.channels = probe.info.channels
+        self.duration: float | None = probe.info.total_samples / self.sample_rate if probe.info.total_samples else None
         self._header = probe.metadata
         self._chunk_ms = chunk_ms
         _check_chunk_ms(chunk_ms)
@@ -365,6 +371,9 @@ class OggOpusSource:
             raise AudioFormatError("Ogg/Opus headers (OpusHead, OpusTags) are incomplete")
         self.channels = probe.channels
         self._header = probe.header
+        last = self._data.rfind(b"OggS")  # the last page's granule position ends the stream
+        granule = struct.unpack_from("<q", self._data, last + 6)[0] if last + 14 <= len(self._data) else -1
+        self.duration: float | None = (granule - probe._pre_skip) / 48000 if granule > 0 else None
         # Opus decodes at 48 kHz; the request declares the original rate from OpusHead.
         self.sample_rate = sample_rate or (probe.input_rate if 8000 <= probe.input_rate <= 48000 else 48000)
         self._chunk_ms = chunk_ms
@@ -394,6 +403,7 @@ class AsyncByteSource:
         chunk_ms: int = 100,
     ) -> None:
         self._stream = stream
+        self.duration: float | None = None
         self.media_encoding = media_encoding
         self.sample_rate = sample_rate
         self.channels = channels
@@ -448,6 +458,7 @@ class MicrophoneSource:
                 "the microphone needs sounddevice and PortAudio: pip install 'streamscribe[mic]'"
             ) from exc
         self._sd = sounddevice
+        self.duration: float | None = None
         self.sample_rate = sample_rate
         self.channels = channels
         self._chunker = _PcmChunker(sample_rate, channels, chunk_ms)

@@ -1,20 +1,169 @@
-"""The ``streamscribe`` command line."""
+"""The ``streamscribe`` command line: transcribe, presign, serve, demo.
+
+Errors are one line (what, why, what to do) and a non-zero exit; ``--debug`` shows the
+traceback. Every command has ``--help`` with examples.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .params import PARAMETERS, Param
 
 __all__ = ["build_parser", "main"]
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+# Parameters that have a flag of their own or come from the audio.
+_SPECIAL = {
+    "language_code", "media_sample_rate_hz", "media_encoding", "identify_language",
+    "language_options", "identify_multiple_languages", "specialty", "type", "number_of_channels",
+}  # fmt: skip
+
+
+def _add_service_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service options (as the API names them)")
+    for param in PARAMETERS:
+        if param.name in _SPECIAL:
+            continue
+        flag = f"--{param.wire}"
+        if param.kind is bool:
+            group.add_argument(flag, dest=param.name, action="store_true", default=None, help=f"set {param.name}")
+        elif param.kind is int:
+            group.add_argument(flag, dest=param.name, type=int, metavar="N", help=f"{param.name}")
+        else:
+            choices = f" ({', '.join(sorted(param.choices))})" if param.choices and not param.list_valued else ""
+            metavar = "A,B,..." if param.list_valued else "VALUE"
+            group.add_argument(flag, dest=param.name, metavar=metavar, help=f"{param.name}{choices}")
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--region", default="us-east-1", help="AWS region (default: %(default)s)")
+    group.add_argument("--profile", help="credentials profile (~/.aws/credentials, ~/.aws/config)")
+    group.add_argument("--endpoint", help="endpoint URL, e.g. https://127.0.0.1:8443 for a local endpoint")
+    group.add_argument("--ca", help="CA file to trust (a local endpoint's --ca-out)")
+    group.add_argument("--transport", choices=["http2", "websocket"], default="http2")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamscribe",
-        description="Stream live audio to Amazon Transcribe and get captions back.",
+        description="Stream live audio to Amazon Transcribe (or a local endpoint) and get captions back.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  streamscribe demo\n  streamscribe serve --port 8443 --ca-out ca.pem\n"
+        "  streamscribe transcribe speech.wav --endpoint https://127.0.0.1:8443 --ca ca.pem --output srt",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = commands.add_parser(
+        "transcribe",
+        help="transcribe an audio file, stdin or the microphone",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  streamscribe transcribe speech.flac                          # your AWS account\n"
+        "  streamscribe transcribe speech.wav --output vtt > speech.vtt\n"
+        "  cat speech.pcm | streamscribe transcribe - --rate 16000 --speed 4\n"
+        "  streamscribe transcribe call.flac --call-analytics --channel-roles AGENT,CUSTOMER\n"
+        "  streamscribe transcribe note.wav --medical --specialty PRIMARYCARE --type DICTATION\n"
+        "  streamscribe transcribe --mic --language en-GB",
+    )
+    t.add_argument("audio", nargs="?", help="WAV, FLAC, Ogg/Opus or raw PCM file; - for stdin")
+    t.add_argument("--mic", action="store_true", help="record from the microphone (needs the mic extra)")
+    t.add_argument("--rate", type=int, help="sample rate of raw PCM input (Hz)")
+    t.add_argument("--channels", type=int, default=1, help="channels of raw PCM input (default 1)")
+    t.add_argument("--chunk-ms", type=int, default=100, help="audio per event, 50..200 ms (default 100)")
+    speed = t.add_mutually_exclusive_group()
+    speed.add_argument("--realtime", dest="speed", action="store_const", const=1.0, help="send in real time (default)")
+    speed.add_argument("--speed", type=float, help="send X times faster than real time")
+    speed.add_argument("--no-pacing", dest="speed", action="store_const", const=0.0, help="send as fast as possible")
+    t.add_argument("--output", choices=["text", "jsonl", "srt", "vtt"], default="text")
+    language = t.add_mutually_exclusive_group()
+    language.add_argument("--language", help="language code, e.g. en-US (default en-US)")
+    language.add_argument("--identify-language", metavar="OPTS", help="identify one of these languages: en-US,de-DE")
+    language.add_argument("--identify-multiple-languages", metavar="OPTS", help="identify several of these languages")
+    op = t.add_mutually_exclusive_group()
+    op.add_argument("--medical", action="store_true", help="StartMedicalStreamTranscription")
+    op.add_argument("--call-analytics", action="store_true", help="StartCallAnalyticsStreamTranscription")
+    t.add_argument("--specialty", help="medical specialty (PRIMARYCARE, CARDIOLOGY, ...)")
+    t.add_argument("--type", dest="medical_type", help="medical type: CONVERSATION or DICTATION")
+    t.add_argument("--channel-roles", metavar="ROLE,ROLE", help="call analytics roles of channel 0 and 1")
+    t.add_argument("--number-of-channels", type=int, help="with --enable-channel-identification: 2")
+    _add_connection_options(t)
+    _add_service_options(t)
+
+    p = commands.add_parser(
+        "presign",
+        help="print a presigned WebSocket URL (for a browser)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  streamscribe presign --language en-US --rate 16000 --expires 60",
+    )
+    p.add_argument("--language", default="en-US")
+    p.add_argument("--rate", type=int, default=16000)
+    p.add_argument("--encoding", default="pcm", choices=["pcm", "flac", "ogg-opus"])
+    p.add_argument("--expires", type=int, default=300, help="seconds, at most 300")
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--profile")
+    p.add_argument("--endpoint", help="e.g. wss://127.0.0.1:8444 for a local endpoint")
+    _add_service_options(p)
+
+    s = commands.add_parser(
+        "serve",
+        help="run the local endpoint",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  streamscribe serve --port 8443 --ws-port 8444 --ca-out ca.pem\n"
+        "  streamscribe serve --no-tls --port 8080 --engine none --max-streams 200",
+    )
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8443, help="HTTP/2 port (0 picks one)")
+    s.add_argument("--ws-port", type=int, default=8444, help="WebSocket and page port (0 picks one)")
+    tls = s.add_mutually_exclusive_group()
+    tls.add_argument("--tls", choices=["self-signed"], default="self-signed")
+    tls.add_argument("--tls-cert", help="certificate chain (PEM); needs --tls-key")
+    tls.add_argument("--no-tls", action="store_true", help="h2c and ws:// (no TLS)")
+    s.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
+    s.add_argument("--ca-out", help="write the self-signed CA here, for clients to trust")
+    s.add_argument("--credentials", action="append", metavar="AKID:SECRET", help="accepted key pair (repeatable)")
+    s.add_argument("--engine", choices=["pocketsphinx", "none"], default="pocketsphinx")
+    s.add_argument("--max-streams", type=int, default=25)
+    s.add_argument("--idle-timeout", type=float, default=15.0)
+    s.add_argument("--max-duration", type=float, default=4 * 3600.0)
+    s.add_argument("--region", help="only accept requests signed for this region")
+
+    d = commands.add_parser("demo", help="live captions from a bundled recording through the local endpoint")
+    d.add_argument("--speed", type=float, default=1.0, help="X times real time (default 1)")
+    d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both")
     return parser
+
+
+class CliError(Exception):
+    """An error for the user: one line, with what to do."""
+
+
+def _service_values(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for param in PARAMETERS:
+        if param.name in _SPECIAL:
+            continue
+        value = getattr(args, param.name, None)
+        if value is not None:
+            values[param.name] = _split(param, value)
+    return values
+
+
+def _split(param: Param, value: Any) -> Any:
+    return [v.strip() for v in value.split(",")] if param.list_valued and isinstance(value, str) else value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,5 +171,225 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
-    return 0  # pragma: no cover - no subcommand is registered yet
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s" if args.debug else "%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "serve":
+            return _run(_serve(args))
+        if args.command == "presign":
+            print(_presign(args))
+            return 0
+        if args.command == "demo":
+            from .demo import run_demo  # noqa: PLC0415
+
+            return _run(run_demo(speed=args.speed, transport=args.transport))
+        return _run(_transcribe(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # every failure ends as one line, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"streamscribe: {_explain(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _run(coroutine: Any) -> int:
+    return int(asyncio.run(coroutine) or 0)
+
+
+def _explain(exc: BaseException) -> str:
+    from . import errors  # noqa: PLC0415
+    from .audio import AudioFormatError  # noqa: PLC0415
+
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, CliError):
+        return text
+    if isinstance(exc, errors.ParameterError):
+        return f"invalid parameter: {text} (see --help)"
+    if isinstance(exc, errors.UnrecognizedClientException | errors.InvalidSignatureException):
+        return f"the service refused the credentials: {text}. Check --profile / AWS_* or the endpoint's --credentials."
+    if isinstance(exc, errors.ServiceError):
+        return f"the service said {text}"
+    if isinstance(exc, errors.ConnectError):
+        return f"{text}. Is the endpoint running and the address right? For a local TLS endpoint pass --ca."
+    if isinstance(exc, errors.TransportError):
+        return f"connection problem: {text}"
+    if isinstance(exc, AudioFormatError):
+        return f"audio problem: {text}"
+    if exc.__class__.__module__.startswith("sigv4"):
+        return f"credentials problem: {text}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or text}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {text} (run with --debug for details)"
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from sigv4 import Credentials  # noqa: PLC0415
+
+    from .local import LocalEndpoint  # noqa: PLC0415
+    from .session import DEV_CREDENTIALS  # noqa: PLC0415
+
+    credentials = []
+    for pair in args.credentials or []:
+        akid, sep, secret = pair.partition(":")
+        if not sep or not akid or not secret:
+            raise CliError(f"--credentials {pair!r} must be AKID:SECRET")
+        credentials.append(Credentials(akid, secret))
+    tls: Any = "none" if args.no_tls else args.tls
+    if args.tls_cert:
+        if not args.tls_key:
+            raise CliError("--tls-cert needs --tls-key")
+        tls = (Path(args.tls_cert), Path(args.tls_key))
+    endpoint = LocalEndpoint(
+        host=args.host,
+        port=args.port,
+        ws_port=args.ws_port,
+        tls=tls,
+        ca_out=Path(args.ca_out) if args.ca_out else None,
+        credentials=credentials or (DEV_CREDENTIALS,),
+        engine=args.engine,
+        max_streams=args.max_streams,
+        idle_timeout=args.idle_timeout,
+        max_duration=args.max_duration,
+        region=args.region,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with endpoint:
+        print(endpoint.listening_line(), flush=True)
+        if endpoint.websocket_url:
+            page = endpoint.websocket_url.replace("ws", "http", 1)
+            logging.getLogger("streamscribe.local").info("browser page: %s/", page)
+        await stop.wait()
+    return 0
+
+
+# -- presign ---------------------------------------------------------------------------------
+
+
+def _presign(args: argparse.Namespace) -> str:
+    from sigv4 import resolve_credentials  # noqa: PLC0415
+
+    from .client import is_local_endpoint, presign_websocket_url  # noqa: PLC0415
+
+    credentials = None if is_local_endpoint(args.endpoint) else resolve_credentials(args.profile)
+    return presign_websocket_url(
+        region=args.region,
+        credentials=credentials,
+        expires=args.expires,
+        endpoint=args.endpoint,
+        language_code=args.language,
+        media_sample_rate_hz=args.rate,
+        media_encoding=args.encoding,
+        **_service_values(args),
+    )
+
+
+# -- transcribe ------------------------------------------------------------------------------
+
+
+def _source(args: argparse.Namespace) -> Any:
+    from .audio import AsyncByteSource, MicrophoneSource, open_audio  # noqa: PLC0415
+
+    if args.mic:
+        if args.audio:
+            raise CliError("give either an audio file or --mic, not both")
+        return MicrophoneSource(sample_rate=args.rate or 16000, channels=args.channels, chunk_ms=args.chunk_ms)
+    if not args.audio:
+        raise CliError("no audio: give a file, - for stdin, or --mic")
+    if args.audio == "-":
+        if not args.rate:
+            raise CliError("stdin is read as raw PCM s16le: give its --rate")
+
+        async def stdin() -> Any:
+            loop = asyncio.get_running_loop()
+            read = getattr(sys.stdin.buffer, "read1", sys.stdin.buffer.read)
+            while data := await loop.run_in_executor(None, read, 65536):
+                yield data
+
+        return AsyncByteSource(stdin(), sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms)
+    return open_audio(args.audio, sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms)
+
+
+def _open_stream(client: Any, args: argparse.Namespace, source: Any) -> Any:
+    common = {"media_sample_rate_hz": source.sample_rate, "media_encoding": source.media_encoding}
+    values = _service_values(args)
+    if args.number_of_channels is not None:
+        values["number_of_channels"] = args.number_of_channels
+    if args.medical:
+        if not (args.specialty and args.medical_type):
+            raise CliError("--medical needs --specialty and --type")
+        return client.start_medical_stream_transcription(
+            **common,
+            specialty=args.specialty,
+            type=args.medical_type,
+            language_code=args.language or "en-US",
+            **values,
+        )
+    language: dict[str, Any] = {"language_code": args.language or "en-US"}
+    if args.identify_language:
+        language = {"identify_language": True, "language_options": args.identify_language.split(",")}
+    elif args.identify_multiple_languages:
+        language = {
+            "identify_multiple_languages": True,
+            "language_options": args.identify_multiple_languages.split(","),
+        }
+    if args.call_analytics:
+        definitions = None
+        if args.channel_roles:
+            roles = [r.strip().upper() for r in args.channel_roles.split(",")]
+            definitions = [{"ChannelId": i, "ParticipantRole": role} for i, role in enumerate(roles)]
+        return client.start_call_analytics_stream_transcription(
+            **common, **language, channel_definitions=definitions, **values
+        )
+    return client.start_stream_transcription(**common, **language, **values)
+
+
+async def _transcribe(args: argparse.Namespace) -> int:
+    from sigv4 import resolve_credentials  # noqa: PLC0415
+
+    from .client import TranscribeStreamingClient, is_local_endpoint  # noqa: PLC0415
+    from .display import CaptionPrinter  # noqa: PLC0415
+
+    if args.medical and args.call_analytics:
+        raise CliError("choose one of --medical and --call-analytics")
+    source = _source(args)
+    credentials = None
+    if not is_local_endpoint(args.endpoint) or args.profile:
+        credentials = resolve_credentials(args.profile)
+    client = TranscribeStreamingClient(
+        region=args.region,
+        credentials=credentials,
+        endpoint=args.endpoint,
+        transport=args.transport,
+        ca_file=args.ca,
+    )
+    stream = _open_stream(client, args, source)
+    speed = 1.0 if args.speed is None else args.speed
+    printer = CaptionPrinter(sys.stdout, mode=args.output, total_seconds=getattr(source, "duration", None))
+    async with stream:
+        sender = asyncio.create_task(stream.send_from(source, realtime=speed > 0 and not args.mic, speed=speed or 1.0))
+        try:
+            async for event in stream:
+                printer.event(event, stream.stats)
+            await sender
+        finally:
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+    printer.finish(stream.stats)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

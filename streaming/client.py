@@ -491,7 +491,9 @@ class Stream:
 
     def _trim_buffer(self) -> None:
         limit = self.client.retry.replay_seconds
-        while self._sent and (self._sent[0].end < self._last_final_end or self._media - self._sent[0].start > limit):
+        while self._sent and (
+            self._sent[0].start < self._last_final_end - 1e-6 or self._media - self._sent[0].start > limit
+        ):
             self._sent.popleft()
 
     async def _send_data(self, data: bytes) -> None:
@@ -550,7 +552,7 @@ class Stream:
                 async for chunk in source:
                     await queue.put(chunk)
                 await queue.put(_END)
-            except BaseException as exc:  # forwarded to the sender
+            except Exception as exc:  # forwarded to the sender (cancellation is not)
                 await queue.put(exc)
 
         feeder = loop.create_task(pump())
@@ -664,7 +666,8 @@ class Stream:
         origin = self._origin
         if isinstance(event, TranscriptEvent | MedicalTranscriptEvent):
             results = tuple(_shift_result(result, origin) for result in event.transcript.results)
-            kept = tuple(r for r in results if r.end_time > self._resume_point + 1e-6 or not r.alternatives)
+            resume = self._resume_point
+            kept = tuple(r for r in results if r.start_time >= resume - 0.05 or not r.alternatives)
             if not kept:
                 return
             for result in kept:
@@ -673,7 +676,7 @@ class Stream:
             event = msgspec.structs.replace(event, transcript=msgspec.structs.replace(event.transcript, results=kept))
         elif isinstance(event, UtteranceEvent):
             event = _shift_utterance(event, origin)
-            if event.end_offset_millis / 1000 <= self._resume_point + 1e-6:
+            if event.begin_offset_millis / 1000 < self._resume_point - 0.05:
                 return
             if not event.is_partial:
                 self._final_arrived(event.end_offset_millis / 1000)
@@ -721,7 +724,11 @@ class Stream:
                 # never opens its flow-control window), which then releases the send lock.
                 await old.aclose(abort=True)
             async with self._send_lock:
-                replay = [s for s in self._sent if s.end > self._last_final_end + 1e-6]
+                # Replay from the first chunk boundary at or after the last final result. The
+                # audio just after a final is silence (the endpointer needed it to end the
+                # segment), so nothing spoken is lost, and no sliver of the delivered segment
+                # is recognised again.
+                replay = [s for s in self._sent if s.start >= self._last_final_end - 1e-6]
                 self._origin = replay[0].start if replay else self._media
                 self._resume_point = self._last_final_end
                 self.stats.reconnects += 1

@@ -108,6 +108,7 @@ class Http2Transport:
         self._window = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._ended = False
+        self._send_closed = False
         self._failure: BaseException | None = None
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -236,7 +237,13 @@ class Http2Transport:
             self._ended = True
             self._incoming.put_nowait(None)
         elif isinstance(event, h2.events.StreamReset):
-            self._fail(ConnectionLost(f"{self.authority} reset the stream ({_code(event.error_code)})"))
+            if self._ended and event.error_code == h2.errors.ErrorCodes.NO_ERROR:
+                # The response is complete and the server asks us to stop sending
+                # (RFC 9113 section 8.1): not a failure; the response says what happened.
+                self._send_closed = True
+                self._window.set()
+            else:
+                self._fail(ConnectionLost(f"{self.authority} reset the stream ({_code(event.error_code)})"))
         elif isinstance(event, h2.events.WindowUpdated):
             self._window.set()
         elif isinstance(event, h2.events.ConnectionTerminated):
@@ -252,6 +259,8 @@ class Http2Transport:
         assert conn is not None and writer is not None
         view = memoryview(data)
         while view:
+            if self._send_closed:
+                return  # the response already ended; what it says is read by receive()
             if self._failure is not None:
                 raise (self._failure if isinstance(self._failure, ServiceError) else ConnectionLost(str(self._failure)))
             try:
@@ -275,6 +284,8 @@ class Http2Transport:
 
     async def end_input(self) -> None:
         assert self._conn is not None and self._writer is not None
+        if self._send_closed:
+            return
         with contextlib.suppress(h2.exceptions.StreamClosedError):
             self._conn.end_stream(self._stream_id)
             self._flush()

@@ -175,7 +175,10 @@ class LocalEndpoint:
             self._runner = None
 
     def add_page_routes(self, app: web.Application) -> None:
-        """Extra routes on the WebSocket port (the browser page is added by the CLI layer)."""
+        """The browser page and its helpers, on the WebSocket port (see :mod:`.page`)."""
+        from .page import install  # noqa: PLC0415
+
+        install(app, self)
 
     # -- opening streams ---------------------------------------------------------------------
 

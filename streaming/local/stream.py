@@ -9,9 +9,11 @@ the adapter sends it as one exception message and ends the stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as _dt
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,6 +37,12 @@ log = logging.getLogger("streamscribe.local")
 MISSING_END_FRAME: Final = "A complete signal was sent without the preceding empty frame."
 TOO_BIG: Final = "Your stream is too big. Reduce the frame size and try your request again."
 _END: Final = object()
+
+
+# Recognition runs here, off the event loop: one thread per core is what the CPU allows.
+_RECOGNITION: Final = concurrent.futures.ThreadPoolExecutor(
+    max_workers=max(os.cpu_count() or 1, 2), thread_name_prefix="streamscribe-recognition"
+)
 
 
 def idle_message(seconds: float) -> str:
@@ -196,10 +204,11 @@ class ServerStream:
 
     async def run(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Process queued audio until the end; send result events as they come."""
-        loop = asyncio.get_running_loop()
         pipeline = AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.params.channels)
         recognizers: list[Recognizer] = []
-        inflight: asyncio.Future[list[Any]] | None = None
+        # The thread's own future: cancelling the awaiting task marks an asyncio wrapper
+        # done while the thread is still inside pocketsphinx; this one tells the truth.
+        inflight: concurrent.futures.Future[list[Any]] | None = None
         try:
             while True:
                 remaining = self.limits.max_duration - (time.monotonic() - self._started)
@@ -218,8 +227,8 @@ class ServerStream:
                 final = item is _END
                 data = b"" if final else item
                 assert isinstance(data, bytes)
-                inflight = loop.run_in_executor(None, self._process, pipeline, recognizers, data, final)
-                events = await inflight
+                inflight = _RECOGNITION.submit(self._process, pipeline, recognizers, data, final)
+                events = await asyncio.wrap_future(inflight)
                 for event in events:
                     await send(encode_result_event(event))
                 if final:
@@ -243,7 +252,8 @@ class ServerStream:
 
             if inflight is not None and not inflight.done():
                 # Cancelled mid-call: the thread still uses the decoders. They go back to
-                # the shared pool only when it is done, or two streams would share one.
+                # the shared pool only when it is done, or two streams would share one
+                # (and closing one under a running call crashes pocketsphinx).
                 inflight.add_done_callback(close)
             else:
                 close()

@@ -67,7 +67,7 @@ async def test_connection_faults_resume_with_a_complete_transcript(plain_endpoin
     assert stream.stats.reconnects == 1
     assert 0 <= reconnects[0].offset < 20  # where the replayed audio starts: after the last final
     text = check_timeline(events)
-    assert word_error_rate(DEMO_TEXT, text) <= 0.2
+    assert word_error_rate(DEMO_TEXT, text) <= 0.3  # a resumed decoder starts cold
     # Nothing lost and nothing repeated compared with an undisturbed run.
     assert abs(len(text.split()) - len((await baseline(plain_endpoint)).split())) <= 3
 
@@ -88,7 +88,7 @@ async def test_internal_failure_mid_stream_is_resumed(
     events, _stream = await transcribe(TranscribeStreamingClient(endpoint=plain_endpoint.http2_url, retry=POLICY))
     reconnect = next(e for e in events if isinstance(e, StreamReconnected))
     assert "InternalFailureException" in reconnect.reason
-    assert word_error_rate(DEMO_TEXT, check_timeline(events)) <= 0.2
+    assert word_error_rate(DEMO_TEXT, check_timeline(events)) <= 0.3
     assert [s.outcome for s in plain_endpoint.completed] == ["InternalFailureException", "completed"]
 
 

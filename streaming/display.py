@@ -1,0 +1,134 @@
+"""Live captions in a terminal, and the other output formats of ``streamscribe transcribe``.
+
+On a TTY the partial line updates in place (unstable words dimmed), final lines settle
+above it, and a progress bar shows the audio sent. Anywhere else only final lines are
+printed, one per line. ``jsonl`` writes every event; ``srt`` and ``vtt`` write captions
+built from the final results when the stream ends.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from typing import Any, Final, TextIO
+
+import msgspec
+
+from .captions import LiveCaptions, to_srt, to_webvtt
+from .client import StreamReconnected, StreamStats
+
+__all__ = ["CaptionPrinter"]
+
+DIM: Final = "\x1b[2m"
+BOLD: Final = "\x1b[1m"
+RESET: Final = "\x1b[0m"
+UP_AND_CLEAR: Final = "\x1b[{n}F\x1b[J"
+
+
+class CaptionPrinter:
+    """Writes a stream's events to ``out`` in one of the output modes."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        mode: str = "text",
+        total_seconds: float | None = None,
+        tty: bool | None = None,
+        status: TextIO | None = None,
+    ) -> None:
+        self.out = out
+        self.mode = mode
+        self.total = total_seconds
+        self.tty = (out.isatty() if tty is None else tty) and mode == "text"
+        self.status = status or sys.stderr
+        self.captions = LiveCaptions()
+        self._drawn = 0  # lines of the live block currently on screen
+        self.words = 0
+
+    # -- events ------------------------------------------------------------------------------
+
+    def event(self, event: Any, stats: StreamStats) -> None:
+        if isinstance(event, StreamReconnected):
+            self._note(f"(reconnected: {event.reason}; resuming at {event.offset:.1f} s)")
+            return
+        if self.mode == "jsonl":
+            self.out.write(json.dumps({"type": type(event).__name__, **msgspec.to_builtins(event)}) + "\n")
+            self.out.flush()
+        changed = self.captions.update(event)
+        finals = [line for line in changed if line.is_final and line.text]
+        self.words += sum(len(line.text.split()) for line in finals)
+        if self.mode != "text":
+            return
+        if not self.tty:
+            for line in finals:
+                self.out.write(line.text + "\n")
+            self.out.flush()
+            return
+        self._redraw(finals, stats)
+
+    def _note(self, text: str) -> None:
+        if self.tty:
+            self._clear()
+            self.out.write(f"{DIM}{text}{RESET}\n")
+        else:
+            self.status.write(text + "\n")
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.out.write(UP_AND_CLEAR.format(n=self._drawn))
+            self._drawn = 0
+
+    def _redraw(self, finals: list[Any], stats: StreamStats) -> None:
+        width = max(shutil.get_terminal_size((80, 24)).columns, 20)
+        self._clear()
+        for line in finals:
+            self.out.write(line.text + "\n")
+        block = []
+        for line in self.captions.pending[-1:]:
+            stable, unstable = line.stable, line.unstable
+            visible = len(stable) + len(unstable) + 1
+            if visible > width - 2:  # keep the newest words on screen
+                cut = visible - (width - 5)
+                joined = f"{stable} {unstable}"[cut:]
+                stable, unstable = "", "..." + joined
+            block.append(f"{stable} {DIM}{unstable}{RESET}".strip())
+        block.append(self._progress(stats, width))
+        self.out.write("\n".join(block) + "\n")
+        self._drawn = len(block)
+        self.out.flush()
+
+    def _progress(self, stats: StreamStats, width: int) -> str:
+        sent = stats.audio_seconds
+        if self.total:
+            bar_width = max(min(30, width - 30), 10)
+            filled = round(bar_width * min(sent / self.total, 1.0))
+            bar = "#" * filled + "." * (bar_width - filled)
+            return f"{DIM}[{bar}] {sent:5.1f}/{self.total:.1f} s sent{RESET}"
+        return f"{DIM}{sent:5.1f} s sent{RESET}"
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def finish(self, stats: StreamStats) -> None:
+        if self.mode == "srt":
+            self.out.write(to_srt(self.captions.cues()))
+        elif self.mode == "vtt":
+            self.out.write(to_webvtt(self.captions.cues()))
+        if self.tty:
+            self._clear()
+        self.out.flush()
+        if self.mode == "text":
+            self.status.write(self.summary(stats) + "\n")
+            self.status.flush()
+
+    def summary(self, stats: StreamStats) -> str:
+        parts = [f"{self.words} words", f"{stats.audio_seconds:.1f} s of audio"]
+        if stats.latency_p50 is not None and stats.latency_p95 is not None:
+            parts.append(
+                f"final results {stats.latency_p50:.2f} s (p50) / {stats.latency_p95:.2f} s (p95) after the audio"
+            )
+        if stats.reconnects:
+            parts.append(f"{stats.reconnects} reconnect(s)")
+        text = "summary: " + ", ".join(parts)
+        return f"{BOLD}{text}{RESET}" if self.tty else text

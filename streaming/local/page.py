@@ -1,0 +1,66 @@
+"""The local endpoint's browser page: live captions from a web page, as an app would do it.
+
+``GET /`` serves the page. It asks ``GET /presign`` for a presigned WebSocket URL (the
+endpoint plays the app's backend, which holds the credentials), opens the WebSocket,
+streams the microphone (or the bundled recording, ``GET /demo.pcm``) as bare AudioEvents
+the way browsers do, and renders the captions: settled finals, and the partial line with
+its unstable words dimmed. ``/?source=file&speed=4`` starts by itself (for tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ..errors import ParameterError
+from ..session import presign_websocket
+from .audio import AudioPipeline
+
+if TYPE_CHECKING:
+    from .server import LocalEndpoint
+
+__all__ = ["install"]
+
+
+def install(app: web.Application, endpoint: LocalEndpoint) -> None:
+    """Add the page's routes to the endpoint's WebSocket application."""
+    cache: dict[str, bytes] = {}
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html")
+
+    async def presign(request: web.Request) -> web.Response:
+        from ..params import Operation, params_from_query  # noqa: PLC0415
+
+        try:
+            params = params_from_query(Operation.TRANSCRIPTION, list(request.query.items()))
+        except ParameterError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        credentials = next(iter(endpoint.credentials.values()))
+        url = presign_websocket(
+            params, endpoint.websocket_url, credentials, endpoint.region or "us-east-1", endpoint.clock(), 60
+        )
+        return web.json_response({"url": url})
+
+    async def demo_pcm(_: web.Request) -> web.Response:
+        if "pcm" not in cache:
+            cache["pcm"] = await asyncio.get_running_loop().run_in_executor(None, _decode_demo)
+        return web.Response(body=cache["pcm"], content_type="application/octet-stream")
+
+    app.router.add_get("/", page)
+    app.router.add_get("/presign", presign)
+    app.router.add_get("/demo.pcm", demo_pcm)
+
+
+def _decode_demo() -> bytes:
+    from ..demo import DEMO_AUDIO  # noqa: PLC0415
+
+    pipeline = AudioPipeline("flac", 16000)
+    decoded = pipeline.feed(DEMO_AUDIO.read_bytes())
+    return decoded.channels[0] + pipeline.flush().channels[0]
+
+
+PAGE = (resources.files("streaming.local") / "page.html").read_text(encoding="utf-8")
