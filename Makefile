@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench fuzz clean
+.PHONY: test demo lint typecheck unit bench fuzz fixtures system-deps clean
 
 # (Re)install when the project's dependencies change.
 $(STAMP): pyproject.toml tests/interop/js/package-lock.json
@@ -13,6 +13,15 @@ $(STAMP): pyproject.toml tests/interop/js/package-lock.json
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# System tools the tests need: Chromium for the browser page's test (Debian's package;
+# Playwright drives it, no browser download). Installed with apt-get when run as root.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test needs Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@command -v node >/dev/null 2>&1 || { echo "make test needs Node.js (the official JS client's interop test)" >&2; exit 1; }
 
 test: lint typecheck unit
 
@@ -23,8 +32,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-deps
 	$(BIN)/pytest
+
+# Live captions from the bundled recording, through the local endpoint, in real time.
+demo: $(STAMP)
+	$(BIN)/streamscribe demo
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -33,12 +46,13 @@ bench: $(STAMP)
 FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
-	mkdir -p fuzz/corpus-work
-	mkdir -p fuzz/crashes
+	mkdir -p fuzz/corpus-work fuzz/crashes
 	$(BIN)/python fuzz/fuzz_decoder.py fuzz/corpus-work fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
 
-demo: $(STAMP)
-	@echo "make demo: the demo arrives with the CLI (issue 6)." >&2; exit 1
+# Regenerate the speech fixtures and the demo recording (flite, sox, flac, opus-tools).
+fixtures:
+	command -v flite >/dev/null || apt-get install -y -qq flite sox flac opus-tools
+	tests/fixtures/make_fixtures.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

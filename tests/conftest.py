@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -27,3 +29,23 @@ async def plain_endpoint() -> AsyncIterator[LocalEndpoint]:
 async def any_endpoint(request: pytest.FixtureRequest) -> AsyncIterator[LocalEndpoint]:
     async with LocalEndpoint(tls="self-signed" if request.param == "tls" else "none") as ep:
         yield ep
+
+
+@pytest.fixture
+def threaded_endpoint() -> Iterator[LocalEndpoint]:
+    """An h2c/ws endpoint on its own event loop in a thread, for synchronous callers."""
+    ready = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def serve() -> None:
+        async with LocalEndpoint(tls="none") as ep:
+            holder.update(ep=ep, loop=asyncio.get_running_loop(), stop=asyncio.Event())
+            ready.set()
+            await holder["stop"].wait()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(15), "the endpoint did not start"
+    yield holder["ep"]  # type: ignore[misc]
+    holder["loop"].call_soon_threadsafe(holder["stop"].set)  # type: ignore[attr-defined]
+    thread.join(15)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 import streaming
@@ -15,24 +11,8 @@ from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 
 @pytest.fixture
-def endpoint_url() -> Iterator[str]:
-    ready = threading.Event()
-    stop: dict[str, asyncio.AbstractEventLoop | asyncio.Event] = {}
-    url: list[str] = []
-
-    async def serve() -> None:
-        async with LocalEndpoint(tls="none") as ep:
-            url.append(ep.http2_url)
-            stop["loop"], stop["event"] = asyncio.get_running_loop(), asyncio.Event()
-            ready.set()
-            await stop["event"].wait()  # type: ignore[union-attr]
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    ready.wait(10)
-    yield url[0]
-    stop["loop"].call_soon_threadsafe(stop["event"].set)  # type: ignore[union-attr]
-    thread.join(10)
+def endpoint_url(threaded_endpoint: LocalEndpoint) -> str:
+    return threaded_endpoint.http2_url
 
 
 def test_transcribe_file(endpoint_url: str) -> None:

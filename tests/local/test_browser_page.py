@@ -1,0 +1,51 @@
+"""The browser page end to end in headless Chromium (Debian's, driven by Playwright).
+
+The page asks the endpoint for a presigned URL, streams the bundled recording as bare
+AudioEvents over the WebSocket, and renders partial and final captions.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from playwright.async_api import async_playwright
+
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, word_error_rate
+
+DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("tls", ["none", "self-signed"])
+async def test_page_captions_the_bundled_recording(tls: str) -> None:
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    async with LocalEndpoint(tls=tls) as ep, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(ignore_https_errors=True)
+            page = await context.new_page()
+            sent = []
+            page.on("websocket", lambda ws: ws.on("framesent", sent.append))
+            base = ep.websocket_url.replace("ws", "http", 1)
+            await page.goto(f"{base}/?source=file&speed=4")
+            # Partial captions show while the audio is still streaming...
+            await page.wait_for_function(
+                "document.querySelector('#partial').textContent.trim().length > 0", timeout=30_000
+            )
+            # ...and the final lines settle.
+            await page.wait_for_selector("body[data-done=true]", timeout=60_000)
+            finals = await page.locator("#finals p.final").all_text_contents()
+        finally:
+            await browser.close()
+    assert len(finals) >= 4  # one line per sentence
+    assert word_error_rate(DEMO_TEXT, " ".join(finals)) <= 0.3
+    assert len(sent) > 200  # 100 ms AudioEvents, bare (unsigned), as browsers send them
+    stream = ep.completed[-1]
+    assert stream.outcome == "completed"
+    assert stream.frames == len(sent)

@@ -1,0 +1,291 @@
+"""The command line, run for real: against a local endpoint, and `serve` as a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sigv4
+from streaming import TranscribeStreamingClient, transcribe_file
+from streaming.cli import main
+from streaming.demo import run_demo
+from streaming.display import CaptionPrinter
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+FOX_WAV = str(FIXTURES / "fox.wav")
+DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_transcribe_text(threaded_endpoint: LocalEndpoint, capsys) -> None:
+    code, out, err = run(["transcribe", FOX_WAV, "--endpoint", threaded_endpoint.http2_url, "--speed", "8"], capsys)
+    assert code == 0
+    assert word_error_rate(FOX_TEXT, out) <= 0.15
+    assert out.count("\n") == 1  # not a TTY: just the final line
+    assert "summary: " in err and "words" in err
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+def test_transcribe_jsonl(threaded_endpoint: LocalEndpoint, capsys, transport: str) -> None:
+    url = threaded_endpoint.http2_url if transport == "http2" else threaded_endpoint.websocket_url
+    code, out, _ = run(
+        [
+            "transcribe",
+            FOX_WAV,
+            "--endpoint",
+            url,
+            "--transport",
+            transport,
+            "--output",
+            "jsonl",
+            "--speed",
+            "8",
+            "--show-speaker-label",
+        ],
+        capsys,
+    )
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert all(e["type"] == "TranscriptEvent" for e in events)
+    results = [r for e in events for r in e["Transcript"]["Results"]]
+    assert results[-1]["IsPartial"] is False
+    assert results[-1]["Alternatives"][0]["Items"][0]["Speaker"] == "0"
+
+
+@pytest.mark.parametrize(("fmt", "head"), [("srt", "1\n00:00:0"), ("vtt", "WEBVTT\n\n00:00:0")])
+def test_transcribe_captions(threaded_endpoint: LocalEndpoint, capsys, fmt: str, head: str) -> None:
+    code, out, _ = run(
+        [
+            "transcribe",
+            str(FIXTURES / "fox.flac"),
+            "--endpoint",
+            threaded_endpoint.http2_url,
+            "--output",
+            fmt,
+            "--no-pacing",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert out.startswith(head)
+    assert " --> " in out
+    assert (
+        word_error_rate(
+            FOX_TEXT, " ".join(line for line in out.splitlines() if line[:1].isalpha() and "WEBVTT" not in line)
+        )
+        <= 0.15
+    )
+
+
+def test_transcribe_stdin_medical_and_call_analytics(threaded_endpoint: LocalEndpoint, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((FIXTURES / "fox.pcm").read_bytes())))
+    code, out, _ = run(
+        [
+            "transcribe",
+            "-",
+            "--rate",
+            "16000",
+            "--endpoint",
+            threaded_endpoint.http2_url,
+            "--speed",
+            "8",
+            "--medical",
+            "--specialty",
+            "CARDIOLOGY",
+            "--type",
+            "CONVERSATION",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert word_error_rate(FOX_TEXT, out) <= 0.15
+    code, out, _ = run(
+        [
+            "transcribe",
+            FOX_WAV,
+            "--endpoint",
+            threaded_endpoint.http2_url,
+            "--speed",
+            "8",
+            "--call-analytics",
+            "--channel-roles",
+            "CUSTOMER",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert word_error_rate(FOX_TEXT, out) <= 0.15
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["transcribe", "missing.wav"], "audio problem: cannot read audio file missing.wav"),
+        (["transcribe", FOX_WAV, "--sample-rate", "1"], "unrecognized arguments"),
+        (["transcribe", FOX_WAV, "--vocabulary-name", "bad name!"], "invalid parameter: vocabulary_name"),
+        (["transcribe", FOX_WAV, "--medical"], "--medical needs --specialty and --type"),
+        (["transcribe", "-"], "stdin is read as raw PCM s16le: give its --rate"),
+        (["transcribe"], "no audio"),
+        (["serve", "--credentials", "nocolon"], "must be AKID:SECRET"),
+    ],
+)
+def test_errors_are_one_line(capsys, argv: list[str], needle: str) -> None:
+    try:
+        code = main([*argv, "--endpoint", "http://127.0.0.1:9"] if argv[0] == "transcribe" else argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    _, err = capsys.readouterr()
+    assert code != 0
+    assert needle in err
+    assert "Traceback" not in err
+
+
+def test_connection_errors_say_what_to_do(capsys) -> None:
+    code, _, err = run(["transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
+    assert code == 1
+    assert "Is the endpoint running" in err
+    assert err.count("\n") == 1
+    code, _, err = run(["--debug", "transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
+    assert "Traceback" in err
+
+
+def test_presign_for_a_local_endpoint(threaded_endpoint: LocalEndpoint, capsys) -> None:
+    code, out, _ = run(
+        [
+            "presign",
+            "--endpoint",
+            threaded_endpoint.websocket_url,
+            "--expires",
+            "60",
+            "--language",
+            "en-GB",
+            "--show-speaker-label",
+        ],
+        capsys,
+    )
+    assert code == 0
+    url = out.strip()
+    assert "language-code=en-GB" in url and "show-speaker-label=true" in url and "X-Amz-Expires=60" in url
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc
+    verified = sigv4.verify_presigned_request(
+        "GET",
+        f"{parts.path}?{parts.query}",
+        {"host": host},
+        credentials=threaded_endpoint.credentials,
+        now=threaded_endpoint.clock(),
+    )
+    assert verified.presigned
+
+
+def test_every_command_has_help_with_examples(capsys) -> None:
+    for command in ("transcribe", "presign", "serve"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        out, _ = capsys.readouterr()
+        assert "example" in out
+    code, out, _ = run([], capsys)
+    assert code == 2
+    assert "transcribe" in out and "serve" in out and "demo" in out
+
+
+def test_serve_as_a_process(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streaming.cli",
+            "serve",
+            "--port",
+            "0",
+            "--ws-port",
+            "0",
+            "--ca-out",
+            str(ca),
+            "--credentials",
+            "AKIDTEST:secret1",
+            "--engine",
+            "none",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("listening http2=https://127.0.0.1:")
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        assert fields["websocket"].startswith("wss://127.0.0.1:")
+        assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        client = TranscribeStreamingClient(
+            endpoint=fields["http2"], ca_file=str(ca), credentials=sigv4.Credentials("AKIDTEST", "secret1")
+        )
+        assert transcribe_file(FOX_WAV, client=client) == []  # --engine none: decoded, nothing recognised
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+        log = process.stderr.read()  # type: ignore[union-attr]
+        assert "op=StartStreamTranscription" in log and "outcome=completed" in log
+        assert "secret1" not in log
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+async def test_demo_plain_output() -> None:
+    out = io.StringIO()
+    assert await run_demo(speed=8.0, out=out, tty=False) == 0
+    text = out.getvalue()
+    assert text.count("== HTTP/2") == 1 and text.count("== WebSocket") == 1
+    for section in text.split("== ")[1:]:
+        captions = " ".join(line for line in section.splitlines()[1:] if not line.startswith("summary:"))
+        assert word_error_rate(DEMO_TEXT, captions) <= 0.3
+        assert "summary: " in section and " s of audio" in section
+
+
+def test_tty_rendering_updates_in_place() -> None:
+    from streaming.client import StreamStats
+    from streaming.models import Alternative, Item, Result, Transcript, TranscriptEvent
+
+    out = io.StringIO()
+    printer = CaptionPrinter(out, tty=True, total_seconds=10, status=io.StringIO())
+
+    def ev(text: str, partial: bool) -> TranscriptEvent:
+        items = tuple(Item(content=w, stable=(i == 0) if partial else True) for i, w in enumerate(text.split()))
+        return TranscriptEvent(
+            transcript=Transcript(
+                results=(
+                    Result(
+                        result_id="r", is_partial=partial, alternatives=(Alternative(transcript=text, items=items),)
+                    ),
+                )
+            )
+        )
+
+    stats = StreamStats(audio_seconds=5.0)
+    printer.event(ev("hello wor", True), stats)
+    printer.event(ev("hello world", False), stats)
+    screen = out.getvalue()
+    assert "\x1b[2mwor\x1b[0m" in screen  # the unstable word is dimmed
+    assert "\x1b[2F\x1b[J" in screen  # the live block is redrawn in place
+    assert "[###############...............]   5.0/10.0 s sent" in screen
+    assert screen.rstrip().endswith("sent\x1b[0m")
+    assert "hello world\n" in screen
