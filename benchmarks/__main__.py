@@ -6,9 +6,15 @@ import argparse
 import platform
 import sys
 
-from . import codec, sign
+from . import codec, endpoint, models, scale, sign
 
-TABLES = {"codec": codec.main, "sign": sign.main}
+TABLES = {
+    "codec": codec.main,
+    "sign": sign.main,
+    "models": models.main,
+    "endpoint": endpoint.main,
+    "scale": scale.main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,11 @@ async def test_page_captions_the_bundled_recording(tls: str) -> None:
             context = await browser.new_context(ignore_https_errors=True)
             page = await context.new_page()
             sent = []
-            page.on("websocket", lambda ws: ws.on("framesent", sent.append))
+
+            def frame_sent(frame: object) -> None:  # a plain function: Playwright tags handlers
+                sent.append(frame)
+
+            page.on("websocket", lambda ws: ws.on("framesent", frame_sent))
             base = ep.websocket_url.replace("ws", "http", 1)
             await page.goto(f"{base}/?source=file&speed=4")
             # Partial captions show while the audio is still streaming...
