@@ -341,6 +341,7 @@ class Stream:
         self._opened_at = 0.0
         self._header = b""  # container header to send again on resumption
         self._rotating = False
+        self._rotation: asyncio.Task[None] | None = None
         self._header_sent = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -588,8 +589,16 @@ class Stream:
 
     def _maybe_rotate(self) -> None:
         rotate = self.client.retry.rotate_after
-        if rotate is not None and time.monotonic() - self._opened_at > rotate and self._fatal is None:
-            asyncio.get_running_loop().create_task(self._recover(self._generation, None))
+        if rotate is None or self._rotation is not None or self._fatal is not None:
+            return
+        if time.monotonic() - self._opened_at > rotate:
+            self._rotation = asyncio.get_running_loop().create_task(self._rotate())
+
+    async def _rotate(self) -> None:
+        try:
+            await self._recover(self._generation, None)
+        finally:
+            self._rotation = None
 
     async def end_audio(self) -> None:
         """Signal the end of the audio (the signed empty frame); results keep coming."""
@@ -707,52 +716,66 @@ class Stream:
                 self._fail(cause)
                 raise cause
             old = self._transport
-            if cause is None and old is not None and self._session is not None:
-                # Planned rotation: end the old connection cleanly and take its last results.
-                self._rotating = True
-                async with self._send_lock:
-                    with contextlib.suppress(TranscribeError):
-                        await old.send(self._session.end_frame(self.client.now()))
-                        await old.end_input()
-                if self._receiver is not None:
-                    with contextlib.suppress(BaseException):
-                        await asyncio.wait_for(asyncio.shield(self._receiver), 30)
-            if self._receiver is not None and self._receiver is not asyncio.current_task():
-                self._receiver.cancel()
-            if old is not None:
-                # Closing first wakes a sender blocked on the old connection (a stalled peer
-                # never opens its flow-control window), which then releases the send lock.
-                await old.aclose(abort=True)
-            async with self._send_lock:
-                # Replay from the first chunk boundary at or after the last final result. The
-                # audio just after a final is silence (the endpointer needed it to end the
-                # segment), so nothing spoken is lost, and no sliver of the delivered segment
-                # is recognised again.
-                replay = [s for s in self._sent if s.start >= self._last_final_end - 1e-6]
-                self._origin = replay[0].start if replay else self._media
-                self._resume_point = self._last_final_end
-                self.stats.reconnects += 1
-                try:
-                    await self._connect()
-                except BaseException as exc:
-                    self._fail(exc)
-                    raise
-                finally:
-                    self._rotating = False
-                reason = "rotation" if cause is None else f"{type(cause).__name__}: {cause}"
-                self._events.put_nowait(
-                    StreamReconnected(self.stats.reconnects, reason, self._origin, sum(s.end - s.start for s in replay))
-                )
-                assert self._session is not None
-                assert self._transport is not None
-                if self._header and self.params.media_encoding != "pcm" and replay and replay[0].start > 0:
-                    await self._transport.send(self._session.audio_frame(self._header, self.client.now()))
-                for record in replay:
-                    await self._transport.send(self._session.audio_frame(record.data, self.client.now()))
-                    self.stats.frames_sent += 1
-                if self._audio_ended:
-                    await self._transport.send(self._session.end_frame(self.client.now()))
-                    await self._transport.end_input()
+            lock = self._send_lock
+            held = False
+            try:
+                if cause is None:
+                    # Planned rotation: hold the audio back for the whole hand-over, end the
+                    # old connection cleanly and take its last results, then go on anew.
+                    await lock.acquire()
+                    held = True
+                    self._rotating = True
+                    if old is not None and self._session is not None:
+                        with contextlib.suppress(TranscribeError):
+                            await old.send(self._session.end_frame(self.client.now()))
+                            await old.end_input()
+                        if self._receiver is not None:
+                            with contextlib.suppress(BaseException):
+                                await asyncio.wait_for(asyncio.shield(self._receiver), 30)
+                if self._receiver is not None and self._receiver is not asyncio.current_task():
+                    self._receiver.cancel()
+                if old is not None:
+                    # Closing before taking the send lock wakes a sender blocked on the old
+                    # connection (a stalled peer never opens its flow-control window).
+                    await old.aclose(abort=True)
+                if not held:
+                    await lock.acquire()
+                    held = True
+                await self._resume(cause)
+            finally:
+                self._rotating = False
+                if held:
+                    lock.release()
+
+    async def _resume(self, cause: BaseException | None) -> None:
+        """Connect again and replay the audio after the last final result (send lock held)."""
+        # Replay from the first chunk boundary at or after the last final result. The audio
+        # just after a final is silence (the endpointer needed it to end the segment), so
+        # nothing spoken is lost, and no sliver of the delivered segment is recognised again.
+        replay = [s for s in self._sent if s.start >= self._last_final_end - 1e-6]
+        self._origin = replay[0].start if replay else self._media
+        self._resume_point = self._last_final_end
+        self.stats.reconnects += 1
+        try:
+            await self._connect()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._rotating = False
+        reason = "rotation" if cause is None else f"{type(cause).__name__}: {cause}"
+        self._events.put_nowait(
+            StreamReconnected(self.stats.reconnects, reason, self._origin, sum(s.end - s.start for s in replay))
+        )
+        assert self._session is not None
+        assert self._transport is not None
+        if self._header and self.params.media_encoding != "pcm" and replay and replay[0].start > 0:
+            await self._transport.send(self._session.audio_frame(self._header, self.client.now()))
+        for record in replay:
+            await self._transport.send(self._session.audio_frame(record.data, self.client.now()))
+            self.stats.frames_sent += 1
+        if self._audio_ended:
+            await self._transport.send(self._session.end_frame(self.client.now()))
+            await self._transport.end_input()
 
 
 # -- time shifting -------------------------------------------------------------------------

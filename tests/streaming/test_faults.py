@@ -115,3 +115,16 @@ async def test_reconnects_are_bounded(plain_endpoint: LocalEndpoint, monkeypatch
     with pytest.raises(InternalFailureException):
         await transcribe(client)
     assert len(plain_endpoint.completed) == 3
+
+
+async def test_planned_rotation_keeps_one_timeline(plain_endpoint: LocalEndpoint) -> None:
+    # rotate_after stands for the service's 4-hour limit, shortened.
+    client = TranscribeStreamingClient(endpoint=plain_endpoint.http2_url, retry=RetryPolicy(rotate_after=1.0))
+    events, stream = await transcribe(client)
+    rotations = [e for e in events if isinstance(e, StreamReconnected)]
+    assert rotations
+    assert all(e.reason == "rotation" for e in rotations)
+    assert stream.stats.reconnects == len(rotations)
+    assert word_error_rate(DEMO_TEXT, check_timeline(events)) <= 0.3
+    # Each old connection ended cleanly (its end frame sent) before the next one started.
+    assert [s.outcome for s in plain_endpoint.completed] == ["completed"] * (len(rotations) + 1)
