@@ -206,18 +206,36 @@ class WavSource(PcmSource):
         super().__init__(data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms)
 
 
-class _FlacChunker:
+class _UnitGrouper:
+    """Groups whole container units (FLAC frames, Ogg pages) into chunks of ``chunk_ms``."""
+
     def __init__(self, chunk_ms: int) -> None:
-        self.splitter = FlacSplitter()
         self.limit = _check_chunk_ms(chunk_ms) / 1000
         self._pending: list[bytes] = []
         self._seconds = 0.0
-        self._first = True
 
     def _take(self) -> AudioChunk:
         chunk = AudioChunk(b"".join(self._pending), self._seconds)
         self._pending, self._seconds = [], 0.0
         return chunk
+
+    def _add(self, data: bytes, seconds: float) -> Iterator[AudioChunk]:
+        """Add one unit; yield the chunk it does not fit into (a unit is never split)."""
+        if self._pending and self._seconds and self._seconds + seconds > self.limit:
+            yield self._take()
+        self._pending.append(data)
+        self._seconds += seconds
+
+    def _rest(self) -> Iterator[AudioChunk]:
+        if self._pending:
+            yield self._take()
+
+
+class _FlacChunker(_UnitGrouper):
+    def __init__(self, chunk_ms: int) -> None:
+        super().__init__(chunk_ms)
+        self.splitter = FlacSplitter()
+        self._first = True
 
     def _group(self, frames: list[Any], final: bool) -> Iterator[AudioChunk]:
         info = self.splitter.info
@@ -230,12 +248,9 @@ class _FlacChunker:
             seconds = frame.samples / info.sample_rate
             if seconds > MAX_EVENT_SECONDS:
                 raise AudioFormatError(f"a FLAC frame holds {seconds:.2f} s of audio; at most 1 s fits in one event")
-            if self._pending and self._seconds and self._seconds + seconds > self.limit:
-                yield self._take()
-            self._pending.append(frame.data)
-            self._seconds += seconds
-        if final and self._pending:
-            yield self._take()
+            yield from self._add(frame.data, seconds)
+        if final:
+            yield from self._rest()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
         try:
@@ -252,23 +267,16 @@ class _FlacChunker:
         yield from self._group(frames, final=True)
 
 
-class _OggChunker:
+class _OggChunker(_UnitGrouper):
     def __init__(self, chunk_ms: int) -> None:
+        super().__init__(chunk_ms)
         self.splitter = OggPageSplitter()
-        self.limit = _check_chunk_ms(chunk_ms) / 1000
         self.header = b""
         self.channels = 0
         self.input_rate = 0
         self._pre_skip = 0
         self._granule = 0
         self._headers_done = 0
-        self._pending: list[bytes] = []
-        self._seconds = 0.0
-
-    def _take(self) -> AudioChunk:
-        chunk = AudioChunk(b"".join(self._pending), self._seconds)
-        self._pending, self._seconds = [], 0.0
-        return chunk
 
     def _pages(self, pages: list[Any], final: bool) -> Iterator[AudioChunk]:
         for page in pages:
@@ -295,12 +303,9 @@ class _OggChunker:
                     f"an Ogg page holds {seconds:.2f} s of audio; at most 1 s fits in one event "
                     "(encode with a smaller --max-delay)"
                 )
-            if self._pending and self._seconds and self._seconds + seconds > self.limit:
-                yield self._take()
-            self._pending.append(page.data)
-            self._seconds += seconds
-        if final and self._pending:
-            yield self._take()
+            yield from self._add(page.data, seconds)
+        if final:
+            yield from self._rest()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
         try:

@@ -498,21 +498,29 @@ class Stream:
             self._sent.popleft()
 
     async def _send_data(self, data: bytes) -> None:
-        while True:
-            generation = self._generation
-            try:
-                async with self._send_lock:
-                    if generation != self._generation:
-                        return  # a reconnect replayed it already
-                    assert self._session is not None and self._transport is not None
-                    frame = self._session.audio_frame(data, self.client.now())
-                    await self._transport.send(frame)
-                    self.stats.frames_sent += 1
-                    self.stats.bytes_sent += len(frame)
-                return
-            except (TransportError, ServiceError) as exc:
-                await self._recover(generation, exc)
-                return  # the replay after reconnecting included this chunk
+        await self._send_frame(lambda session, now: session.audio_frame(data, now))
+
+    async def _send_frame(self, build: Callable[[ClientSession, _dt.datetime], bytes], *, last: bool = False) -> None:
+        """Sign and send one frame on the current connection; recover if it fails.
+
+        A frame that fails is not resent here: the recovery replays every chunk after the
+        last final result (this one included) and the end frame if the audio had ended.
+        """
+        generation = self._generation
+        try:
+            async with self._send_lock:
+                if generation != self._generation:
+                    return  # a reconnect replayed it already
+                assert self._session is not None
+                assert self._transport is not None
+                frame = build(self._session, self.client.now())
+                await self._transport.send(frame)
+                if last:
+                    await self._transport.end_input()
+                self.stats.frames_sent += 1
+                self.stats.bytes_sent += len(frame)
+        except (TransportError, ServiceError) as exc:
+            await self._recover(generation, exc)
 
     async def send_from(
         self,
@@ -605,22 +613,7 @@ class Stream:
         if self._audio_ended:
             return
         self._audio_ended = True
-        while True:
-            generation = self._generation
-            try:
-                async with self._send_lock:
-                    if generation != self._generation:
-                        return  # the reconnect sent the end frame after its replay
-                    assert self._session is not None and self._transport is not None
-                    frame = self._session.end_frame(self.client.now())
-                    await self._transport.send(frame)
-                    await self._transport.end_input()
-                    self.stats.frames_sent += 1
-                    self.stats.bytes_sent += len(frame)
-                return
-            except (TransportError, ServiceError) as exc:
-                await self._recover(generation, exc)
-                return
+        await self._send_frame(lambda session, now: session.end_frame(now), last=True)
 
     # -- receiving -----------------------------------------------------------------------------
 
