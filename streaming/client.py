@@ -163,6 +163,7 @@ class TranscribeStreamingClient:
         signed_frames: bool = True,
         connect_timeout: float = 10.0,
         read_timeout: float | None = None,
+        stall_timeout: float | None = 30.0,
         proxy: str | bool | None = True,
         presign_expires: int = MAX_PRESIGN_EXPIRES,
         clock: Callable[[], _dt.datetime] | None = None,
@@ -183,6 +184,7 @@ class TranscribeStreamingClient:
         self.signed_frames = signed_frames
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.stall_timeout = stall_timeout
         self.proxy = proxy
         self.presign_expires = presign_expires
         self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
@@ -386,6 +388,7 @@ class Stream:
                 ssl_context=context,
                 connect_timeout=client.connect_timeout,
                 read_timeout=client.read_timeout,
+                stall_timeout=client.stall_timeout,
                 proxy=client.proxy,
             )
         context = client_ssl_context(client.ca_file, ["http/1.1"]) if https else None
@@ -393,6 +396,7 @@ class Stream:
             ssl_context=context,
             connect_timeout=client.connect_timeout,
             read_timeout=client.read_timeout,
+            stall_timeout=client.stall_timeout,
             proxy=client.proxy,
         )
 

@@ -83,6 +83,7 @@ class Http2Transport:
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float = 10.0,
         read_timeout: float | None = None,
+        stall_timeout: float | None = 30.0,
         proxy: str | bool | None = True,
         initial_window: int = 1 << 20,
     ) -> None:
@@ -97,8 +98,10 @@ class Http2Transport:
         self.ssl_context = ssl_context if parts.scheme == "https" else None
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.stall_timeout = stall_timeout
         self.proxy = _proxy_for(url) if proxy is True else (proxy or None)
         self.initial_window = initial_window
+        self._input_ended = False
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._conn: h2.connection.H2Connection | None = None
@@ -269,7 +272,12 @@ class Http2Transport:
                 raise ConnectionLost(f"{self.authority} closed the request stream") from exc
             if window <= 0:
                 self._window.clear()
-                await self._window.wait()
+                try:
+                    await asyncio.wait_for(self._window.wait(), self.stall_timeout)
+                except TimeoutError as exc:
+                    raise StreamTimeout(
+                        f"{self.authority} has not read our audio for {self.stall_timeout:g} s (flow control)"
+                    ) from exc
                 continue
             try:
                 conn.send_data(self._stream_id, bytes(view[:window]))
@@ -284,6 +292,7 @@ class Http2Transport:
 
     async def end_input(self) -> None:
         assert self._conn is not None and self._writer is not None
+        self._input_ended = True
         if self._send_closed:
             return
         with contextlib.suppress(h2.exceptions.StreamClosedError):
@@ -293,11 +302,16 @@ class Http2Transport:
                 await self._writer.drain()
 
     async def receive(self) -> bytes | None:
-        """The next chunk of response DATA, or None when the response ended cleanly."""
+        """The next chunk of response DATA, or None when the response ended cleanly.
+
+        Waits at most ``read_timeout`` (off by default: silence produces no results), and
+        at most ``stall_timeout`` once the audio has ended and only results are due.
+        """
+        timeout = _timeout(self.read_timeout, self.stall_timeout if self._input_ended else None)
         try:
-            item = await asyncio.wait_for(self._incoming.get(), self.read_timeout)
+            item = await asyncio.wait_for(self._incoming.get(), timeout)
         except TimeoutError as exc:
-            raise StreamTimeout(f"{self.authority} sent nothing for {self.read_timeout:g} s") from exc
+            raise StreamTimeout(f"{self.authority} sent nothing for {timeout:g} s") from exc
         if isinstance(item, BaseException):
             raise item
         return item
@@ -320,6 +334,12 @@ class Http2Transport:
                 await asyncio.wait_for(self._writer.wait_closed(), 2.0)
 
 
+def _timeout(*limits: float | None) -> float | None:
+    """The tightest of the limits that are set."""
+    set_limits = [limit for limit in limits if limit is not None]
+    return min(set_limits) if set_limits else None
+
+
 def _code(code: Any) -> str:
     return code.name if hasattr(code, "name") else str(code)
 
@@ -333,9 +353,12 @@ class WebSocketTransport:
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float = 10.0,
         read_timeout: float | None = None,
+        stall_timeout: float | None = 30.0,
         proxy: str | bool | None = True,
     ) -> None:
         self.ssl_context = ssl_context
+        self.stall_timeout = stall_timeout
+        self._input_ended = False
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.proxy = proxy
@@ -378,20 +401,24 @@ class WebSocketTransport:
         from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
 
         try:
-            await self._ws.send(data)
+            await asyncio.wait_for(self._ws.send(data), self.stall_timeout)
+        except TimeoutError as exc:
+            raise StreamTimeout(f"the service has not read our audio for {self.stall_timeout:g} s") from exc
         except ConnectionClosed as exc:
             raise ConnectionLost(f"WebSocket closed while sending: {exc}") from exc
 
     async def end_input(self) -> None:
-        """Nothing to do: the end frame travels as data and the socket stays open for results."""
+        """The end frame travels as data and the socket stays open for results."""
+        self._input_ended = True
 
     async def receive(self) -> bytes | None:
         from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK  # noqa: PLC0415
 
+        timeout = _timeout(self.read_timeout, self.stall_timeout if self._input_ended else None)
         try:
-            message = await asyncio.wait_for(self._ws.recv(), self.read_timeout)
+            message = await asyncio.wait_for(self._ws.recv(), timeout)
         except TimeoutError as exc:
-            raise StreamTimeout(f"the service sent nothing for {self.read_timeout:g} s") from exc
+            raise StreamTimeout(f"the service sent nothing for {timeout:g} s") from exc
         except ConnectionClosedOK:
             return None
         except ConnectionClosedError as exc:
