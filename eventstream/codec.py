@@ -38,7 +38,7 @@ from .errors import (
     UnsupportedHeaderType,
     UnsupportedPayloadType,
 )
-from .types import HeaderType, HeaderValue, Int8, Int16, Int32, Int64, _SizedInt
+from .types import SIZED_INT_TYPES, HeaderType, HeaderValue, Int32, _SizedInt
 
 __all__ = [
     "DEFAULT_MAX_HEADERS_SIZE",
@@ -76,12 +76,7 @@ _U16 = struct.Struct(">H")
 _I64 = struct.Struct(">q")
 _EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _ONE_MS: Final = _dt.timedelta(milliseconds=1)
-_INT_TYPES: Final = {
-    HeaderType.BYTE: (Int8, 1),
-    HeaderType.SHORT: (Int16, 2),
-    HeaderType.INTEGER: (Int32, 4),
-    HeaderType.LONG: (Int64, 8),
-}
+_INT_TYPES: Final = {wire: (cls, cls.bits // 8) for wire, cls in SIZED_INT_TYPES.items()}  # class, bytes
 _CACHE_LIMIT: Final = 512
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-from collections.abc import Mapping
 
 try:
     from hypothesis import strategies as st
@@ -36,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without hypothes
 
 from ._crc import crc32
 from .codec import MAX_HEADER_VALUE_LENGTH, Message
-from .types import HeaderType, HeaderValue, Int8, Int16, Int32, Int64
+from .types import SIZED_INT_TYPES, HeaderType, HeaderValue
 
 __all__ = [
     "corrupted_wire_messages",
@@ -73,9 +72,9 @@ def values_of_type(header_type: HeaderType, *, max_size: int = 64) -> st.SearchS
         return st.just(True)
     if header_type == HeaderType.BOOL_FALSE:
         return st.just(False)
-    if header_type in _SIZED:
-        cls, bits = _SIZED[header_type]
-        limit = 1 << (bits - 1)
+    if header_type in SIZED_INT_TYPES:
+        cls = SIZED_INT_TYPES[header_type]
+        limit = 1 << (cls.bits - 1)
         return st.integers(-limit, limit - 1).map(cls)
     if header_type == HeaderType.BYTE_ARRAY:
         return st.binary(max_size=max_size)
@@ -86,14 +85,6 @@ def values_of_type(header_type: HeaderType, *, max_size: int = 64) -> st.SearchS
     if header_type == HeaderType.UUID:
         return st.uuids()
     raise ValueError(f"unknown header type {header_type!r}")
-
-
-_SIZED: Mapping[HeaderType, tuple[type[int], int]] = {
-    HeaderType.BYTE: (Int8, 8),
-    HeaderType.SHORT: (Int16, 16),
-    HeaderType.INTEGER: (Int32, 32),
-    HeaderType.LONG: (Int64, 64),
-}
 
 
 def header_values(*, max_size: int = 64) -> st.SearchStrategy[HeaderValue]:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from collections.abc import Mapping
 from enum import IntEnum
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Final, TypeAlias
 
 from .errors import InvalidHeaderValue
 
@@ -96,6 +97,11 @@ class Int64(_SizedInt):
     bits = 64
     header_type = HeaderType.LONG
 
+
+SIZED_INT_TYPES: Final[Mapping[HeaderType, type[_SizedInt]]] = {
+    cls.header_type: cls for cls in (Int8, Int16, Int32, Int64)
+}
+"""The sized integer class of each integer wire type (the codec and the strategies use it)."""
 
 HeaderValue: TypeAlias = bool | int | bytes | str | _dt.datetime | uuid.UUID
 """Anything that can be a header value (``int`` covers the sized subclasses)."""
