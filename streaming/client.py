@@ -881,8 +881,6 @@ def presign_websocket_url(
         "medical": Operation.MEDICAL,
         "call-analytics": Operation.CALL_ANALYTICS,
     }[operation]
-    if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-        raise ParameterError("expires", f"expires must be 1..{MAX_PRESIGN_EXPIRES} seconds, got {expires}")
     endpoint = (endpoint or default_endpoint(region, "websocket")).rstrip("/")
     if credentials is None:
         credentials = DEV_CREDENTIALS if is_local_endpoint(endpoint) else sigv4.resolve_credentials()

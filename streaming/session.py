@@ -17,7 +17,7 @@ import sigv4
 from sigv4 import Credentials, EventSigner
 from sigv4.canonical import quote_rfc3986
 
-from .errors import ProtocolError, ServiceError, StreamStateError
+from .errors import ParameterError, ProtocolError, ServiceError, StreamStateError
 from .params import StreamParams
 from .protocol import encode_audio_event, encode_configuration_event, parse_result_message
 
@@ -178,7 +178,9 @@ def presign_websocket(
 ) -> str:
     """Presign the WebSocket URL for ``params`` at ``endpoint`` (``wss://host:8443``)."""
     if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-        raise ValueError(f"expires must be 1..{MAX_PRESIGN_EXPIRES} seconds (the service's limit), got {expires}")
+        raise ParameterError(
+            "expires", f"expires must be 1..{MAX_PRESIGN_EXPIRES} seconds (the service's limit), got {expires}"
+        )
     parts = urlsplit(endpoint)
     if parts.scheme not in ("ws", "wss"):
         raise ValueError(f"a WebSocket endpoint must be ws:// or wss://, not {endpoint!r}")
