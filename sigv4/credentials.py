@@ -22,6 +22,8 @@ class Credentials:
     secret_access_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
     expiration: _dt.datetime | None = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False, repr=False)
+    """Where :func:`~sigv4.resolve_credentials` found them (for ``--debug`` output)."""
 
     def __post_init__(self) -> None:
         if not self.access_key_id or not isinstance(self.access_key_id, str):

@@ -20,6 +20,7 @@ else ``default``.
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -58,7 +59,7 @@ def resolve_credentials(
     if access_key_id is not None or secret_access_key is not None:
         if not access_key_id or not secret_access_key:
             raise CredentialsError("explicit credentials need both access_key_id and secret_access_key")
-        return Credentials(access_key_id, secret_access_key, session_token)
+        return Credentials(access_key_id, secret_access_key, session_token, source="explicit arguments")
     searched.append("explicit arguments")
 
     if profile is None:
@@ -69,7 +70,12 @@ def resolve_credentials(
                     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together "
                     f"(only {'AWS_ACCESS_KEY_ID' if env_key else 'AWS_SECRET_ACCESS_KEY'} is)"
                 )
-            return Credentials(env_key, env_secret, env.get("AWS_SESSION_TOKEN") or None)
+            return Credentials(
+                env_key,
+                env_secret,
+                env.get("AWS_SESSION_TOKEN") or None,
+                source="AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+            )
         searched.append("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
     name = profile or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
 
@@ -77,9 +83,10 @@ def resolve_credentials(
     credentials_file = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials").expanduser()
     section = _read_section(credentials_file, name)
     if section is not None:
-        found = _from_section(section, f"{credentials_file} [{name}]")
+        where = f"{credentials_file} [{name}]"
+        found = _from_section(section, where)
         if found is not None:
-            return found
+            return dataclasses.replace(found, source=where)
     searched.append(f"{credentials_file} [{name}]")
 
     config_file = Path(env.get("AWS_CONFIG_FILE") or home / ".aws" / "config").expanduser()
@@ -91,15 +98,17 @@ def resolve_credentials(
         where = f"{config_file} [{config_name}]"
         found = _from_section(section, where)
         if found is not None:
-            return found
+            return dataclasses.replace(found, source=where)
         if section.get("credential_process"):
-            return _run_process(section["credential_process"], where)
+            return dataclasses.replace(
+                _run_process(section["credential_process"], where), source=f"{where} credential_process"
+            )
     searched.append(f"{config_file} [{config_name}] (keys, credential_process)")
 
     if use_botocore:
         found = _from_botocore(name if profile or "AWS_PROFILE" in env else None)
         if found is not None:
-            return found
+            return dataclasses.replace(found, source="botocore's credential chain")
         searched.append("botocore's credential chain (SSO, assume-role, metadata)")
     raise NoCredentialsError(searched)
 

@@ -27,6 +27,7 @@ from .client import (
     TranscribeStreamingClient,
     presign_websocket_url,
 )
+from .credentials import DEV_CREDENTIALS
 from .errors import (
     BadRequestException,
     ConflictException,
@@ -55,7 +56,6 @@ from .models import (
     UtteranceEvent,
 )
 from .params import Operation, StreamParams
-from .session import DEV_CREDENTIALS
 from .sync import iter_transcribe_file, transcribe_file
 
 __all__ = [

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Final, Protocol
 
 from .containers import ContainerError, FlacSplitter, OggPageSplitter
+from .errors import AudioFormatError, AudioSourceError, ParameterError
 
 __all__ = [
     "AsyncByteSource",
@@ -43,10 +44,6 @@ MIN_CHUNK_MS: Final = 50
 MAX_CHUNK_MS: Final = 200
 MAX_EVENT_SECONDS: Final = 1.0
 _READ_SIZE: Final = 64 * 1024
-
-
-class AudioFormatError(ValueError):
-    """The audio is not what its source declares; the message says what and where."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +71,9 @@ class AudioSource(Protocol):
 
 def _check_chunk_ms(chunk_ms: int) -> int:
     if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
-        raise ValueError(f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), got {chunk_ms}")
+        raise ParameterError(
+            "chunk_ms", f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), got {chunk_ms}"
+        )
     return chunk_ms
 
 
@@ -94,9 +93,9 @@ class _PcmChunker:
 
     def __init__(self, sample_rate: int, channels: int, chunk_ms: int) -> None:
         if not 8000 <= sample_rate <= 48000:
-            raise ValueError(f"sample_rate must be 8000..48000 Hz, got {sample_rate}")
+            raise ParameterError("sample_rate", f"sample_rate must be 8000..48000 Hz, got {sample_rate}")
         if channels not in (1, 2):
-            raise ValueError(f"channels must be 1 or 2, got {channels}")
+            raise ParameterError("channels", f"channels must be 1 or 2, got {channels}")
         self.frame_bytes = 2 * channels
         self.bytes_per_second = sample_rate * self.frame_bytes
         self.chunk_bytes = (
@@ -420,7 +419,9 @@ class AsyncByteSource:
         elif media_encoding == "ogg-opus":
             self._chunker = _OggChunker(chunk_ms)
         else:
-            raise ValueError(f"media_encoding must be pcm, flac or ogg-opus, not {media_encoding!r}")
+            raise ParameterError(
+                "media_encoding", f"media_encoding must be pcm, flac or ogg-opus, not {media_encoding!r}"
+            )
 
     @property
     def header(self) -> bytes:
@@ -459,7 +460,7 @@ class MicrophoneSource:
         try:
             import sounddevice  # noqa: PLC0415 - optional extra
         except (ImportError, OSError) as exc:
-            raise RuntimeError(
+            raise AudioSourceError(
                 "the microphone needs sounddevice and PortAudio: pip install 'streamscribe[mic]'"
             ) from exc
         self._sd = sounddevice

@@ -233,8 +233,8 @@ def _explain(exc: BaseException) -> str:
 async def _serve(args: argparse.Namespace) -> int:
     from sigv4 import Credentials  # noqa: PLC0415
 
+    from .credentials import DEV_CREDENTIALS  # noqa: PLC0415
     from .local import LocalEndpoint  # noqa: PLC0415
-    from .session import DEV_CREDENTIALS  # noqa: PLC0415
 
     credentials = []
     for pair in args.credentials or []:

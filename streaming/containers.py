@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from .errors import AudioFormatError
+
 __all__ = [
     "ContainerError",
     "FlacFrame",
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-class ContainerError(ValueError):
+class ContainerError(AudioFormatError):
     """The bytes are not a valid FLAC or Ogg stream; the message says where and why."""
 
 

@@ -8,6 +8,13 @@
   it. ``retryable`` says whether trying again can help.
 * :class:`TransportError` - the connection failed (connect, TLS, reset, timeout).
 * :class:`ProtocolError` - the peer sent bytes that are not the protocol.
+* :class:`AudioFormatError`, :class:`AudioSourceError` - the audio handed to a stream is
+  not what it claims to be, or its source failed.
+* :class:`CredentialsError`, :class:`SigningError` - no usable credentials, or a request
+  that cannot be signed; the :mod:`sigv4` error is the ``__cause__``.
+
+Everything the public :mod:`streaming` API raises is a :class:`TranscribeError`
+(``tests/test_architecture.py`` checks it), so ``except TranscribeError`` is complete.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from typing import ClassVar, Final
 __all__ = [
     "SERVICE_EXCEPTIONS",
     "AccessDeniedException",
+    "AudioFormatError",
+    "AudioSourceError",
     "BadRequestException",
     "ConflictException",
     "ConnectError",
     "ConnectionLost",
+    "CredentialsError",
     "ExpiredTokenException",
     "InternalFailureException",
     "InvalidSignatureException",
@@ -32,6 +42,7 @@ __all__ = [
     "SerializationException",
     "ServiceError",
     "ServiceUnavailableException",
+    "SigningError",
     "StreamStateError",
     "StreamTimeout",
     "TranscribeError",
@@ -204,9 +215,16 @@ def service_error_from_http(
 
 
 class TransportError(TranscribeError):
-    """The connection to the endpoint failed; ``retryable`` for transient failures."""
+    """The connection to the endpoint failed.
 
-    retryable: bool = True
+    ``retryable`` is decided per instance: a refused or dropped connection is worth
+    another try, a server whose certificate does not verify or that will not speak
+    HTTP/2 is not.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ConnectError(TransportError):
@@ -223,3 +241,19 @@ class StreamTimeout(TransportError, TimeoutError):
 
 class ProtocolError(TranscribeError):
     """The peer sent something that is not the Transcribe streaming protocol."""
+
+
+class AudioFormatError(TranscribeError, ValueError):
+    """The audio is not what its source declares; the message says what and where."""
+
+
+class AudioSourceError(TranscribeError):
+    """An audio source raised while a stream was reading it; the source's error is the cause."""
+
+
+class CredentialsError(TranscribeError):
+    """No usable credentials were found, or a credentials source is broken."""
+
+
+class SigningError(TranscribeError, ValueError):
+    """A request could not be signed (a bad endpoint URL or region)."""

@@ -17,15 +17,13 @@ import sigv4
 from sigv4 import Credentials, EventSigner
 from sigv4.canonical import quote_rfc3986
 
-from .errors import ParameterError, ProtocolError, ServiceError, StreamStateError
+from .errors import ParameterError, ProtocolError, ServiceError, SigningError, StreamStateError
 from .params import StreamParams
 from .protocol import encode_audio_event, encode_configuration_event, parse_result_message
 
-__all__ = ["DEV_CREDENTIALS", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
+__all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
 
 SERVICE: Final = "transcribe"
-DEV_CREDENTIALS: Final = Credentials("AKIDSTREAMSCRIBELOCAL", "streamscribe-local-development-secret")
-"""The local endpoint's documented development key pair (never valid on AWS)."""
 MAX_PRESIGN_EXPIRES: Final = 300
 
 
@@ -74,15 +72,18 @@ class ClientSession:
             **self.params.to_headers(),
             **(extra_headers or {}),
         }
-        signed = sigv4.sign_headers(
-            "POST",
-            self.endpoint + path,
-            headers,
-            credentials=self.credentials,
-            region=self.region,
-            service=SERVICE,
-            now=now,
-        )
+        try:
+            signed = sigv4.sign_headers(
+                "POST",
+                self.endpoint + path,
+                headers,
+                credentials=self.credentials,
+                region=self.region,
+                service=SERVICE,
+                now=now,
+            )
+        except sigv4.SigV4Error as exc:
+            raise SigningError(f"cannot sign the request to {self.endpoint}: {exc}") from exc
         self._start_chain(sigv4.signature_from_authorization(signed["authorization"]))
         return path, signed
 
@@ -91,6 +92,11 @@ class ClientSession:
         url = presign_websocket(self.params, self.endpoint, self.credentials, self.region, now, expires)
         self._start_chain(sigv4.signature_from_presigned_url(url))
         return url
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received towards a message that is not complete yet."""
+        return self._decoder.buffered
 
     def _start_chain(self, seed: str) -> None:
         self._signer = EventSigner(self.credentials, self.region, SERVICE, seed)
@@ -183,15 +189,18 @@ def presign_websocket(
         )
     parts = urlsplit(endpoint)
     if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"a WebSocket endpoint must be ws:// or wss://, not {endpoint!r}")
+        raise ParameterError("endpoint", f"a WebSocket endpoint must be ws:// or wss://, not {endpoint!r}")
     query = "&".join(f"{quote_rfc3986(k)}={quote_rfc3986(v)}" for k, v in params.to_query())
     url = f"{endpoint.rstrip('/')}{params.operation.websocket_path}?{query}"
-    return sigv4.presign_url(
-        "GET",
-        url,
-        credentials=credentials,
-        region=region,
-        service=SERVICE,
-        now=now,
-        expires=expires,
-    )
+    try:
+        return sigv4.presign_url(
+            "GET",
+            url,
+            credentials=credentials,
+            region=region,
+            service=SERVICE,
+            now=now,
+            expires=expires,
+        )
+    except sigv4.SigV4Error as exc:
+        raise SigningError(f"cannot presign a URL for {endpoint}: {exc}") from exc

@@ -23,6 +23,7 @@ from aiohttp import web
 import sigv4
 from sigv4 import Credentials
 
+from ..credentials import DEV_CREDENTIALS
 from ..errors import (
     AccessDeniedException,
     BadRequestException,
@@ -35,7 +36,6 @@ from ..errors import (
     UnrecognizedClientException,
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
-from ..session import DEV_CREDENTIALS
 from .stream import Limits, ServerStream
 from .tls import ServerCertificates, mint_self_signed, server_context
 

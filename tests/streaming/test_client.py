@@ -144,7 +144,7 @@ async def test_in_stream_service_errors_are_raised_typed(endpoint: LocalEndpoint
         language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
     ) as stream:
         await stream.send_audio(b"\x00\x01" * 100)
-        await stream._transport.send(b"garbage that is not an event stream")  # type: ignore[union-attr]
+        await stream._transports[stream._core.generation].send(b"garbage that is not an event stream", timeout=5.0)
         with pytest.raises(streaming.BadRequestException, match="decode"):
             async for _ in stream:
                 pass
@@ -159,7 +159,6 @@ async def test_audio_after_the_end_is_refused(endpoint: LocalEndpoint) -> None:
         with pytest.raises(streaming.errors.StreamStateError):
             await stream.send_audio(b"\x00\x00")
         with pytest.raises(streaming.ParameterError, match="at most 1 s"):
-            stream._audio_ended = False
             await stream.send_audio(bytes(40_000))
 
 

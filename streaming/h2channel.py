@@ -1,0 +1,179 @@
+"""One HTTP/2 request stream over asyncio streams: the part the client and the local endpoint share.
+
+Both sides carry exactly one request stream per connection (the service allows one), and
+both need the same mechanics around h2's sans-I/O ``H2Connection``: read the socket and
+turn bytes into h2 events, flush what h2 wants to send, send DATA within the peer's
+flow-control window with a deadline (a peer that never opens its window must not pin a
+sender forever), acknowledge received DATA once it is consumed (so a slow consumer slows
+the peer instead of growing memory), and the rules for GOAWAY and RST_STREAM. What each
+side does with a request or a response stays with it
+(:class:`~streaming.transports.Http2Transport`, ``streaming.local.h2server``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Final
+
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+
+from .errors import ConnectionLost, ProtocolError, StreamTimeout
+
+__all__ = ["H2Channel", "error_code_name", "goaway_spares", "reset_is_graceful"]
+
+READ_SIZE: Final = 65536
+
+
+def error_code_name(code: Any) -> str:
+    """An h2 error code as its RFC 9113 name (or the number when h2 does not know it)."""
+    return str(code.name) if hasattr(code, "name") else str(code)
+
+
+def goaway_spares(event: h2.events.ConnectionTerminated, stream_id: int) -> bool:
+    """True when a GOAWAY lets ``stream_id`` finish (RFC 9113 section 6.8).
+
+    The sender promises to finish streams up to ``last_stream_id``; an error code other
+    than NO_ERROR means the connection is going away because something went wrong.
+    """
+    last = event.last_stream_id if event.last_stream_id is not None else 0
+    return event.error_code == h2.errors.ErrorCodes.NO_ERROR and last >= stream_id
+
+
+def reset_is_graceful(event: h2.events.StreamReset, response_complete: bool) -> bool:
+    """True for RST_STREAM NO_ERROR after a complete response (RFC 9113 section 8.1):
+    the server has said everything and asks the client to stop sending."""
+    return response_complete and event.error_code == h2.errors.ErrorCodes.NO_ERROR
+
+
+class H2Channel:
+    """An ``H2Connection`` bound to an asyncio reader and writer (see the module docstring).
+
+    ``peer`` names the other side in error messages.
+    """
+
+    def __init__(
+        self,
+        conn: h2.connection.H2Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        peer: str,
+    ) -> None:
+        self.conn = conn
+        self.reader = reader
+        self.writer = writer
+        self.peer = peer
+        self._window = asyncio.Event()
+        self._stopped: BaseException | None = None  # why sending is over, if it is
+        self.sending_closed = False  # the peer asked us to stop sending (not an error)
+
+    # -- bytes in ------------------------------------------------------------------------------
+
+    async def receive_events(self) -> list[h2.events.Event] | None:
+        """Read once from the socket and return the h2 events it carried (None at EOF).
+
+        Raises :class:`~streaming.errors.ProtocolError` for bytes that are not HTTP/2
+        (h2's GOAWAY is flushed first) and :class:`~streaming.errors.ConnectionLost`
+        when the socket fails.
+        """
+        try:
+            data = await self.reader.read(READ_SIZE)
+        except (ConnectionError, OSError) as exc:
+            raise ConnectionLost(f"connection to {self.peer} lost: {exc}") from exc
+        if not data:
+            return None
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self.flush()
+            raise ProtocolError(f"HTTP/2 protocol error from {self.peer}: {exc}") from exc
+        for event in events:
+            if isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+                self._window.set()
+        return events
+
+    def consumed(self, stream_id: int, size: int) -> None:
+        """``size`` flow-controlled bytes of ``stream_id`` were consumed: open our window."""
+        if size:
+            try:
+                self.conn.acknowledge_received_data(size, stream_id)
+            except h2.exceptions.StreamClosedError:
+                self.conn.increment_flow_control_window(size)  # the stream is gone; keep the connection's open
+            self.flush()
+
+    # -- bytes out -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what h2 has queued (settings, acknowledgements, frames)."""
+        data = self.conn.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    def stop(self, reason: BaseException | None = None) -> None:
+        """No more sending: wake a sender waiting for window. ``reason`` is what it raises
+        (None: the peer asked us to stop, and the sender returns quietly)."""
+        if reason is None:
+            self.sending_closed = True
+        elif self._stopped is None:
+            self._stopped = reason
+        self._window.set()
+
+    async def send(self, stream_id: int, data: bytes, *, end: bool = False, timeout: float | None) -> None:
+        """Send ``data`` as DATA on ``stream_id`` within the peer's window, then drain.
+
+        Each wait (for window, for the socket to drain) lasts at most ``timeout`` seconds,
+        then :class:`~streaming.errors.StreamTimeout`. A stream the peer closed raises
+        :class:`~streaming.errors.ConnectionLost`; after a graceful RST (see
+        :func:`reset_is_graceful`) the rest is dropped quietly.
+        """
+        conn = self.conn
+        view = memoryview(data)
+        while view or end:
+            if self.sending_closed:
+                return
+            if self._stopped is not None:
+                raise self._stopped
+            try:
+                window = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+            except h2.exceptions.StreamClosedError as exc:
+                raise ConnectionLost(f"{self.peer} closed the stream") from exc
+            if view and window <= 0:
+                self._window.clear()
+                try:
+                    await asyncio.wait_for(self._window.wait(), timeout)
+                except TimeoutError as exc:
+                    raise StreamTimeout(f"{self.peer} has not read for {timeout:g} s (flow control)") from exc
+                continue
+            piece = bytes(view[:window])
+            view = view[len(piece) :]
+            last = end and not view
+            try:
+                conn.send_data(stream_id, piece, end_stream=last)
+            except h2.exceptions.StreamClosedError as exc:
+                raise ConnectionLost(f"{self.peer} closed the stream") from exc
+            self.flush()
+            if last:
+                break
+        await self.drain(timeout)
+
+    async def drain(self, timeout: float | None) -> None:
+        """Wait until the socket took our bytes, at most ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self.writer.drain(), timeout)
+        except TimeoutError as exc:
+            raise StreamTimeout(f"{self.peer} has not read for {timeout:g} s (socket)") from exc
+        except (ConnectionError, OSError) as exc:
+            raise ConnectionLost(f"connection to {self.peer} lost while sending: {exc}") from exc
+
+    async def close(self, *, grace: float = 2.0) -> None:
+        """Close the socket (after flushing whatever h2 still has to say)."""
+        self.stop(ConnectionLost(f"the connection to {self.peer} was closed"))
+        if not self.writer.is_closing():
+            self.flush()
+            self.writer.close()
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            await asyncio.wait_for(self.writer.wait_closed(), grace)
