@@ -40,12 +40,16 @@ class CredentialsError(SigV4Error):
 
 
 class NoCredentialsError(CredentialsError):
-    """No source had credentials. ``searched`` lists where we looked, in order."""
+    """No source had credentials. ``searched`` lists where we looked, in order; ``profile``
+    is the profile named explicitly (argument or ``AWS_PROFILE``), if one was."""
 
-    def __init__(self, searched: list[str]) -> None:
+    def __init__(self, searched: list[str], *, profile: str | None = None) -> None:
         places = "; ".join(searched)
-        super().__init__(f"no AWS credentials found (looked in: {places})")
+        named = f" for profile {profile!r}" if profile else ""
+        super().__init__(f"no AWS credentials found{named} (looked in: {places})")
         self.searched = searched
+        self.profile = profile
+        """The profile that was asked for by name (argument or AWS_PROFILE), else None."""
 
 
 class VerificationError(SigV4Error):

@@ -110,7 +110,8 @@ def resolve_credentials(
         if found is not None:
             return dataclasses.replace(found, source="botocore's credential chain")
         searched.append("botocore's credential chain (SSO, assume-role, metadata)")
-    raise NoCredentialsError(searched)
+    named = profile or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE")
+    raise NoCredentialsError(searched, profile=named or None)
 
 
 def _read_section(path: Path, name: str) -> Mapping[str, str] | None:

@@ -15,9 +15,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .params import PARAMETERS, Param
+
+if TYPE_CHECKING:
+    from sigv4 import Credentials
 
 __all__ = ["build_parser", "main"]
 
@@ -211,7 +214,10 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, errors.ParameterError):
         return f"invalid parameter: {text} (see --help)"
     if isinstance(exc, errors.UnrecognizedClientException | errors.InvalidSignatureException):
-        return f"the service refused the credentials: {text}. Check --profile / AWS_* or the endpoint's --credentials."
+        return (
+            f"the service refused the credentials: {text}. Check --profile / AWS_PROFILE / AWS_ACCESS_KEY_ID "
+            "(--debug shows which were used) or the endpoint's --credentials."
+        )
     if isinstance(exc, errors.ServiceError):
         return f"the service said {text}"
     if isinstance(exc, errors.ConnectError):
@@ -220,7 +226,7 @@ def _explain(exc: BaseException) -> str:
         return f"connection problem: {text}"
     if isinstance(exc, AudioFormatError):
         return f"audio problem: {text}"
-    if exc.__class__.__module__.startswith("sigv4"):
+    if isinstance(exc, errors.CredentialsError) or exc.__class__.__module__.startswith("sigv4"):
         return f"credentials problem: {text}"
     if isinstance(exc, OSError):
         return f"{exc.strerror or text}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
@@ -274,15 +280,27 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- credentials -----------------------------------------------------------------------------
+
+
+def _credentials(args: argparse.Namespace, endpoint: str) -> Credentials:
+    """The SDKs' chain (see streaming.credentials); ``--debug`` says which were used."""
+    from .credentials import credentials_for  # noqa: PLC0415
+
+    found = credentials_for(endpoint, profile=args.profile)
+    if args.debug:
+        print(f"streamscribe: signing with {found.access_key_id} from {found.source or 'the caller'}", file=sys.stderr)
+    return found
+
+
 # -- presign ---------------------------------------------------------------------------------
 
 
 def _presign(args: argparse.Namespace) -> str:
-    from sigv4 import resolve_credentials  # noqa: PLC0415
+    from .client import presign_websocket_url  # noqa: PLC0415
+    from .session import default_endpoint  # noqa: PLC0415
 
-    from .client import is_local_endpoint, presign_websocket_url  # noqa: PLC0415
-
-    credentials = None if is_local_endpoint(args.endpoint) else resolve_credentials(args.profile)
+    credentials = _credentials(args, args.endpoint or default_endpoint(args.region, "websocket"))
     return presign_websocket_url(
         region=args.region,
         credentials=credentials,
@@ -356,17 +374,14 @@ def _open_stream(client: Any, args: argparse.Namespace, source: Any) -> Any:
 
 
 async def _transcribe(args: argparse.Namespace) -> int:
-    from sigv4 import resolve_credentials  # noqa: PLC0415
-
-    from .client import TranscribeStreamingClient, is_local_endpoint  # noqa: PLC0415
+    from .client import TranscribeStreamingClient  # noqa: PLC0415
     from .display import CaptionPrinter  # noqa: PLC0415
+    from .session import default_endpoint  # noqa: PLC0415
 
     if args.medical and args.call_analytics:
         raise CliError("choose one of --medical and --call-analytics")
     source = _source(args)
-    credentials = None
-    if not is_local_endpoint(args.endpoint) or args.profile:
-        credentials = resolve_credentials(args.profile)
+    credentials = _credentials(args, args.endpoint or default_endpoint(args.region, args.transport))
     client = TranscribeStreamingClient(
         region=args.region,
         credentials=credentials,

@@ -304,6 +304,7 @@ TRANSITIONS: Final[Mapping[tuple[ConnectionState, Input], frozenset[ConnectionSt
     (_S.RECONNECTING, Input.END_OF_AUDIO): frozenset({_S.RECONNECTING}),
     # The sender failed (the source raised, a bad byte): over at once, with its error.
     **{(state, Input.SENDER_FAILED): frozenset({_S.FAILED}) for state in (_S.IDLE, *_LIVE)},
+    **{(state, Input.SENDER_FAILED): frozenset({state}) for state in _TERMINAL},  # too late to matter
     # Closing is always allowed and idempotent.
     **{(state, Input.CLOSE): frozenset({_S.CLOSED}) for state in (_S.IDLE, *_LIVE, *_TERMINAL)},
 }
@@ -467,8 +468,7 @@ class StreamCore:
 
     def request(self, now: _dt.datetime) -> StreamRequest:
         """The signed request for the connection being opened (after :class:`Connect`)."""
-        if self.state not in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
-            raise StreamStateError(f"no connection is being opened when the stream is {self.state.value}")
+        self._check(Input.CONNECTED)  # only while a connection is being opened
         session = ClientSession(
             self.params,
             credentials=self.credentials,
@@ -579,9 +579,8 @@ class StreamCore:
                 "chunk",
                 f"an audio event may carry at most {MAX_EVENT_SECONDS:g} s of audio; this one has {seconds:.3f} s",
             )
-        if self.audio is AudioState.ENDED:
-            self._audio_move(Input.AUDIO)
         self._check(Input.AUDIO)
+        self._audio_move(Input.AUDIO)
         data = bytes(chunk)
         self._sent.append(_Sent(self._media, self._media + seconds, data, now))
         self._buffered_bytes += len(data)
@@ -591,15 +590,15 @@ class StreamCore:
         if self.state is not ConnectionState.OPEN:
             self._move(Input.AUDIO, self.state)  # held; the next connection replays it
             return []
-        assert self._session is not None
+        session = self._live_session()
         at = self.signing_time(now)
-        actions: list[Action] = [Transmit(self.generation, (self._session.audio_frame(data, at),))]
+        actions: list[Action] = [Transmit(self.generation, (session.audio_frame(data, at),))]
         rotate = self.retry.rotate_after
         if rotate is not None and self._opened_at is not None and (now - self._opened_at).total_seconds() > rotate:
             # Planned hand-over: end the old connection cleanly and take its last results.
             self._move(Input.AUDIO, ConnectionState.ROTATING)
             self._reason = "rotation"
-            actions.append(Transmit(self.generation, (self._session.end_frame(at),), end_input=True))
+            actions.append(Transmit(self.generation, (session.end_frame(at),), end_input=True))
         return actions
 
     def set_container_header(self, header: bytes) -> None:
@@ -616,16 +615,17 @@ class StreamCore:
         """The application's audio is over: the signed empty frame ends the request."""
         if self.state is ConnectionState.FAILED and self.error is not None:
             raise self.error
-        self._audio_move(Input.END_OF_AUDIO)
         self._check(Input.END_OF_AUDIO)
+        self._audio_move(Input.END_OF_AUDIO)
         if self.state is not ConnectionState.OPEN:
             return []  # the next connection sends it after its replay
-        assert self._session is not None
-        return [Transmit(self.generation, (self._session.end_frame(self.signing_time(now)),), end_input=True)]
+        frame = self._live_session().end_frame(self.signing_time(now))
+        return [Transmit(self.generation, (frame,), end_input=True)]
 
     def sender_failed(self, error: TranscribeError) -> list[Action]:
         """The audio could not be produced (the source raised, bad bytes, bad pacing)."""
         if self.is_over:
+            self._move(Input.SENDER_FAILED, self.state)  # too late to matter: the stream is over
             return []
         return self._fail(Input.SENDER_FAILED, error)
 
@@ -635,7 +635,7 @@ class StreamCore:
         seconds, limit = self.retry.replay_seconds, self.retry.replay_bytes
         while sent and (
             sent[0].start < self._last_final_end - _EPSILON
-            or self._media - sent[0].start > seconds
+            or self._media - sent[0].start > seconds + _EPSILON
             or self._buffered_bytes > limit
         ):
             self._buffered_bytes -= len(sent.popleft().data)
@@ -654,7 +654,7 @@ class StreamCore:
             return []  # a connection that was already given up
         self._check(Input.DATA_RECEIVED)
         try:
-            events = self._session.receive(data)
+            events = self._live_session().receive(data)
         except (ServiceError, ProtocolError) as exc:
             return self._lost(Input.DATA_RECEIVED, exc, now)
         actions: list[Action] = []
@@ -670,7 +670,7 @@ class StreamCore:
             return []
         self._check(Input.RESPONSE_ENDED)
         try:
-            self._session.close()
+            self._live_session().close()
         except (ServiceError, ProtocolError) as exc:
             return self._lost(Input.RESPONSE_ENDED, exc, now)
         if self.state is ConnectionState.ROTATING:
@@ -688,6 +688,11 @@ class StreamCore:
         if not self._is_current(generation):
             return []
         return self._lost(Input.CONNECTION_LOST, error, now)
+
+    def _live_session(self) -> ClientSession:
+        if self._session is None:
+            raise StreamStateError(f"no connection is open when the stream is {self.state.value}")
+        return self._session
 
     def receiving(self, generation: int) -> bool:
         """Whether the shell should keep reading connection ``generation``."""

@@ -55,7 +55,7 @@ def credentials_for(endpoint: str | None, *, profile: str | None = None) -> Cred
     try:
         return sigv4.resolve_credentials(profile, use_botocore=not local)
     except sigv4.NoCredentialsError as exc:
-        if local and profile is None:
+        if local and exc.profile is None:
             return DEV_CREDENTIALS
         raise CredentialsError(f"{exc}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
     except sigv4.CredentialsError as exc:

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from streaming.local import LocalEndpoint
+
+
+@pytest.fixture(autouse=True)
+def isolated_credentials(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the machine's AWS credentials or reaches an instance-metadata address.
+
+    Streams to a local endpoint then fall back to its development key pair, as on a
+    machine without AWS configuration; tests that want credentials set them here.
+    """
+    home = tmp_path_factory.mktemp("aws-home")
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
+    return home
 
 
 @pytest.fixture

@@ -289,3 +289,60 @@ def test_tty_rendering_updates_in_place() -> None:
     assert "[###############...............]   5.0/10.0 s sent" in screen
     assert screen.rstrip().endswith("sent\x1b[0m")
     assert "hello world\n" in screen
+
+
+def test_debug_says_which_credentials_sign(threaded_endpoint: LocalEndpoint, capsys) -> None:
+    url = threaded_endpoint.http2_url
+    code, _, err = run(["--debug", "transcribe", FOX_WAV, "--endpoint", url, "--no-pacing"], capsys)
+    assert code == 0
+    assert "signing with AKIDSTREAMSCRIBELOCAL from the local endpoint's development key pair" in err
+
+
+def test_exported_credentials_are_used_against_a_local_endpoint(
+    threaded_endpoint: LocalEndpoint, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's own pair wins over the development pair; this endpoint does not know it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXPORTED")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "exported-secret")
+    code, _, err = run(["--debug", "transcribe", FOX_WAV, "--endpoint", threaded_endpoint.http2_url], capsys)
+    assert code == 1
+    assert "signing with AKIDEXPORTED from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" in err
+    assert "refused the credentials" in err and "AWS_ACCESS_KEY_ID" in err
+    code, out, err = run(["presign", "--endpoint", threaded_endpoint.websocket_url], capsys)
+    assert code == 0 and "X-Amz-Credential=AKIDEXPORTED" in out
+
+
+def test_serve_accepts_the_pair_the_user_exported(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_ACCESS_KEY_ID": "AKIDMINE",
+        "AWS_SECRET_ACCESS_KEY": "mine-secret",
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streaming.cli", "serve", "--port", "0", "--ws-port", "0", "--no-tls",
+         "--credentials", "AKIDMINE:mine-secret"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = dict(part.split("=", 1) for part in line.split()[1:])["http2"]
+        result = subprocess.run(
+            [sys.executable, "-m", "streaming.cli", "transcribe", FOX_WAV, "--endpoint", url, "--no-pacing"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert word_error_rate(FOX_TEXT, result.stdout) <= 0.15
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(15)

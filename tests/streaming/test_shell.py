@@ -1,0 +1,174 @@
+"""The asyncio shell around StreamCore, over real sockets: what the application sees.
+
+Sender-side failures end the stream at once with their own error; a slow consumer is
+bounded; credentials follow the AWS SDKs' chain, also against a local endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import streaming
+from sigv4 import Credentials
+from streaming import AsyncByteSource, PcmSource, TranscribeStreamingClient
+from streaming.core import ConnectionState
+from streaming.credentials import DEV_CREDENTIALS, credentials_for
+from streaming.errors import AudioFormatError, AudioSourceError, CredentialsError, ParameterError
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+FOX = FIXTURES / "fox.pcm"
+
+
+def open_pcm(client: TranscribeStreamingClient) -> streaming.Stream:
+    return client.start_stream_transcription(language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm")
+
+
+async def events_and_error(stream: streaming.Stream) -> tuple[list[Any], BaseException | None]:
+    events: list[Any] = []
+    try:
+        async for event in stream:
+            events.append(event)
+    except streaming.TranscribeError as exc:
+        return events, exc
+    return events, None
+
+
+async def test_a_stray_byte_ends_the_stream_with_the_audio_error(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.pcm"
+    odd.write_bytes(FOX.read_bytes()[:32000] + b"\x01")  # one byte past a whole sample
+    # A long idle timeout: before the fix the reader waited for it and then saw a BadRequestException.
+    async with LocalEndpoint(tls="none", idle_timeout=600) as ep:
+        client = TranscribeStreamingClient(endpoint=ep.http2_url)
+        async with open_pcm(client) as stream:
+            sender = asyncio.create_task(stream.send_from(PcmSource(odd, sample_rate=16000), realtime=False))
+            _, error = await events_and_error(stream)
+            with pytest.raises(AudioFormatError):
+                await sender
+        assert isinstance(error, AudioFormatError)
+        assert "odd" in str(error) or "byte" in str(error)
+        assert stream.state is ConnectionState.CLOSED
+
+
+async def test_a_source_that_raises_ends_the_stream_with_that_error() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield bytes(3200)
+        raise OSError("the capture device went away")
+
+    async with LocalEndpoint(tls="none", idle_timeout=600) as ep:
+        client = TranscribeStreamingClient(endpoint=ep.http2_url, transport="http2")
+        async with open_pcm(client) as stream:
+            sender = asyncio.create_task(stream.send_from(AsyncByteSource(broken(), sample_rate=16000)))
+            _, error = await events_and_error(stream)
+            with pytest.raises(AudioSourceError):
+                await sender
+    assert isinstance(error, AudioSourceError)
+    assert "capture device went away" in str(error)
+    assert isinstance(error.__cause__, OSError)
+
+
+@pytest.mark.parametrize(("kwargs", "param"), [({"speed": 0}, "speed"), ({"speed": -2.0}, "speed")])
+async def test_bad_pacing_ends_the_stream_at_once(kwargs: dict[str, Any], param: str) -> None:
+    async with LocalEndpoint(tls="none", idle_timeout=600) as ep:
+        client = TranscribeStreamingClient(endpoint=ep.http2_url, transport="http2")
+        async with open_pcm(client) as stream:
+            with pytest.raises(ParameterError) as info:
+                await stream.send_from(PcmSource(FOX, sample_rate=16000), **kwargs)
+            assert info.value.param == param
+            _, error = await events_and_error(stream)
+    assert error is info.value
+
+
+async def test_a_slow_consumer_holds_a_bounded_number_of_events() -> None:
+    async with LocalEndpoint(tls="none") as ep:
+        client = TranscribeStreamingClient(endpoint=ep.http2_url)
+        stream = open_pcm(client)
+        stream._events._limit = 2  # a tiny buffer, to see the bound
+        async with stream:
+            await stream.send_from(PcmSource(FOX, sample_rate=16000), realtime=False)
+            await asyncio.sleep(1.0)  # results pile up while nobody reads
+            assert len(stream._events._items) <= 2
+            events = [event async for event in stream]
+    finals = [r for e in events for r in e.transcript.results if not r.is_partial]
+    assert word_error_rate(FOX_TEXT, " ".join(r.transcript for r in finals)) <= 0.15  # nothing was lost
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+def test_a_local_endpoint_falls_back_to_the_development_pair_only_when_nothing_is_found() -> None:
+    found = credentials_for("https://127.0.0.1:8443")
+    assert found == DEV_CREDENTIALS
+    assert "development key pair" in (found.source or "")
+    with pytest.raises(CredentialsError, match="no AWS credentials"):
+        credentials_for("https://transcribestreaming.us-east-1.amazonaws.com")
+
+
+def test_exported_credentials_win_against_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDMINE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "my-secret")
+    client = TranscribeStreamingClient(endpoint="https://localhost:8443")
+    assert client.credentials == Credentials("AKIDMINE", "my-secret")
+    assert client.credentials.source == "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+
+
+def test_a_profile_wins_against_a_local_endpoint(monkeypatch: pytest.MonkeyPatch, isolated_credentials: Path) -> None:
+    (isolated_credentials / "credentials").write_text(
+        "[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = work-secret\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    client = TranscribeStreamingClient(endpoint="https://127.0.0.1:8443")
+    assert client.credentials.access_key_id == "AKIDWORK"
+    # A named profile that does not exist is an error, not a silent fallback.
+    monkeypatch.setenv("AWS_PROFILE", "missing")
+    with pytest.raises(CredentialsError, match="missing"):
+        TranscribeStreamingClient(endpoint="https://127.0.0.1:8443")
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+async def test_a_local_endpoint_with_the_users_own_pair(monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    mine = Credentials("AKIDMINE", "my-secret")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", mine.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", mine.secret_access_key)
+    async with LocalEndpoint(tls="none", credentials=[mine]) as ep:
+        url = ep.http2_url if transport == "http2" else ep.websocket_url
+        client = TranscribeStreamingClient(endpoint=url, transport=transport)  # type: ignore[arg-type]
+        async with open_pcm(client) as stream:
+            sender = asyncio.create_task(stream.send_from(PcmSource(FOX, sample_rate=16000), speed=8))
+            events = [event async for event in stream]
+            await sender
+    assert events and ep.completed[-1].outcome == "completed"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "transport", "needle"),
+    [
+        ("127.0.0.1:8443", "http2", "must start with https://"),
+        ("https://", "http2", "no host"),
+        ("https://127.0.0.1:8443/stream", "http2", "without a path"),
+        ("https://127.0.0.1:8443", "websocket", "must start with wss://"),
+        ("https://127.0.0.1:99999", "http2", "not a URL"),
+    ],
+)
+def test_endpoints_are_checked_before_anything_else(endpoint: str, transport: str, needle: str) -> None:
+    with pytest.raises(ParameterError, match=needle) as info:
+        TranscribeStreamingClient(endpoint=endpoint, transport=transport)  # type: ignore[arg-type]
+    assert info.value.param == "endpoint"
+
+
+@pytest.mark.parametrize("region", ["", "us east 1", "us-east-1/evil"])
+def test_regions_are_checked(region: str) -> None:
+    with pytest.raises(ParameterError, match="region"):
+        TranscribeStreamingClient(region=region, endpoint="https://127.0.0.1:8443")
+
+
+def test_no_logging_of_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="streamscribe"):
+        client = TranscribeStreamingClient(endpoint="https://127.0.0.1:8443")
+    assert client.credentials.secret_access_key not in caplog.text
