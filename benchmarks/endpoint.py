@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streaming.demo import DEMO_AUDIO
+from streaming.data import DEMO_AUDIO
 from streaming.local.audio import AudioPipeline
 from streaming.local.recognizer import ChannelRecognizer
 

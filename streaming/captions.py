@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ParameterError
 from .models import MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
 
 __all__ = ["CaptionLine", "Cue", "LiveCaptions", "build_cues", "to_srt", "to_webvtt", "wrap"]
@@ -174,7 +175,7 @@ def build_cues(
     ``min_duration`` when the next one leaves room, so short cues stay readable.
     """
     if max_chars < 10 or max_lines < 1 or max_duration <= 0:
-        raise ValueError("max_chars >= 10, max_lines >= 1 and max_duration > 0 are needed")
+        raise ParameterError("max_chars", "cues need max_chars >= 10, max_lines >= 1 and max_duration > 0 seconds")
     groups: list[list[Any]] = []
     current: list[Any] = []
     for word in words:

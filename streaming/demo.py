@@ -11,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from importlib import resources
-from pathlib import Path
 from typing import TextIO
 
 from .audio import FlacSource
 from .client import TranscribeStreamingClient
+from .data import DEMO_AUDIO
 from .display import CaptionPrinter
 
 __all__ = ["DEMO_AUDIO", "run_demo"]
-
-DEMO_AUDIO = Path(str(resources.files("streaming") / "data" / "demo.flac"))
 
 
 async def run_demo(

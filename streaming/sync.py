@@ -17,7 +17,8 @@ from typing import Any, Final
 
 from .audio import open_audio
 from .client import TranscribeStreamingClient
-from .models import MedicalTranscriptEvent, Result, TranscriptEvent
+from .core import StreamEvent
+from .models import MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent
 
 __all__ = ["iter_transcribe_file", "transcribe_file"]
 
@@ -32,8 +33,8 @@ def iter_transcribe_file(
     sample_rate: int | None = None,
     realtime: bool = False,
     speed: float = 1.0,
-    **params: Any,
-) -> Iterator[Any]:
+    **params: object,
+) -> Iterator[StreamEvent]:
     """Stream a file and yield every event as it arrives (partials, finals, reconnects).
 
     The file's encoding and rate come from its header (raw PCM needs ``sample_rate``);
@@ -42,7 +43,7 @@ def iter_transcribe_file(
     """
     client = client or TranscribeStreamingClient()
     source = open_audio(path, sample_rate=sample_rate)
-    events: queue.Queue[Any] = queue.Queue(maxsize=256)
+    events: queue.Queue[StreamEvent | BaseException | object] = queue.Queue(maxsize=256)
     stop = threading.Event()
 
     async def run() -> None:
@@ -53,7 +54,9 @@ def iter_transcribe_file(
         ):
             params.setdefault("language_code", language_code)
         stream = client.start_stream_transcription(
-            media_sample_rate_hz=source.sample_rate, media_encoding=source.media_encoding, **params
+            media_sample_rate_hz=source.sample_rate,
+            media_encoding=source.media_encoding,
+            **params,  # type: ignore[arg-type]  # checked by StreamParams.build, by name and value
         )
         async with stream:
             sender = asyncio.get_running_loop().create_task(stream.send_from(source, realtime=realtime, speed=speed))
@@ -80,7 +83,7 @@ def iter_transcribe_file(
         while (item := events.get()) is not _DONE:
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield item  # type: ignore[misc]  # everything else put on the queue is a StreamEvent
     finally:
         stop.set()
         while thread.is_alive():  # unblock a worker waiting on a full queue
@@ -89,10 +92,11 @@ def iter_transcribe_file(
         thread.join()
 
 
-def transcribe_file(path: str | Path, **kwargs: Any) -> list[Result]:
+def transcribe_file(path: str | Path, **kwargs: Any) -> list[Result | MedicalResult]:
     """Stream a file and return its final results, in order (see :func:`iter_transcribe_file`)."""
-    finals: list[Result] = []
+    finals: list[Result | MedicalResult] = []
     for event in iter_transcribe_file(path, **kwargs):
         if isinstance(event, TranscriptEvent | MedicalTranscriptEvent):
-            finals += [r for r in event.transcript.results if not r.is_partial]  # type: ignore[misc]
+            results: tuple[Result | MedicalResult, ...] = event.transcript.results
+            finals += [r for r in results if not r.is_partial]
     return finals

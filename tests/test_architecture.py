@@ -74,3 +74,107 @@ def test_sigv4_all_is_pinned() -> None:
 def test_every_package_is_typed(package: object) -> None:
     assert (Path(package.__file__).parent / "py.typed").exists()  # type: ignore[attr-defined]
     assert isinstance(package.__all__, list)  # type: ignore[attr-defined]
+
+
+# -- the streaming package's pure modules and its public surface (issue 9) -----------------------
+
+PURE_STREAMING = [
+    ROOT / "streaming" / name
+    for name in ("core.py", "session.py", "protocol.py", "params.py", "models.py", "errors.py", "containers.py")
+]
+IO_IMPORTS = {"asyncio", "socket", "ssl", "h2", "websockets", "aiohttp", "threading", "selectors", "time", "os"}
+BUILTIN_ERRORS = {"ValueError", "RuntimeError", "OverflowError", "TypeError", "KeyError", "IndexError", "Exception"}
+
+
+@pytest.mark.parametrize("path", PURE_STREAMING, ids=lambda p: p.name)
+def test_streaming_decisions_are_pure(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    assert not imported_modules(tree) & IO_IMPORTS
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in CLOCK_CALLS, f"{path.name}:{node.lineno} reads the clock"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "random":
+            assert node.attr == "Random", f"{path.name}:{node.lineno} uses the global random source"
+
+
+def test_only_the_cli_the_demo_and_the_endpoint_import_the_endpoint() -> None:
+    allowed = {ROOT / "streaming" / "cli.py", ROOT / "streaming" / "demo.py"}
+    for path in sources("streaming"):
+        if path in allowed or (ROOT / "streaming" / "local") in path.parents:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = ("." * node.level) + (node.module or "")
+                assert module not in (".local", "streaming.local") and not module.startswith(
+                    (".local.", "streaming.local.")
+                ), f"{path.name}:{node.lineno} imports the local endpoint"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("streaming.local") for a in node.names)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sources("streaming") if (ROOT / "streaming" / "local") not in p.parents], ids=str
+)
+def test_the_public_api_raises_only_its_own_errors(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name):
+            assert node.exc.func.id not in BUILTIN_ERRORS, f"{path.name}:{node.lineno} raises {node.exc.func.id}"
+
+
+def test_every_public_error_is_a_transcribe_error_and_exported() -> None:
+    import streaming.errors as errors
+
+    defined = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == errors.__name__
+    ]
+    assert len(defined) > 20
+    for cls in defined:
+        assert issubclass(cls, errors.TranscribeError), cls
+        assert cls.__name__ in errors.__all__, cls
+    for name in streaming.__all__:
+        value = getattr(streaming, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, streaming.TranscribeError), name
+    exported = {name for name in streaming.__all__ if isinstance(getattr(streaming, name), type)}
+    for cls in defined:
+        assert cls.__name__ in exported, f"{cls.__name__} is not exported from streaming"
+    assert {"StreamReconnected", "UnknownEvent", "TranscriptEvent", "UtteranceEvent", "CategoryEvent"} <= exported
+
+
+def test_every_package_pins_all() -> None:
+    for package in (eventstream, sigv4, streaming):
+        for name in package.__all__:
+            assert hasattr(package, name), f"{package.__name__}.{name}"
+
+
+def test_start_methods_take_exactly_the_parameter_table() -> None:
+    import inspect
+
+    from streaming.params import PARAMETERS, Operation
+
+    client = streaming.TranscribeStreamingClient
+    methods = {
+        Operation.TRANSCRIPTION: client.start_stream_transcription,
+        Operation.MEDICAL: client.start_medical_stream_transcription,
+        Operation.CALL_ANALYTICS: client.start_call_analytics_stream_transcription,
+    }
+    configuration_only = {"channel_definitions", "post_call_analytics_settings"}  # in the ConfigurationEvent
+    for operation, method in methods.items():
+        taken = {
+            name for name, p in inspect.signature(method).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        table = {p.name for p in PARAMETERS if operation in p.operations}
+        assert taken - configuration_only == table, operation
+
+
+def test_the_h2_hook_the_endpoint_overrides_still_exists() -> None:
+    import h2
+    import h2.connection
+
+    # streaming.local.h2server overrides this private method; pyproject pins h2 < 5.
+    assert int(h2.__version__.split(".")[0]) == 4
+    assert callable(getattr(h2.connection.H2Connection, "_receive_goaway_frame", None))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..data import DEMO_AUDIO
 from ..errors import ParameterError
 from ..session import presign_websocket
 from .audio import AudioPipeline
@@ -56,7 +57,6 @@ def install(app: web.Application, endpoint: LocalEndpoint) -> None:
 
 
 def _decode_demo() -> bytes:
-    from ..demo import DEMO_AUDIO  # noqa: PLC0415
 
     pipeline = AudioPipeline("flac", 16000)
     decoded = pipeline.feed(DEMO_AUDIO.read_bytes())
