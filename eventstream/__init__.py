@@ -2,7 +2,7 @@
 
 Sans-I/O: :func:`encode` and :func:`decode` work on bytes, :class:`Decoder` takes bytes
 as they arrive and hands back :class:`Message` objects. No sockets, clocks or
-environment. See PROTOCOL.md section 1 for the format.
+environment. See docs/protocol.md section 1 for the format.
 
 >>> from eventstream import Message, decode
 >>> wire = Message({":event-type": "AudioEvent"}, b"\\x00\\x01").encode()

@@ -1,4 +1,4 @@
-"""Encoding and decoding of event-stream messages (PROTOCOL.md section 1).
+"""Encoding and decoding of event-stream messages (docs/protocol.md section 1).
 
 Wire layout, all integers big-endian::
 

@@ -1,4 +1,4 @@
-"""Header value types of the event-stream format (PROTOCOL.md section 1).
+"""Header value types of the event-stream format (docs/protocol.md section 1).
 
 A header value's Python type picks its wire type:
 

@@ -1,4 +1,4 @@
-"""The SigV4 building blocks shared by signers and verifiers (PROTOCOL.md section 3).
+"""The SigV4 building blocks shared by signers and verifiers (docs/protocol.md section 3).
 
 Canonical request::
 

@@ -1,4 +1,4 @@
-"""The chained event signature, ``:chunk-signature`` (PROTOCOL.md section 4).
+"""The chained event signature, ``:chunk-signature`` (docs/protocol.md section 4).
 
 Every audio message is wrapped in an outer message: headers ``:date`` (timestamp, ms)
 and ``:chunk-signature`` (32 raw bytes), payload the encoded inner message. The string to

@@ -1,4 +1,4 @@
-"""Signing requests with an Authorization header, and presigning URLs (PROTOCOL.md section 3)."""
+"""Signing requests with an Authorization header, and presigning URLs (docs/protocol.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Verifying SigV4 on received requests, for servers such as the local endpoint.
 
-Accepts what real clients send (INTEROP.md section 3): ``host`` or ``:authority`` as the
+Accepts what real clients send (docs/interop.md section 3): ``host`` or ``:authority`` as the
 signed host header, the authority with or without a port used verbatim, an absent
 ``x-amz-content-sha256`` (the payload hash is then that of the body), and a bare trailing
 ``?`` on the path. Every comparison of signatures is constant-time.

@@ -1,4 +1,4 @@
-"""Inner messages of the streaming protocol, both directions (PROTOCOL.md section 2).
+"""Inner messages of the streaming protocol, both directions (docs/protocol.md section 2).
 
 Shared by the client's session core and the local endpoint so that both speak the same
 bytes: AudioEvent and ConfigurationEvent out; TranscriptEvent, UtteranceEvent,

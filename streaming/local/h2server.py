@@ -20,7 +20,8 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from ..errors import ServiceError
+from ..errors import ConnectionLost, ServiceError, TranscribeError, TransportError
+from ..h2channel import H2Channel
 from ..protocol import encode_exception
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["TolerantH2Connection", "serve_http2_connection"]
 
 log = logging.getLogger("streamscribe.local")
-_READ_SIZE = 65536
 _CLOSE_GRACE = 5.0  # seconds a client gets to close after our GOAWAY
 
 
@@ -53,70 +53,48 @@ class TolerantH2Connection(h2.connection.H2Connection):
 class _Connection:
     def __init__(self, endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.endpoint = endpoint
-        self.reader = reader
         self.writer = writer
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
         self.conn = TolerantH2Connection(config=config)
+        self.channel = H2Channel(self.conn, reader, writer, peer="the client")
         self.stream_id: int | None = None
         self.stream: Any = None
         self.worker: asyncio.Task[None] | None = None
-        self.window = asyncio.Event()
         self.closed = False
         self.response_ended = False
         self.input_open = True  # the client has not ended its request stream yet
 
     def flush(self) -> None:
-        data = self.conn.data_to_send()
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
+        self.channel.flush()
 
     async def send(self, payload: bytes, *, end: bool = False) -> None:
-        """Send DATA on the request stream, waiting for flow-control window as needed."""
+        """Send DATA on the request stream within the client's window.
+
+        A client that stops reading (its window stays shut, or the socket stops draining)
+        for the idle timeout gets its stream ended: no wait here is open-ended.
+        """
         assert self.stream_id is not None
-        view = memoryview(payload)
-        while view:
-            if self.closed:
-                raise ConnectionResetError("client connection closed")
-            available = min(
-                self.conn.local_flow_control_window(self.stream_id),
-                self.conn.max_outbound_frame_size,
-            )
-            if available <= 0:
-                self.window.clear()
-                await self.window.wait()
-                continue
-            self.conn.send_data(self.stream_id, bytes(view[:available]))
-            view = view[available:]
-            self.flush()
-            await self.writer.drain()
-        if end:
-            self.conn.end_stream(self.stream_id)
-            self.flush()
-            await self.writer.drain()
+        if self.closed:
+            raise ConnectionResetError("client connection closed")
+        await self.channel.send(self.stream_id, payload, end=end, timeout=self.endpoint.limits.idle_timeout)
 
     async def run(self) -> None:
         self.conn.initiate_connection()
         self.flush()
         try:
-            while not self.closed:
-                data = await self.reader.read(_READ_SIZE)
-                if not data or self.writer.is_closing():
-                    break
-                try:
-                    events = self.conn.receive_data(data)
-                except h2.exceptions.ProtocolError as exc:
-                    log.info("HTTP/2 protocol error from client: %s", exc)
-                    self.flush()
+            while not self.closed and not self.writer.is_closing():
+                events = await self.channel.receive_events()
+                if events is None:
                     break
                 for event in events:
                     await self.handle(event)
                 self.flush()
-                await self.writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+                await self.channel.drain(self.endpoint.limits.idle_timeout)
+        except TranscribeError as exc:  # not HTTP/2, a reset socket, a client that never reads
+            log.info("HTTP/2 connection ended: %s", exc)
         finally:
             self.closed = True
-            self.window.set()
+            self.channel.stop(ConnectionLost("the client connection closed"))
             if self.worker is not None and not self.worker.done():
                 self.worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -133,18 +111,17 @@ class _Connection:
             if event.stream_ended is not None:
                 await self.input_ended()
         elif isinstance(event, h2.events.DataReceived):
-            self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             if event.stream_id == self.stream_id and self.stream is not None and not self.response_ended:
                 try:
-                    self.stream.feed(event.data)
+                    self.stream.feed(event.data or b"")
                 except ServiceError as exc:
                     await self.fail(exc)
+            # Acknowledged once handed to the stream (which bounds what it buffers).
+            self.channel.consumed(event.stream_id or 0, event.flow_controlled_length or 0)
             if event.stream_ended is not None:
                 await self.input_ended()
         elif isinstance(event, h2.events.StreamEnded):
             await self.input_ended()
-        elif isinstance(event, h2.events.WindowUpdated):
-            self.window.set()
         elif isinstance(event, h2.events.StreamReset):
             if event.stream_id == self.stream_id:
                 self.response_ended = True
@@ -202,7 +179,7 @@ class _Connection:
                 await self.send(b"", end=True)
         except ServiceError as exc:
             await self.fail(exc)
-        except (ConnectionError, h2.exceptions.ProtocolError):
+        except (ConnectionError, h2.exceptions.ProtocolError, TransportError):
             stream.outcome = "connection lost"
         finally:
             self.endpoint.close_stream(stream)
@@ -248,7 +225,7 @@ class _Connection:
         if self.stream is not None:
             self.stream.outcome = error.code
             self.stream.abort(error)
-        with contextlib.suppress(ConnectionError, h2.exceptions.ProtocolError):
+        with contextlib.suppress(ConnectionError, h2.exceptions.ProtocolError, TransportError):
             await self.send(encode_exception(error), end=True)
 
 

@@ -1,4 +1,4 @@
-"""Offline speech recognition for the local endpoint, with pocketsphinx (INTEROP.md section 1).
+"""Offline speech recognition for the local endpoint, with pocketsphinx (docs/interop.md section 1).
 
 One :class:`ChannelRecognizer` per audio channel: a WebRTC-style endpointer cuts the audio
 into utterances (segments), a pocketsphinx decoder transcribes each one. While a segment
