@@ -51,7 +51,7 @@ from .errors import (
 )
 from .models import CategoryEvent, MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent, UtteranceEvent
 from .params import StreamParams
-from .protocol import UnknownEvent
+from .protocol import ResultEvent, UnknownEvent
 from .session import MAX_PRESIGN_EXPIRES, ClientSession
 
 __all__ = [
@@ -731,7 +731,7 @@ class StreamCore:
         self._buffered_bytes = 0
         return [CloseConnection(self.generation, abort=self.audio is AudioState.SENDING)]
 
-    def _place(self, event: Any, now: _dt.datetime) -> StreamEvent | None:
+    def _place(self, event: ResultEvent | UnknownEvent, now: _dt.datetime) -> StreamEvent | None:
         """Shift a result onto the stream's timeline; drop what was delivered already."""
         origin, resume = self._origin, self._resume_point
         if isinstance(event, TranscriptEvent):
@@ -747,9 +747,7 @@ class StreamCore:
             return utterance
         if isinstance(event, CategoryEvent):
             return shift_category(event, origin) if origin else event
-        if isinstance(event, UnknownEvent):
-            return event
-        raise ProtocolError(f"unexpected event {type(event).__name__} from the session")
+        return event  # an event type this client does not know: kept, not dropped
 
     def _place_transcript(self, event: _E, now: _dt.datetime) -> _E | None:
         resume = self._resume_point

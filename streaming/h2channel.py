@@ -23,7 +23,7 @@ import h2.exceptions
 
 from .errors import ConnectionLost, ProtocolError, StreamTimeout
 
-__all__ = ["H2Channel", "error_code_name", "goaway_spares", "reset_is_graceful"]
+__all__ = ["H2Channel", "below_high_water", "error_code_name", "goaway_spares", "reset_is_graceful"]
 
 READ_SIZE: Final = 65536
 
@@ -47,6 +47,13 @@ def reset_is_graceful(event: h2.events.StreamReset, response_complete: bool) -> 
     """True for RST_STREAM NO_ERROR after a complete response (RFC 9113 section 8.1):
     the server has said everything and asks the client to stop sending."""
     return response_complete and event.error_code == h2.errors.ErrorCodes.NO_ERROR
+
+
+def below_high_water(transport: asyncio.BaseTransport) -> bool:
+    """True when a write transport's buffer is under its high-water mark (drain won't wait)."""
+    if not isinstance(transport, asyncio.WriteTransport):
+        return False
+    return transport.get_write_buffer_size() < transport.get_write_buffer_limits()[1]
 
 
 class H2Channel:
@@ -163,7 +170,10 @@ class H2Channel:
     async def drain(self, timeout: float | None) -> None:
         """Wait until the socket took our bytes, at most ``timeout`` seconds."""
         try:
-            await asyncio.wait_for(self.writer.drain(), timeout)
+            if below_high_water(self.writer.transport):
+                await self.writer.drain()  # returns at once; no timer needed on the hot path
+            else:
+                await asyncio.wait_for(self.writer.drain(), timeout)
         except TimeoutError as exc:
             raise StreamTimeout(f"{self.peer} has not read for {timeout:g} s (socket)") from exc
         except (ConnectionError, OSError) as exc:

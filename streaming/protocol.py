@@ -53,12 +53,14 @@ CONFIGURATION_EVENT_HEADERS: Final = {
 
 ResultEvent = TranscriptEvent | MedicalTranscriptEvent | UtteranceEvent | CategoryEvent
 
-RESULT_EVENTS: Final[Mapping[Operation, Mapping[str, type[Any]]]] = {
+RESULT_EVENTS: Final[Mapping[Operation, Mapping[str, type[ResultEvent]]]] = {
     Operation.TRANSCRIPTION: {"TranscriptEvent": TranscriptEvent},
     Operation.MEDICAL: {"TranscriptEvent": MedicalTranscriptEvent},
     Operation.CALL_ANALYTICS: {"UtteranceEvent": UtteranceEvent, "CategoryEvent": CategoryEvent},
 }
-_JSON_DECODERS: Final = {cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()}
+_JSON_DECODERS: Final[Mapping[type[ResultEvent], msgspec.json.Decoder[ResultEvent]]] = {
+    cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()
+}
 _EVENT_NAMES: Final = {
     TranscriptEvent: "TranscriptEvent",
     MedicalTranscriptEvent: "TranscriptEvent",
@@ -111,7 +113,9 @@ def encode_error(code: str, message: str) -> bytes:
     return eventstream.encode({":message-type": "error", ":error-code": code, ":error-message": message}, b"")
 
 
-def parse_result_message(operation: Operation, message: Message, *, request_id: str | None = None) -> Any:
+def parse_result_message(
+    operation: Operation, message: Message, *, request_id: str | None = None
+) -> ResultEvent | UnknownEvent:
     """Turn one received message into a typed event, or raise the service's error.
 
     Raises a :class:`~streaming.errors.ServiceError` subclass for exception and error

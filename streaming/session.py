@@ -19,7 +19,13 @@ from sigv4.canonical import quote_rfc3986
 
 from .errors import ParameterError, ProtocolError, ServiceError, SigningError, StreamStateError
 from .params import StreamParams
-from .protocol import encode_audio_event, encode_configuration_event, parse_result_message
+from .protocol import (
+    ResultEvent,
+    UnknownEvent,
+    encode_audio_event,
+    encode_configuration_event,
+    parse_result_message,
+)
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
 
@@ -136,7 +142,7 @@ class ClientSession:
 
     # -- messages in -------------------------------------------------------------------------
 
-    def receive(self, data: bytes) -> list[Any]:
+    def receive(self, data: bytes) -> list[ResultEvent | UnknownEvent]:
         """Decode received bytes into typed events; raise the service's error if one came.
 
         When a chunk holds events and then an exception message, the events are returned
@@ -148,7 +154,7 @@ class ClientSession:
             messages = self._decoder.feed(data)
         except eventstream.EventStreamError as exc:
             raise ProtocolError(f"malformed event stream from the service: {exc}") from exc
-        events: list[Any] = []
+        events: list[ResultEvent | UnknownEvent] = []
         operation = self.params.operation
         for message in messages:
             try:

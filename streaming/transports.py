@@ -38,7 +38,7 @@ from .errors import (
     TranscribeError,
     service_error_from_http,
 )
-from .h2channel import H2Channel, error_code_name, goaway_spares, reset_is_graceful
+from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
 
 if TYPE_CHECKING:
     from .core import StreamRequest
@@ -382,7 +382,10 @@ class WebSocketTransport:
     async def send(self, data: bytes, *, timeout: float | None) -> None:
         ws = self._connection()
         try:
-            await asyncio.wait_for(ws.send(data), timeout)
+            if below_high_water(ws.transport):
+                await ws.send(data)  # will not wait for the socket; no timer on the hot path
+            else:
+                await asyncio.wait_for(ws.send(data), timeout)
         except TimeoutError as exc:
             raise StreamTimeout(f"{self.authority} has not read our audio for {timeout:g} s") from exc
         except ConnectionClosed as exc:
