@@ -28,6 +28,7 @@ import datetime as _dt
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -50,7 +51,7 @@ from .core import (
     Transmit,
 )
 from .credentials import credentials_for, is_local_endpoint
-from .errors import AudioSourceError, ParameterError, TranscribeError
+from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
 from .params import Operation, StreamParams
 from .session import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from .transports import Http2Transport, Transport, WebSocketTransport, client_ssl_context
@@ -98,6 +99,12 @@ class TranscribeStreamingClient:
     ``AWS_PROFILE`` and the shared files; see :mod:`streaming.credentials`); only when
     nothing is found and the endpoint is on this machine does it fall back to the local
     endpoint's development key pair. ``credentials.source`` says which were used.
+
+    Timeouts are seconds: ``connect_timeout`` for connecting and the response headers,
+    ``read_timeout`` (off by default) between any two reads, ``stall_timeout`` for a peer
+    that stops reading our audio or stops answering after it ended. ``max_events``
+    results may wait unread before the stream stops reading (flow control then holds
+    the service back). ``seed`` fixes the retry jitter, ``clock`` the signing time.
     """
 
     def __init__(
@@ -117,6 +124,7 @@ class TranscribeStreamingClient:
         presign_expires: int = MAX_PRESIGN_EXPIRES,
         clock: Callable[[], _dt.datetime] | None = None,
         seed: int | None = None,
+        max_events: int = 256,
     ) -> None:
         if transport not in ("http2", "websocket"):
             raise ParameterError("transport", f"transport must be 'http2' or 'websocket', not {transport!r}")
@@ -137,6 +145,9 @@ class TranscribeStreamingClient:
         self.stall_timeout = stall_timeout
         self.proxy = proxy
         self.presign_expires = presign_expires
+        if max_events < 1:
+            raise ParameterError("max_events", f"max_events must be at least 1, got {max_events}")
+        self.max_events = max_events
         self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.clock_offset = _dt.timedelta(0)
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not cryptography
@@ -149,7 +160,7 @@ class TranscribeStreamingClient:
         self, operation: Operation, values: dict[str, object], configuration: Mapping[str, object] | None
     ) -> Stream:
         params = StreamParams.build(operation, **values)
-        return Stream(self, params, configuration=configuration)
+        return Stream(self, params, configuration=configuration, max_events=self.max_events)
 
     def start_stream_transcription(
         self,
@@ -272,6 +283,13 @@ def check_region(region: str) -> None:
         raise ParameterError("region", f"region must be a name such as us-east-1, not {region!r}")
 
 
+@dataclass(slots=True)
+class _Reading:
+    generation: int
+    window: asyncio.Timeout
+    limit: float | None
+
+
 class _EventBuffer:
     """Events on their way to the application: bounded, so that a slow consumer stops the
     receiver, which stops acknowledging, which slows the service (flow control)."""
@@ -348,6 +366,7 @@ class Stream:
         self._tasks: set[asyncio.Task[None]] = set()
         self._send_lock = asyncio.Lock()
         self._changed = asyncio.Event()  # the core's connection state changed
+        self._readings: dict[int, _Reading] = {}  # reads in progress, by connection, with their deadlines
 
     # -- what the core knows -----------------------------------------------------------------
 
@@ -393,7 +412,9 @@ class Stream:
     async def __aenter__(self) -> Stream:
         await self._apply(self._core.start(self._now()))
         await self._wait_until(lambda: self._core.state is not ConnectionState.CONNECTING)
-        if self._core.state is ConnectionState.FAILED:
+        if self._core.state is ConnectionState.FAILED and self._core.generation == 0:
+            # Never opened. (A stream that opened and failed at once is returned: its
+            # reader gets the results that came first, then the error.)
             await self.aclose(abort=True)
             assert self._core.error is not None
             raise self._core.error
@@ -449,6 +470,7 @@ class Stream:
                 self._events.end(action.error)
             elif isinstance(action, Finish):
                 self._events.end(None)
+        self._move_read_deadline()
         self._changed.set()
 
     async def _transmit(self, action: Transmit) -> None:
@@ -484,6 +506,9 @@ class Stream:
         except TranscribeError as exc:
             await self._apply(core.connect_failed(exc, self._now()))
             return
+        except asyncio.CancelledError:  # the stream was closed while this connection opened
+            await transport.aclose(abort=True)
+            raise
         if core.is_over:
             await transport.aclose(abort=True)
             return
@@ -497,13 +522,38 @@ class Stream:
         core = self._core
         try:
             while core.receiving(generation):
-                data = await transport.receive(timeout=core.receive_timeout(generation))
+                data = await self._read(generation, transport)
                 if data is None:
                     await self._apply(core.response_ended(generation, self._now()))
                     return
                 await self._apply(core.data_received(generation, data, self._now()))
         except TranscribeError as exc:
             await self._apply(core.connection_lost(generation, exc, self._now()))
+
+    async def _read(self, generation: int, transport: Transport) -> bytes | None:
+        """One read, within the deadline the core sets; the deadline moves while we wait
+        (when the audio ends, only results are due and the stall timeout starts)."""
+        limit = self._core.receive_timeout(generation)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(None if limit is None else loop.time() + limit) as window:
+                reading = self._readings[generation] = _Reading(generation, window, limit)
+                return await transport.receive(timeout=None)
+        except TimeoutError as exc:
+            if not window.expired():
+                raise
+            raise StreamTimeout(f"the service sent nothing for {reading.limit or 0:g} s") from exc
+        finally:
+            self._readings.pop(generation, None)
+
+    def _move_read_deadline(self) -> None:
+        """The core may have changed the current read's deadline: move it."""
+        for reading in self._readings.values():
+            limit = self._core.receive_timeout(reading.generation)
+            if limit != reading.limit:
+                reading.limit = limit
+                when = None if limit is None else asyncio.get_running_loop().time() + limit
+                reading.window.reschedule(when)
 
     async def _close_transport(self, generation: int, *, abort: bool) -> None:
         transport = self._transports.pop(generation, None)

@@ -87,9 +87,8 @@ async def test_bad_pacing_ends_the_stream_at_once(kwargs: dict[str, Any], param:
 
 async def test_a_slow_consumer_holds_a_bounded_number_of_events() -> None:
     async with LocalEndpoint(tls="none") as ep:
-        client = TranscribeStreamingClient(endpoint=ep.http2_url)
+        client = TranscribeStreamingClient(endpoint=ep.http2_url, max_events=2)
         stream = open_pcm(client)
-        stream._events._limit = 2  # a tiny buffer, to see the bound
         async with stream:
             await stream.send_from(PcmSource(FOX, sample_rate=16000), realtime=False)
             await asyncio.sleep(1.0)  # results pile up while nobody reads
@@ -172,3 +171,99 @@ def test_no_logging_of_secrets(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="streamscribe"):
         client = TranscribeStreamingClient(endpoint="https://127.0.0.1:8443")
     assert client.credentials.secret_access_key not in caplog.text
+
+
+# -- hostile and silent services: real sockets speaking HTTP/2 -------------------------------------
+
+
+class HostileService:
+    """An h2c server that accepts the request with a 200 and then misbehaves as told."""
+
+    def __init__(self, reply: bytes | None, *, end: bool = False) -> None:
+        self.reply, self.end = reply, end
+        self.received = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        try:
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        conn.send_headers(event.stream_id, [(":status", "200")])
+                        if self.reply is not None:
+                            conn.send_data(event.stream_id, self.reply, end_stream=self.end)
+                    elif isinstance(event, h2.events.DataReceived):
+                        self.received += len(event.data)
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                writer.write(conn.data_to_send())
+        except (ConnectionError, h2.exceptions.ProtocolError):
+            pass
+        finally:
+            writer.close()
+
+
+async def stream_against(url: str, **kw: Any) -> BaseException | None:
+    client = TranscribeStreamingClient(endpoint=url, retry=streaming.RetryPolicy(max_reconnects=0), **kw)
+    async with open_pcm(client) as stream:
+        try:
+            await stream.send_audio(bytes(3200))
+            await stream.end_audio()
+        except streaming.TranscribeError as exc:  # the stream may have failed already
+            _, error = await events_and_error(stream)
+            assert error is exc  # the reader gets the same error
+            return exc
+        _, error = await events_and_error(stream)
+    return error
+
+
+async def test_garbage_from_the_service_is_a_protocol_error() -> None:
+    async with HostileService(b"HTTP/1.1 200 OK\r\n\r\nnot an event stream at all") as url:
+        error = await stream_against(url)
+    assert isinstance(error, streaming.ProtocolError)
+    assert "malformed event stream" in str(error)
+
+
+async def test_a_forged_huge_message_is_refused_without_buffering_it() -> None:
+    import struct
+    import zlib
+
+    prelude = struct.pack(">II", 0xFFFF_FFF0, 0)
+    forged = prelude + struct.pack(">I", zlib.crc32(prelude)) + bytes(100)
+    async with HostileService(forged) as url:
+        error = await stream_against(url)
+    assert isinstance(error, streaming.ProtocolError)
+
+
+async def test_a_response_cut_off_mid_message_is_an_error_not_an_end() -> None:
+    from streaming.models import Transcript, TranscriptEvent
+    from streaming.protocol import encode_result_event
+
+    whole = encode_result_event(TranscriptEvent(transcript=Transcript()))
+    async with HostileService(whole[:-5], end=True) as url:
+        error = await stream_against(url)
+    assert isinstance(error, streaming.ProtocolError)
+    assert "mid-message" in str(error)
+
+
+async def test_a_service_that_goes_silent_after_the_audio_times_out() -> None:
+    service = HostileService(None)
+    async with service as url:
+        error = await stream_against(url, stall_timeout=0.5)
+    assert isinstance(error, streaming.StreamTimeout)
+    assert service.received > 3200  # the audio and the end frame did arrive
