@@ -47,6 +47,7 @@ from .core import (
     StreamCore,
     StreamEvent,
     StreamReconnected,
+    StreamSettings,
     StreamStats,
     Transmit,
 )
@@ -131,26 +132,46 @@ class TranscribeStreamingClient:
         if transport == "http2" and not signed_frames:
             raise ParameterError("signed_frames", "unsigned frames are only accepted over WebSocket")
         check_region(region)
-        self.region = region
-        self.transport = transport
-        self.endpoint = check_endpoint(endpoint or default_endpoint(region, transport), transport)
-        self.credentials = credentials if credentials is not None else credentials_for(self.endpoint)
-        self.ca_file = str(ca_file) if ca_file else None
-        https = urlsplit(self.endpoint).scheme in ("https", "wss")
-        self.ssl_context = client_ssl_context(self.ca_file, _ALPN[transport]) if https else None
-        self.retry = retry
-        self.signed_frames = signed_frames
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.stall_timeout = stall_timeout
-        self.proxy = proxy
-        self.presign_expires = presign_expires
+        endpoint = check_endpoint(endpoint or default_endpoint(region, transport), transport)
         if max_events < 1:
             raise ParameterError("max_events", f"max_events must be at least 1, got {max_events}")
+        self.settings = StreamSettings(
+            credentials=credentials if credentials is not None else credentials_for(endpoint),
+            region=region,
+            endpoint=endpoint,
+            transport=transport,
+            signed_frames=signed_frames,
+            presign_expires=presign_expires,
+            retry=retry,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            stall_timeout=stall_timeout,
+        )
+        self.ca_file = str(ca_file) if ca_file else None
+        https = urlsplit(endpoint).scheme in ("https", "wss")
+        self.ssl_context = client_ssl_context(self.ca_file, _ALPN[transport]) if https else None
+        self.proxy = proxy
         self.max_events = max_events
         self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.clock_offset = _dt.timedelta(0)
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not cryptography
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.endpoint
+
+    @property
+    def transport(self) -> Literal["http2", "websocket"]:
+        return self.settings.transport
+
+    @property
+    def credentials(self) -> Credentials:
+        """The identity every stream of this client signs with."""
+        return self.settings.credentials
 
     def now(self) -> _dt.datetime:
         """The signing time: the local clock, corrected by any skew the service reported."""
@@ -347,19 +368,10 @@ class Stream:
         self.client = client
         self._core = StreamCore(
             params,
-            credentials=client.credentials,
-            region=client.region,
-            endpoint=client.endpoint,
-            transport=client.transport,
+            client.settings,
             configuration=configuration,
-            signed_frames=client.signed_frames,
-            presign_expires=client.presign_expires,
-            retry=client.retry,
             rng=client._rng,
             clock_offset=client.clock_offset,
-            connect_timeout=client.connect_timeout,
-            read_timeout=client.read_timeout,
-            stall_timeout=client.stall_timeout,
         )
         self._events = _EventBuffer(max_events)
         self._transports: dict[int, Transport] = {}
@@ -498,7 +510,9 @@ class Stream:
         if delay > 0:
             await asyncio.sleep(delay)
         transport = _TRANSPORTS[self.client.transport](
-            ssl_context=self.client.ssl_context, connect_timeout=self.client.connect_timeout, proxy=self.client.proxy
+            ssl_context=self.client.ssl_context,
+            connect_timeout=self.client.settings.connect_timeout,
+            proxy=self.client.proxy,
         )
         try:
             request = core.request(self._now())

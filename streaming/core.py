@@ -70,6 +70,7 @@ __all__ = [
     "StreamEvent",
     "StreamReconnected",
     "StreamRequest",
+    "StreamSettings",
     "StreamStats",
     "Transmit",
 ]
@@ -330,44 +331,47 @@ class _Sent:
 # -- the core ------------------------------------------------------------------------------------
 
 
-class StreamCore:
-    """One stream's decisions, without I/O (see the module docstring).
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamSettings:
+    """How a client's streams connect: one frozen value shared by all of them.
 
-    ``transport`` says which request to build (``"http2"``: signed headers;
-    ``"websocket"``: a presigned URL). Timeouts are in seconds; ``None`` waits forever.
+    ``transport`` says which request the core builds (``"http2"``: signed headers;
+    ``"websocket"``: a presigned URL valid ``presign_expires`` seconds).
+    ``signed_frames=False`` sends bare AudioEvents (WebSocket only). Timeouts are
+    seconds; ``None`` waits forever: ``connect_timeout`` for connecting and the response
+    headers, ``read_timeout`` between any two reads, ``stall_timeout`` for a peer that
+    stops reading our audio or stops answering after it ended.
     """
+
+    credentials: Credentials
+    region: str
+    endpoint: str
+    transport: Literal["http2", "websocket"] = "http2"
+    signed_frames: bool = True
+    presign_expires: int = MAX_PRESIGN_EXPIRES
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connect_timeout: float = 10.0
+    read_timeout: float | None = None
+    stall_timeout: float | None = 30.0
+
+
+class StreamCore:
+    """One stream's decisions, without I/O (see the module docstring)."""
 
     def __init__(
         self,
         params: StreamParams,
+        settings: StreamSettings,
         *,
-        credentials: Credentials,
-        region: str,
-        endpoint: str,
-        transport: Literal["http2", "websocket"] = "http2",
-        configuration: Mapping[str, Any] | None = None,
-        signed_frames: bool = True,
-        presign_expires: int = MAX_PRESIGN_EXPIRES,
-        retry: RetryPolicy = RetryPolicy(),
+        configuration: Mapping[str, object] | None = None,
         rng: random.Random,
         clock_offset: _dt.timedelta = _dt.timedelta(0),
-        connect_timeout: float = 10.0,
-        read_timeout: float | None = None,
-        stall_timeout: float | None = 30.0,
     ) -> None:
         self.params = params
-        self.credentials = credentials
-        self.region = region
-        self.endpoint = endpoint.rstrip("/")
-        self.transport = transport
+        self.settings = settings
+        self.retry = settings.retry
         self.configuration = dict(configuration) if configuration else None
-        self.signed_frames = signed_frames
-        self.presign_expires = presign_expires
-        self.retry = retry
         self.clock_offset = clock_offset
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.stall_timeout = stall_timeout
         self._rng = rng
 
         self.state = ConnectionState.IDLE
@@ -432,12 +436,16 @@ class StreamCore:
     @property
     def send_timeout(self) -> float | None:
         """How long one frame may wait for the peer's flow-control window or a drain."""
-        return self.stall_timeout
+        return self.settings.stall_timeout
 
     @property
     def open_timeout(self) -> float:
         """How long connecting and the response headers may take together."""
-        return self.connect_timeout if self.read_timeout is None else self.connect_timeout + self.read_timeout
+        return (
+            self.settings.connect_timeout
+            if self.settings.read_timeout is None
+            else self.settings.connect_timeout + self.settings.read_timeout
+        )
 
     def receive_timeout(self, generation: int) -> float | None:
         """How long the shell waits for the next bytes of connection ``generation``.
@@ -446,11 +454,11 @@ class StreamCore:
         ``stall_timeout`` too once only results are due (the audio ended, or the
         connection is being rotated) or while a message is half received.
         """
-        limits = [self.read_timeout]
+        limits = [self.settings.read_timeout]
         session = self._session
         half_message = session is not None and session.buffered > 0
         if self.audio is AudioState.ENDED or self.state is ConnectionState.ROTATING or half_message:
-            limits.append(self.stall_timeout)
+            limits.append(self.settings.stall_timeout)
         set_limits = [limit for limit in limits if limit is not None]
         return min(set_limits) if set_limits else None
 
@@ -471,18 +479,18 @@ class StreamCore:
         self._check(Input.CONNECTED)  # only while a connection is being opened
         session = ClientSession(
             self.params,
-            credentials=self.credentials,
-            region=self.region,
-            endpoint=self.endpoint,
-            signed_frames=self.signed_frames,
+            credentials=self.settings.credentials,
+            region=self.settings.region,
+            endpoint=self.settings.endpoint,
+            signed_frames=self.settings.signed_frames,
         )
         at = self.signing_time(now)
-        if self.transport == "http2":
+        if self.settings.transport == "http2":
             path, headers = session.http2_request(at)
-            request = StreamRequest(self.endpoint + path, path, headers)
+            request = StreamRequest(self.settings.endpoint + path, path, headers)
         else:
-            url = session.websocket_url(at, expires=self.presign_expires)
-            request = StreamRequest(url, url[len(self.endpoint) :].split("?", 1)[0], {})
+            url = session.websocket_url(at, expires=self.settings.presign_expires)
+            request = StreamRequest(url, url[len(self.settings.endpoint) :].split("?", 1)[0], {})
         self._pending = session
         return request
 

@@ -30,6 +30,7 @@ from streaming.core import (
     StreamCore,
     StreamReconnected,
     StreamRequest,
+    StreamSettings,
     Transmit,
 )
 from streaming.credentials import DEV_CREDENTIALS
@@ -72,21 +73,26 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
+def settings(**kw: Any) -> StreamSettings:
+    values: dict[str, Any] = {"credentials": DEV_CREDENTIALS, "region": "us-east-1", "endpoint": ENDPOINT}
+    return StreamSettings(**{**values, **kw})
+
+
 def make_core(
-    *, transport: str = "http2", encoding: str = "pcm", retry: RetryPolicy | None = None, **kw: Any
+    *,
+    operation: Operation = Operation.TRANSCRIPTION,
+    encoding: str = "pcm",
+    retry: RetryPolicy | None = None,
+    configuration: dict[str, Any] | None = None,
+    seed: int = 7,
+    **kw: Any,
 ) -> StreamCore:
-    params = StreamParams.build(
-        Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding=encoding
-    )
+    params = StreamParams.build(operation, language_code="en-US", media_sample_rate_hz=16000, media_encoding=encoding)
     return StreamCore(
         params,
-        credentials=DEV_CREDENTIALS,
-        region="us-east-1",
-        endpoint=ENDPOINT,
-        transport=transport,  # type: ignore[arg-type]
-        retry=retry or RetryPolicy(base_delay=0.1, max_delay=1.0),
-        rng=random.Random(7),
-        **kw,
+        settings(retry=retry or RetryPolicy(base_delay=0.1, max_delay=1.0), **kw),
+        configuration=configuration,
+        rng=random.Random(seed),
     )
 
 
@@ -184,18 +190,7 @@ def test_first_connection_is_signed_and_its_ids_pinned() -> None:
 
 
 def test_websocket_request_is_a_presigned_url() -> None:
-    params = StreamParams.build(
-        Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
-    )
-    core = StreamCore(
-        params,
-        credentials=DEV_CREDENTIALS,
-        region="us-east-1",
-        endpoint="wss://transcribe.example:8443",
-        transport="websocket",
-        rng=random.Random(1),
-        presign_expires=60,
-    )
+    core = make_core(transport="websocket", endpoint="wss://transcribe.example:8443", presign_expires=60)
     core.start(T0)
     request = core.request(T0)
     assert request.headers == {}
@@ -211,18 +206,8 @@ def test_websocket_request_is_a_presigned_url() -> None:
 
 
 def test_configuration_event_goes_first_on_every_connection() -> None:
-    params = StreamParams.build(
-        Operation.CALL_ANALYTICS, language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
-    )
     config = {"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "AGENT"}]}
-    core = StreamCore(
-        params,
-        credentials=DEV_CREDENTIALS,
-        region="us-east-1",
-        endpoint=ENDPOINT,
-        configuration=config,
-        rng=random.Random(1),
-    )
+    core = make_core(operation=Operation.CALL_ANALYTICS, configuration=config)
     peer = Peer()
     [transmit] = transmits(open_stream(core, peer))
     assert transmit.generation == 1 and not transmit.end_input
@@ -263,12 +248,7 @@ def test_retryable_connect_failures_back_off_within_the_budget(error: Exception)
 
 def test_jitter_comes_from_the_random_source_given() -> None:
     def delays(seed: int) -> list[float]:
-        params = StreamParams.build(
-            Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
-        )
-        core = StreamCore(
-            params, credentials=DEV_CREDENTIALS, region="us-east-1", endpoint=ENDPOINT, rng=random.Random(seed)
-        )
+        core = make_core(seed=seed)
         core.start(T0)
         out = []
         for _ in range(3):
@@ -607,10 +587,7 @@ def test_a_failed_reconnection_fails_the_stream() -> None:
 
 
 def test_utterances_and_categories_are_shifted_too() -> None:
-    params = StreamParams.build(
-        Operation.CALL_ANALYTICS, language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
-    )
-    core = StreamCore(params, credentials=DEV_CREDENTIALS, region="us-east-1", endpoint=ENDPOINT, rng=random.Random())
+    core = make_core(operation=Operation.CALL_ANALYTICS)
     peer = Peer()
     open_stream(core, peer)
     send_chunks(core, peer, 20)

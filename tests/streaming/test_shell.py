@@ -220,15 +220,15 @@ class HostileService:
 
 async def stream_against(url: str, **kw: Any) -> BaseException | None:
     client = TranscribeStreamingClient(endpoint=url, retry=streaming.RetryPolicy(max_reconnects=0), **kw)
+    failure: BaseException | None = None
     async with open_pcm(client) as stream:
         try:
             await stream.send_audio(bytes(3200))
             await stream.end_audio()
         except streaming.TranscribeError as exc:  # the stream may have failed already
-            _, error = await events_and_error(stream)
-            assert error is exc  # the reader gets the same error
-            return exc
+            failure = exc
         _, error = await events_and_error(stream)
+    assert failure is None or error is failure  # the sender and the reader get the same error
     return error
 
 
