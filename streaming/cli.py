@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
+_HEADER_LOGGERS = ("hpack", "h2", "websockets", "aiohttp.access", "asyncio")
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 
@@ -180,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(message)s" if args.debug else "%(message)s",
         stream=sys.stderr,
     )
+    for noisy in _HEADER_LOGGERS:  # they log request headers: signatures, session tokens
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "serve":
             return _run(_serve(args))

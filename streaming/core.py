@@ -771,7 +771,12 @@ class StreamCore:
         return placed
 
     def _final_arrived(self, end_time: float, now: _dt.datetime) -> None:
-        """A final result covers audio up to ``end_time``: note its latency, trim the buffer."""
+        """A final result covers audio up to ``end_time``: note its latency, trim the buffer.
+
+        A time beyond the audio sent so far (a confused or hostile peer) counts as the end
+        of what was sent: it must not make a resumption skip audio or drop later results.
+        """
+        end_time = min(end_time, self._media)
         self._last_final_end = max(self._last_final_end, end_time)
         ends = [s.end for s in self._sent]
         i = bisect.bisect_left(ends, end_time - _EPSILON)

@@ -347,3 +347,28 @@ def test_serve_accepts_the_pair_the_user_exported(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(15)
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+def test_debug_output_never_shows_a_secret_or_token(threaded_endpoint: LocalEndpoint, transport: str) -> None:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "AKIDLEAKCHECK",
+        "AWS_SECRET_ACCESS_KEY": "secret-that-must-not-leak",
+        "AWS_SESSION_TOKEN": "token-that-must-not-leak",
+    }
+    url = threaded_endpoint.http2_url if transport == "http2" else threaded_endpoint.websocket_url
+    result = subprocess.run(
+        [sys.executable, "-m", "streaming.cli", "--debug", "transcribe", FOX_WAV, "--endpoint", url,
+         "--transport", transport, "--no-pacing"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1  # the endpoint does not know this key
+    assert "Traceback" in result.stderr  # --debug did show everything else
+    for text in (result.stdout, result.stderr):
+        assert "secret-that-must-not-leak" not in text
+        assert "token-that-must-not-leak" not in text

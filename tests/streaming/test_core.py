@@ -511,6 +511,18 @@ def test_results_already_delivered_are_not_delivered_again() -> None:
     assert kept[0].transcript.results[0].start_time == 1.0
 
 
+def test_a_final_claiming_times_beyond_the_audio_cannot_hide_later_results() -> None:
+    core, peer = make_core(), Peer()
+    open_stream(core, peer)
+    send_chunks(core, peer, 10)  # 1.0 s sent
+    core.data_received(1, encode_result_event(result("liar", 0.0, 9999.0, "far future")), at(1))
+    [reconnected] = delivered(lose_and_resume(core, peer, at(1)))
+    assert reconnected.offset == pytest.approx(1.0)  # where the audio sent so far ends
+    send_chunks(core, peer, 5, start=1.0)
+    kept = delivered(core.data_received(2, encode_result_event(result("next", 0.1, 0.4, "still here")), at(2)))
+    assert kept[0].transcript.results[0].start_time == pytest.approx(1.1)
+
+
 def test_news_from_a_replaced_connection_is_ignored() -> None:
     core, peer = make_core(), Peer()
     open_stream(core, peer)
