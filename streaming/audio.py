@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, Protocol
+from typing import IO, Any, Final, Protocol, TypeVar
 
-from .containers import ContainerError, FlacSplitter, OggPageSplitter
+from .containers import ContainerError, FlacSplitter, FlacStreamInfo, OggPageSplitter
 from .errors import AudioFormatError, AudioSourceError, ParameterError
+from .formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_bits, check_channels, check_rate, convert_hint, sniff
 
 __all__ = [
     "AsyncByteSource",
@@ -38,6 +39,7 @@ __all__ = [
     "PcmSource",
     "WavSource",
     "open_audio",
+    "open_stream",
 ]
 
 MIN_CHUNK_MS: Final = 50
@@ -75,6 +77,17 @@ def _check_chunk_ms(chunk_ms: int) -> int:
             "chunk_ms", f"chunk_ms must be {MIN_CHUNK_MS}..{MAX_CHUNK_MS} (ms of audio per event), got {chunk_ms}"
         )
     return chunk_ms
+
+
+def _name(source: object, default: str) -> str:
+    """How an error names the audio: its path, else ``default``."""
+    return str(source) if isinstance(source, str | Path) else default
+
+
+def _check_flac(info: FlacStreamInfo, name: str) -> None:
+    check_bits(info.bits_per_sample, name, kind="FLAC")
+    check_channels(info.channels, name)
+    check_rate(info.sample_rate, name)
 
 
 def _read_all(source: bytes | str | Path | IO[bytes]) -> bytes:
@@ -163,10 +176,16 @@ class PcmSource:
             yield chunk
 
 
-def parse_wav(data: bytes) -> tuple[int, int, int, int]:
-    """``(sample_rate, channels, data_offset, data_length)`` of a 16-bit PCM WAV file."""
+_WAV_FORMATS: Final = {1: "integer PCM", 3: "floating-point", 6: "A-law", 7: "mu-law", 2: "ADPCM", 0x11: "IMA ADPCM"}
+
+
+def parse_wav(data: bytes, name: str = "the WAV file") -> tuple[int, int, int, int]:
+    """``(sample_rate, channels, data_offset, data_length)`` of a 16-bit PCM WAV file.
+
+    ``data`` may be only the start of the file (a pipe): the length is then what is there.
+    """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioFormatError("not a WAV file: it must start with 'RIFF....WAVE'")
+        raise AudioFormatError(f"{name} is not a WAV file: it must start with 'RIFF....WAVE'")
     pos = 12
     fmt: tuple[int, int, int, int] | None = None
     while pos + 8 <= len(data):
@@ -174,26 +193,29 @@ def parse_wav(data: bytes) -> tuple[int, int, int, int]:
         size = struct.unpack_from("<I", data, pos + 4)[0]
         body = pos + 8
         if chunk_id == b"fmt ":
-            if size < 16:
-                raise AudioFormatError(f"WAV fmt chunk is {size} bytes; at least 16 expected")
+            if size < 16 or body + 16 > len(data):
+                raise AudioFormatError(f"{name}: its WAV fmt chunk is {size} bytes; at least 16 expected")
             tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
-            if tag == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag is in the GUID
+            if tag == 0xFFFE and size >= 40 and body + 26 <= len(data):  # WAVE_FORMAT_EXTENSIBLE: tag in the GUID
                 tag = struct.unpack_from("<H", data, body + 24)[0]
             fmt = (tag, channels, rate, bits)
         elif chunk_id == b"data":
             if fmt is None:
-                raise AudioFormatError("WAV data chunk comes before its fmt chunk")
+                raise AudioFormatError(f"{name}: its WAV data chunk comes before its fmt chunk")
             tag, channels, rate, bits = fmt
-            if tag != 1 or bits != 16:
+            if tag != 1:
+                kind = _WAV_FORMATS.get(tag, f"format {tag}")
                 raise AudioFormatError(
-                    f"WAV audio must be 16-bit integer PCM (format 1); this one is format {tag}, {bits}-bit"
+                    f"{name} holds {kind} WAV audio ({bits}-bit); the service takes 16-bit integer PCM: "
+                    f"{convert_hint(name)}"
                 )
-            if channels not in (1, 2):
-                raise AudioFormatError(f"WAV audio has {channels} channels; 1 or 2 are supported")
+            check_bits(bits, name, kind="WAV")
+            check_channels(channels, name)
+            check_rate(rate, name)
             length = min(size, len(data) - body)
             return rate, channels, body, length
         pos = body + size + (size & 1)
-    raise AudioFormatError("WAV file has no data chunk")
+    raise AudioFormatError(f"{name} has no data chunk: the WAV file is cut short or damaged")
 
 
 class WavSource(PcmSource):
@@ -201,7 +223,7 @@ class WavSource(PcmSource):
 
     def __init__(self, source: bytes | str | Path | IO[bytes], *, chunk_ms: int = 100) -> None:
         data = _read_all(source)
-        rate, channels, offset, length = parse_wav(data)
+        rate, channels, offset, length = parse_wav(data, _name(source, "the WAV data"))
         super().__init__(data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms)
 
 
@@ -333,8 +355,10 @@ class FlacSource:
             probe.feed(self._data[: 64 * 1024])
         except ContainerError as exc:
             raise AudioFormatError(str(exc)) from exc
+        name = _name(source, "the FLAC data")
         if probe.info is None:
-            raise AudioFormatError("FLAC metadata is incomplete")
+            raise AudioFormatError(f"{name}: its FLAC metadata is incomplete")
+        _check_flac(probe.info, name)
         self.sample_rate = probe.info.sample_rate
         self.channels = probe.info.channels
         self.duration: float | None = probe.info.total_samples / self.sample_rate if probe.info.total_samples else None
@@ -373,6 +397,7 @@ class OggOpusSource:
         list(probe.feed(self._data[: 64 * 1024]))
         if probe._headers_done < 2:
             raise AudioFormatError("Ogg/Opus headers (OpusHead, OpusTags) are incomplete")
+        check_channels(probe.channels, _name(source, "the Ogg/Opus data"))
         self.channels = probe.channels
         self._header = probe.header
         last = self._data.rfind(b"OggS")  # the last page's granule position ends the stream
@@ -506,19 +531,137 @@ def open_audio(
 ) -> AudioSource:
     """The source for a file, by its content: WAV, FLAC, Ogg/Opus, else raw PCM.
 
-    Raw PCM has no header, so it needs ``sample_rate``.
+    Raw PCM has no header, so it needs ``sample_rate``. A path that is not a regular file
+    (``/dev/stdin``, a named pipe) is read as a stream, live, via :func:`open_stream`.
+    Formats the service does not take (MP3, AAC, WebM, Vorbis, 24-bit WAV, ...) raise
+    :class:`~streaming.errors.AudioFormatError` with the command that converts them.
     """
+    name = str(path)
     try:
+        if not Path(path).is_file() and Path(path).exists():
+            stream = open(path, "rb")  # noqa: SIM115 - the source owns it; closed at its end
+            return open_stream(stream, name=name, sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)
         with open(path, "rb") as f:
-            head = f.read(12)
+            head = f.read(SNIFF_BYTES)
     except OSError as exc:
         raise AudioFormatError(f"cannot read audio file {path}: {exc.strerror}") from exc
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+    kind = sniff(head, name)
+    if kind == "wav":
         return WavSource(path, chunk_ms=chunk_ms)
-    if head.startswith(b"fLaC"):
+    if kind == "flac":
         return FlacSource(path, chunk_ms=chunk_ms)
-    if head.startswith(b"OggS"):
+    if kind == "ogg-opus":
         return OggOpusSource(path, chunk_ms=chunk_ms, sample_rate=sample_rate)
     if sample_rate is None:
-        raise AudioFormatError(f"{path} has no WAV, FLAC or Ogg header; for raw PCM s16le give its sample rate")
+        raise AudioFormatError(
+            f"{path} has no WAV, FLAC or Ogg header; if it is raw PCM (s16le), give its sample rate (--rate)"
+        )
+    check_channels(channels, name)
     return PcmSource(Path(path), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)
+
+
+_HEADER_LIMIT: Final = 1 << 20  # bytes of a stream read to find its format (a WAV header, FLAC metadata)
+
+
+def open_stream(
+    stream: IO[bytes],
+    *,
+    name: str = "stdin",
+    sample_rate: int | None = None,
+    channels: int = 1,
+    chunk_ms: int = 100,
+) -> AsyncByteSource:
+    """A live source for a binary stream (stdin, a pipe), detected like a file.
+
+    The stream's first bytes are read here (blocking) to find its format: WAV (the
+    header is parsed and stripped), FLAC (rate and channels from STREAMINFO) or Ogg/Opus
+    (from OpusHead); anything else is raw PCM s16le, which needs ``sample_rate``. The rest
+    is read as it arrives, in a worker thread, so a live pipe stays live.
+    """
+    head = _read_some(stream, SNIFF_BYTES)
+    kind = sniff(head, name)
+    if kind == "wav":
+        while True:
+            try:
+                rate, wav_channels, offset, _ = parse_wav(head, name)
+                break
+            except AudioFormatError:
+                more = _read_some(stream, 4096) if len(head) < _HEADER_LIMIT else b""
+                if not more:
+                    raise
+                head += more
+        return AsyncByteSource(_rest(stream, head[offset:]), sample_rate=rate, channels=wav_channels, chunk_ms=chunk_ms)
+    if kind == "flac":
+        buffered, info = _read_header(stream, head, name, _flac_info)
+        _check_flac(info, name)
+        return AsyncByteSource(
+            _rest(stream, buffered), media_encoding="flac", sample_rate=info.sample_rate, channels=info.channels,
+            chunk_ms=chunk_ms,
+        )  # fmt: skip
+    if kind == "ogg-opus":
+        buffered, opus = _read_header(stream, head, name, _opus_head)
+        opus_channels, input_rate = opus
+        check_channels(opus_channels, name)
+        rate = sample_rate or (input_rate if MIN_RATE <= input_rate <= MAX_RATE else MAX_RATE)
+        return AsyncByteSource(
+            _rest(stream, buffered), media_encoding="ogg-opus", sample_rate=rate, channels=opus_channels,
+            chunk_ms=chunk_ms,
+        )  # fmt: skip
+    if sample_rate is None:
+        raise AudioFormatError(
+            f"{name} has no WAV, FLAC or Ogg header; if it is raw PCM (s16le), give its sample rate (--rate)"
+        )
+    check_channels(channels, name)
+    return AsyncByteSource(_rest(stream, head), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)
+
+
+_T = TypeVar("_T")
+
+
+def _read_header(stream: IO[bytes], head: bytes, name: str, parse: Callable[[bytes], _T | None]) -> tuple[bytes, _T]:
+    """Read until ``parse`` finds the container header in what was read (at most 1 MiB)."""
+    buffered = head
+    while (found := parse(buffered)) is None:
+        more = _read_some(stream, 4096) if len(buffered) < _HEADER_LIMIT else b""
+        if not more:
+            raise AudioFormatError(f"{name}: its header is incomplete (the stream ended or it is damaged)")
+        buffered += more
+    return buffered, found
+
+
+def _flac_info(data: bytes) -> FlacStreamInfo | None:
+    splitter = FlacSplitter()
+    try:
+        splitter.feed(data)
+    except ContainerError as exc:
+        raise AudioFormatError(str(exc)) from exc
+    return splitter.info
+
+
+def _opus_head(data: bytes) -> tuple[int, int] | None:
+    """``(channels, input_rate)`` once the OpusHead and OpusTags pages are in."""
+    chunker = _OggChunker(MIN_CHUNK_MS)
+    list(chunker.feed(data))
+    return (chunker.channels, chunker.input_rate) if chunker._headers_done >= 2 else None
+
+
+def _read_some(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes, fewer only at the end of the stream."""
+    read = getattr(stream, "read1", stream.read)
+    data = b""
+    while len(data) < size:
+        piece = read(size - len(data))
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+async def _rest(stream: IO[bytes], first: bytes) -> AsyncIterator[bytes]:
+    """``first``, then the rest of ``stream`` as it arrives (reads in a worker thread)."""
+    if first:
+        yield first
+    loop = asyncio.get_running_loop()
+    read = getattr(stream, "read1", stream.read)
+    while data := await loop.run_in_executor(None, read, _READ_SIZE):
+        yield data

@@ -50,6 +50,7 @@ from .core import (
     StreamSettings,
     StreamStats,
     Transmit,
+    check_source_channels,
 )
 from .credentials import credentials_for, is_local_endpoint
 from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
@@ -639,6 +640,7 @@ class Stream:
                 "media_sample_rate_hz",
                 f"the source is {source.sample_rate} Hz but the stream was opened for {params.sample_rate} Hz",
             )
+        check_source_channels(params, self.configuration, source.channels)
         if not speed > 0:
             raise ParameterError("speed", f"speed must be a positive factor of real time, got {speed}")
         if keepalive is not None:

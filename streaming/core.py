@@ -50,7 +50,7 @@ from .errors import (
     TransportError,
 )
 from .models import CategoryEvent, MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent, UtteranceEvent
-from .params import StreamParams
+from .params import Operation, StreamParams
 from .protocol import ResultEvent, UnknownEvent
 from .session import MAX_PRESIGN_EXPIRES, ClientSession
 
@@ -73,6 +73,7 @@ __all__ = [
     "StreamSettings",
     "StreamStats",
     "Transmit",
+    "check_source_channels",
 ]
 
 _SKEW_RE: Final = re.compile(r"\((\d{8}T\d{6}Z) [+-] \d+ min\.\)")
@@ -783,6 +784,43 @@ class StreamCore:
         if i < len(self._sent):
             self.stats.final_latencies.append(max((now - self._sent[i].sent_at).total_seconds(), 0.0))
         self._trim()
+
+
+# -- what the audio must look like -----------------------------------------------------------------
+
+
+def check_source_channels(
+    params: StreamParams, configuration: Mapping[str, object] | None, channels: int
+) -> None:
+    """Raise :class:`ParameterError` when audio with ``channels`` channels does not fit the
+    stream: interleaved stereo sent as mono is transcribed as confident nonsense.
+
+    Standard and medical streams take two channels with channel identification
+    (``number_of_channels=2``); Call Analytics with a ChannelDefinition for each channel.
+    """
+    if params.operation is Operation.CALL_ANALYTICS:
+        definitions = (configuration or {}).get("ChannelDefinitions")
+        declared = len(definitions) if isinstance(definitions, list | tuple) else 0
+        if channels == 2 and declared < 2:
+            raise ParameterError(
+                "channel_definitions",
+                "the audio has 2 channels: give channel_definitions for channel 0 and 1 "
+                "(AGENT and CUSTOMER; --channel-roles AGENT,CUSTOMER), or mix it down to mono",
+            )
+        return
+    expected = params.channels
+    if channels == expected:
+        return
+    if channels == 2:
+        raise ParameterError(
+            "number_of_channels",
+            "the audio has 2 channels but the stream was opened for 1: pass enable_channel_identification=True "
+            "and number_of_channels=2 to transcribe each channel apart, or mix it down to mono",
+        )
+    raise ParameterError(
+        "number_of_channels",
+        f"the audio has {channels} channel(s) but the stream was opened for number_of_channels={expected}",
+    )
 
 
 # -- time shifting -------------------------------------------------------------------------------
