@@ -527,11 +527,13 @@ class MicrophoneSource:
 
 
 def open_audio(
-    path: str | Path, *, sample_rate: int | None = None, channels: int = 1, chunk_ms: int = 100
+    path: str | Path, *, sample_rate: int | None = None, channels: int | None = None, chunk_ms: int = 100
 ) -> AudioSource:
     """The source for a file, by its content: WAV, FLAC, Ogg/Opus, else raw PCM.
 
-    Raw PCM has no header, so it needs ``sample_rate``. A path that is not a regular file
+    Raw PCM has no header, so it needs ``sample_rate`` (and ``channels``, default 1); for a
+    WAV or FLAC file they must agree with its header when given (for Ogg/Opus,
+    ``sample_rate`` is the rate to declare). A path that is not a regular file
     (``/dev/stdin``, a named pipe) is read as a stream, live, via :func:`open_stream`.
     Formats the service does not take (MP3, AAC, WebM, Vorbis, 24-bit WAV, ...) raise
     :class:`~streaming.errors.AudioFormatError` with the command that converts them.
@@ -546,18 +548,42 @@ def open_audio(
     except OSError as exc:
         raise AudioFormatError(f"cannot read audio file {path}: {exc.strerror}") from exc
     kind = sniff(head, name)
+    source: AudioSource
     if kind == "wav":
-        return WavSource(path, chunk_ms=chunk_ms)
-    if kind == "flac":
-        return FlacSource(path, chunk_ms=chunk_ms)
-    if kind == "ogg-opus":
-        return OggOpusSource(path, chunk_ms=chunk_ms, sample_rate=sample_rate)
+        source = WavSource(path, chunk_ms=chunk_ms)
+    elif kind == "flac":
+        source = FlacSource(path, chunk_ms=chunk_ms)
+    elif kind == "ogg-opus":
+        source = OggOpusSource(path, chunk_ms=chunk_ms, sample_rate=sample_rate)
+    else:
+        return _raw(path, name, sample_rate, channels, chunk_ms)
+    _agrees(source, name, kind, sample_rate, channels)
+    return source
+
+
+def _raw(path: str | Path, name: str, sample_rate: int | None, channels: int | None, chunk_ms: int) -> PcmSource:
     if sample_rate is None:
         raise AudioFormatError(
-            f"{path} has no WAV, FLAC or Ogg header; if it is raw PCM (s16le), give its sample rate (--rate)"
+            f"{name} has no WAV, FLAC or Ogg header; if it is raw PCM (s16le), give its sample rate (--rate)"
         )
-    check_channels(channels, name)
-    return PcmSource(Path(path), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)
+    check_channels(channels or 1, name)
+    return PcmSource(Path(path), sample_rate=sample_rate, channels=channels or 1, chunk_ms=chunk_ms)
+
+
+def _agrees(source: AudioSource, name: str, kind: str, sample_rate: int | None, channels: int | None) -> None:
+    """Rates and channel counts given for a file with a header must be what it says."""
+    if sample_rate is not None and kind != "ogg-opus" and sample_rate != source.sample_rate:
+        raise ParameterError(
+            "sample_rate",
+            f"{name} says {source.sample_rate} Hz but {sample_rate} Hz was given (--rate); "
+            "leave the rate out for WAV and FLAC: it is only for raw PCM",
+        )
+    if channels is not None and channels != source.channels:
+        raise ParameterError(
+            "channels",
+            f"{name} has {source.channels} channel(s) but {channels} was given (--channels); "
+            "leave it out for WAV, FLAC and Ogg: it is only for raw PCM",
+        )
 
 
 _HEADER_LIMIT: Final = 1 << 20  # bytes of a stream read to find its format (a WAV header, FLAC metadata)
@@ -568,7 +594,7 @@ def open_stream(
     *,
     name: str = "stdin",
     sample_rate: int | None = None,
-    channels: int = 1,
+    channels: int | None = None,
     chunk_ms: int = 100,
 ) -> AsyncByteSource:
     """A live source for a binary stream (stdin, a pipe), detected like a file.
@@ -594,25 +620,29 @@ def open_stream(
     if kind == "flac":
         buffered, info = _read_header(stream, head, name, _flac_info)
         _check_flac(info, name)
-        return AsyncByteSource(
+        flac = AsyncByteSource(
             _rest(stream, buffered), media_encoding="flac", sample_rate=info.sample_rate, channels=info.channels,
             chunk_ms=chunk_ms,
         )  # fmt: skip
+        _agrees(flac, name, kind, sample_rate, channels)
+        return flac
     if kind == "ogg-opus":
         buffered, opus = _read_header(stream, head, name, _opus_head)
         opus_channels, input_rate = opus
         check_channels(opus_channels, name)
         rate = sample_rate or (input_rate if MIN_RATE <= input_rate <= MAX_RATE else MAX_RATE)
-        return AsyncByteSource(
+        ogg = AsyncByteSource(
             _rest(stream, buffered), media_encoding="ogg-opus", sample_rate=rate, channels=opus_channels,
             chunk_ms=chunk_ms,
         )  # fmt: skip
+        _agrees(ogg, name, kind, sample_rate, channels)
+        return ogg
     if sample_rate is None:
         raise AudioFormatError(
             f"{name} has no WAV, FLAC or Ogg header; if it is raw PCM (s16le), give its sample rate (--rate)"
         )
-    check_channels(channels, name)
-    return AsyncByteSource(_rest(stream, head), sample_rate=sample_rate, channels=channels, chunk_ms=chunk_ms)
+    check_channels(channels or 1, name)
+    return AsyncByteSource(_rest(stream, head), sample_rate=sample_rate, channels=channels or 1, chunk_ms=chunk_ms)
 
 
 _T = TypeVar("_T")

@@ -21,7 +21,18 @@ from typing import Any
 from .errors import ParameterError
 from .models import MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
 
-__all__ = ["CaptionLine", "Cue", "LiveCaptions", "build_cues", "to_srt", "to_webvtt", "wrap"]
+__all__ = [
+    "WEBVTT_HEADER",
+    "CaptionLine",
+    "Cue",
+    "LiveCaptions",
+    "build_cues",
+    "srt_block",
+    "to_srt",
+    "to_webvtt",
+    "vtt_block",
+    "wrap",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +45,17 @@ class CaptionLine:
     stable: str  # words that will not change
     unstable: str  # words that may still change (empty once final)
     is_final: bool
-    channel: str | None = None
+    channel: str | None = None  # ch_0 / ch_1, or the participant role (AGENT, CUSTOMER)
+    speaker: str | None = None  # the speaker label of its words, when they share one
 
     @property
     def text(self) -> str:
         return f"{self.stable} {self.unstable}".strip()
+
+    @property
+    def who(self) -> str | None:
+        """Who spoke, as captions show it: ``AGENT``, ``ch_0``, ``spk_1``, ``ch_0 spk_1``."""
+        return " ".join(part for part in (self.channel, self.speaker) if part) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +65,7 @@ class Cue:
     start: float
     end: float
     lines: tuple[str, ...]
+    speaker: str | None = None  # who spoke (see CaptionLine.who)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +123,24 @@ def _lines_of(event: Any) -> list[tuple[CaptionLine, list[_Word]]]:
     return out
 
 
+def _speaker_of(items: Sequence[Any]) -> str | None:
+    labels = {getattr(i, "speaker", None) for i in items if getattr(i, "type", "") != "punctuation"}
+    labels.discard(None)
+    return f"spk_{next(iter(labels))}" if len(labels) == 1 else None
+
+
 def _line(
     result_id: str, start: float, end: float, items: Sequence[Any], final: bool, channel: str | None, transcript: str
 ) -> CaptionLine:
+    speaker = _speaker_of(items)
     if final:
-        return CaptionLine(result_id, start, end, transcript, "", True, channel)
+        return CaptionLine(result_id, start, end, transcript, "", True, channel, speaker)
     stable = [i for i in items if getattr(i, "stable", None)]
     if not stable:
-        return CaptionLine(result_id, start, end, "", transcript, False, channel)
+        return CaptionLine(result_id, start, end, "", transcript, False, channel, speaker)
     texts = [w.text for w in _words_of(items)]
     n = len(_words_of(stable))
-    return CaptionLine(result_id, start, end, " ".join(texts[:n]), " ".join(texts[n:]), False, channel)
+    return CaptionLine(result_id, start, end, " ".join(texts[:n]), " ".join(texts[n:]), False, channel, speaker)
 
 
 class LiveCaptions:
@@ -145,9 +170,12 @@ class LiveCaptions:
         return [line for line in self._lines.values() if not line.is_final]
 
     def cues(self, **kwargs: Any) -> list[Cue]:
-        """Cues built from the final lines so far (see :func:`build_cues`)."""
-        words = [w for line in self.finals for w in self._words.get(line.result_id, [])]
-        return build_cues(words, **kwargs)
+        """Cues built from the final lines so far, one speaker per cue (see :func:`build_cues`)."""
+        return [cue for line in self.finals for cue in self.cues_of(line, **kwargs)]
+
+    def cues_of(self, line: CaptionLine, **kwargs: Any) -> list[Cue]:
+        """The cues of one final line, as soon as it is final (for captions written live)."""
+        return build_cues(self._words.get(line.result_id, []), speaker=line.who, **kwargs)
 
 
 def wrap(words: Sequence[str], max_chars: int) -> list[str]:
@@ -168,6 +196,7 @@ def build_cues(
     max_lines: int = 2,
     max_duration: float = 6.0,
     min_duration: float = 1.0,
+    speaker: str | None = None,
 ) -> list[Cue]:
     """Group timed words into cues by length and duration, breaking after sentence ends.
 
@@ -197,7 +226,7 @@ def build_cues(
         if end - start < min_duration:
             limit = groups[i + 1][0].start if i + 1 < len(groups) else start + min_duration
             end = max(end, min(start + min_duration, limit))
-        cues.append(Cue(start, end, tuple(wrap([w.text for w in group], max_chars))))
+        cues.append(Cue(start, end, tuple(wrap([w.text for w in group], max_chars)), speaker))
     return cues
 
 
@@ -209,16 +238,35 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+def srt_block(number: int, cue: Cue) -> str:
+    """One SubRip cue: its number, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, its lines (the first
+    prefixed with who spoke), and the blank line that ends it."""
+    lines = list(cue.lines)
+    if cue.speaker and lines:
+        lines[0] = f"{cue.speaker}: {lines[0]}"
+    return f"{number}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n" + "\n".join(lines) + "\n\n"
+
+
+def vtt_block(cue: Cue) -> str:
+    """One WebVTT cue; who spoke is a voice tag (``<v AGENT>``), as players style it."""
+    lines = [_vtt_escape(line) for line in cue.lines]
+    if cue.speaker and lines:
+        lines[0] = f"<v {_vtt_escape(cue.speaker)}>{lines[0]}"
+    return f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n" + "\n".join(lines) + "\n\n"
+
+
+WEBVTT_HEADER = "WEBVTT\n\n"
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_srt(cues: Iterable[Cue]) -> str:
     """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
-    blocks = [
-        f"{n}\n{_timestamp(c.start, ',')} --> {_timestamp(c.end, ',')}\n" + "\n".join(c.lines) + "\n"
-        for n, c in enumerate(cues, 1)
-    ]
-    return "\n".join(blocks)
+    return "".join(srt_block(n, c) for n, c in enumerate(cues, 1))
 
 
 def to_webvtt(cues: Iterable[Cue]) -> str:
     """WebVTT: a ``WEBVTT`` header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues."""
-    blocks = [f"{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n" + "\n".join(c.lines) + "\n" for c in cues]
-    return "WEBVTT\n\n" + "\n".join(blocks)
+    return WEBVTT_HEADER + "".join(vtt_block(c) for c in cues)

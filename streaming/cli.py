@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import logging
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .params import PARAMETERS, Param
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
+_LOCAL_EXTRA = frozenset({"aiohttp", "pocketsphinx", "av", "cryptography"})
 _HEADER_LOGGERS = ("hpack", "h2", "websockets", "aiohttp.access", "asyncio")
 
 EXIT_USAGE = 2
@@ -54,28 +57,33 @@ def _add_service_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--region", default="us-east-1", help="AWS region (default: %(default)s)")
+    group.add_argument("--region", default="us-east-1", help="AWS region")
     group.add_argument("--profile", help="credentials profile (~/.aws/credentials, ~/.aws/config)")
     group.add_argument("--endpoint", help="endpoint URL, e.g. https://127.0.0.1:8443 for a local endpoint")
-    group.add_argument("--ca", help="CA file to trust (a local endpoint's --ca-out)")
-    group.add_argument("--transport", choices=["http2", "websocket"], default="http2")
+    group.add_argument("--ca", help="CA file (PEM) to trust, e.g. a local endpoint's --ca-out")
+    group.add_argument(
+        "--transport",
+        choices=["http2", "websocket"],
+        help="default: from the endpoint's scheme (wss:// or ws:// means websocket), else http2",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamscribe",
         description="Stream live audio to Amazon Transcribe (or a local endpoint) and get captions back.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
         epilog="examples:\n  streamscribe demo\n  streamscribe serve --port 8443 --ca-out ca.pem\n"
         "  streamscribe transcribe speech.wav --endpoint https://127.0.0.1:8443 --ca ca.pem --output srt",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", action="version", version=f"streamscribe {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     t = commands.add_parser(
         "transcribe",
         help="transcribe an audio file, stdin or the microphone",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
         epilog="examples:\n"
         "  streamscribe transcribe speech.flac                          # your AWS account\n"
         "  streamscribe transcribe speech.wav --output vtt > speech.vtt\n"
@@ -86,16 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("audio", nargs="?", help="WAV, FLAC, Ogg/Opus or raw PCM file; - for stdin")
     t.add_argument("--mic", action="store_true", help="record from the microphone (needs the mic extra)")
-    t.add_argument("--rate", type=int, help="sample rate of raw PCM input (Hz)")
-    t.add_argument("--channels", type=int, default=1, help="channels of raw PCM input (default 1)")
-    t.add_argument("--chunk-ms", type=int, default=100, help="audio per event, 50..200 ms (default 100)")
+    t.add_argument("--rate", type=_positive(int), help="sample rate of raw PCM input (Hz)")
+    t.add_argument("--channels", type=int, choices=[1, 2], help="channels of raw PCM input (default: 1)")
+    t.add_argument("--chunk-ms", type=int, default=100, help="audio per event, 50..200 ms")
     speed = t.add_mutually_exclusive_group()
     speed.add_argument("--realtime", dest="speed", action="store_const", const=1.0, help="send in real time (default)")
-    speed.add_argument("--speed", type=float, help="send X times faster than real time")
+    speed.add_argument("--speed", type=_positive(float), help="send X times faster than real time")
     speed.add_argument("--no-pacing", dest="speed", action="store_const", const=0.0, help="send as fast as possible")
-    t.add_argument("--output", choices=["text", "jsonl", "srt", "vtt"], default="text")
+    t.add_argument(
+        "--output",
+        choices=["text", "jsonl", "srt", "vtt"],
+        help="what to write (default: from the -o file's suffix, else text)",
+    )
+    t.add_argument(
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="write there, cue by cue (a terminal still shows live captions)",
+    )
     language = t.add_mutually_exclusive_group()
-    language.add_argument("--language", help="language code, e.g. en-US (default en-US)")
+    language.add_argument("--language", help="language code, e.g. en-US (default: en-US)")
     language.add_argument("--identify-language", metavar="OPTS", help="identify one of these languages: en-US,de-DE")
     language.add_argument("--identify-multiple-languages", metavar="OPTS", help="identify several of these languages")
     op = t.add_mutually_exclusive_group()
@@ -104,56 +122,94 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--specialty", help="medical specialty (PRIMARYCARE, CARDIOLOGY, ...)")
     t.add_argument("--type", dest="medical_type", help="medical type: CONVERSATION or DICTATION")
     t.add_argument("--channel-roles", metavar="ROLE,ROLE", help="call analytics roles of channel 0 and 1")
-    t.add_argument("--number-of-channels", type=int, help="with --enable-channel-identification: 2")
+    t.add_argument(
+        "--number-of-channels", type=int, help="with --enable-channel-identification: 2 (two-channel audio sets it)"
+    )
     _add_connection_options(t)
     _add_service_options(t)
 
     p = commands.add_parser(
         "presign",
         help="print a presigned WebSocket URL (for a browser)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
         epilog="example:\n  streamscribe presign --language en-US --rate 16000 --expires 60",
     )
-    p.add_argument("--language", default="en-US")
-    p.add_argument("--rate", type=int, default=16000)
-    p.add_argument("--encoding", default="pcm", choices=["pcm", "flac", "ogg-opus"])
-    p.add_argument("--expires", type=int, default=300, help="seconds, at most 300")
-    p.add_argument("--region", default="us-east-1")
-    p.add_argument("--profile")
+    p.add_argument("--language", default="en-US", help="language code")
+    p.add_argument("--rate", type=_positive(int), default=16000, help="sample rate the page will send (Hz)")
+    p.add_argument("--encoding", default="pcm", choices=["pcm", "flac", "ogg-opus"], help="media encoding")
+    p.add_argument("--expires", type=int, default=300, help="seconds the URL stays valid, at most 300")
+    p.add_argument("--region", default="us-east-1", help="AWS region")
+    p.add_argument("--profile", help="credentials profile (~/.aws/credentials, ~/.aws/config)")
     p.add_argument("--endpoint", help="e.g. wss://127.0.0.1:8444 for a local endpoint")
     _add_service_options(p)
 
     s = commands.add_parser(
         "serve",
         help="run the local endpoint",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
         epilog="examples:\n  streamscribe serve --port 8443 --ws-port 8444 --ca-out ca.pem\n"
         "  streamscribe serve --no-tls --port 8080 --engine none --max-streams 200",
     )
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
     s.add_argument("--port", type=int, default=8443, help="HTTP/2 port (0 picks one)")
     s.add_argument("--ws-port", type=int, default=8444, help="WebSocket and page port (0 picks one)")
     tls = s.add_mutually_exclusive_group()
-    tls.add_argument("--tls", choices=["self-signed"], default="self-signed")
+    tls.add_argument("--tls", choices=["self-signed"], default="self-signed", help="TLS with a CA minted at start")
     tls.add_argument("--tls-cert", help="certificate chain (PEM); needs --tls-key")
     tls.add_argument("--no-tls", action="store_true", help="h2c and ws:// (no TLS)")
     s.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     s.add_argument("--ca-out", help="write the self-signed CA here, for clients to trust")
     s.add_argument("--credentials", action="append", metavar="AKID:SECRET", help="accepted key pair (repeatable)")
-    s.add_argument("--engine", choices=["pocketsphinx", "none"], default="pocketsphinx")
-    s.add_argument("--max-streams", type=int, default=25)
-    s.add_argument("--idle-timeout", type=float, default=15.0)
-    s.add_argument("--max-duration", type=float, default=4 * 3600.0)
+    s.add_argument(
+        "--engine", choices=["pocketsphinx", "none"], default="pocketsphinx", help="recogniser (none: decode only)"
+    )
+    s.add_argument("--max-streams", type=_positive(int), default=25, help="concurrent streams (the 26th gets 429)")
+    s.add_argument("--idle-timeout", type=_positive(float), default=15.0, help="seconds without audio before 400")
+    s.add_argument("--max-duration", type=_positive(float), default=4 * 3600.0, help="seconds a stream may last")
     s.add_argument("--region", help="only accept requests signed for this region")
 
     d = commands.add_parser("demo", help="live captions from a bundled recording through the local endpoint")
     d.add_argument("--speed", type=float, default=1.0, help="X times real time (default 1)")
-    d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both")
+    d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both", help="which to show")
     return parser
 
 
 class CliError(Exception):
     """An error for the user: one line, with what to do."""
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every flag that has a default says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _version() -> str:
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        return metadata.version("streamscribe")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _service_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -197,6 +253,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(_transcribe(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `| head -1` closed our output: that is what the user wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in _LOCAL_EXTRA:
+            print(
+                f"streamscribe: {args.command} needs the local endpoint's extra ({exc.name} is missing): "
+                "pip install 'streamscribe[local]'",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        raise
     except Exception as exc:  # every failure ends as one line, unless --debug
         if args.debug:
             traceback.print_exc()
@@ -252,6 +321,12 @@ async def _serve(args: argparse.Namespace) -> int:
         if not sep or not akid or not secret:
             raise CliError(f"--credentials {pair!r} must be AKID:SECRET")
         credentials.append(Credentials(akid, secret))
+    if args.no_tls and args.ca_out:
+        raise CliError("--ca-out writes the CA of a TLS endpoint; with --no-tls there is none (drop one of them)")
+    if args.tls_key and not args.tls_cert:
+        raise CliError("--tls-key needs --tls-cert")
+    if args.port and args.port == args.ws_port:
+        raise CliError(f"--port and --ws-port must differ (both are {args.port})")
     tls: Any = "none" if args.no_tls else args.tls
     if args.tls_cert:
         if not args.tls_key:
@@ -301,10 +376,13 @@ def _credentials(args: argparse.Namespace, endpoint: str) -> Credentials:
 
 
 def _presign(args: argparse.Namespace) -> str:
-    from .client import presign_websocket_url  # noqa: PLC0415
+    from .client import check_endpoint, check_region, presign_websocket_url  # noqa: PLC0415
     from .session import default_endpoint  # noqa: PLC0415
 
-    credentials = _credentials(args, args.endpoint or default_endpoint(args.region, "websocket"))
+    check_region(args.region)
+    credentials = _credentials(
+        args, check_endpoint(args.endpoint or default_endpoint(args.region, "websocket"), "websocket")
+    )
     return presign_websocket_url(
         region=args.region,
         credentials=credentials,
@@ -319,35 +397,64 @@ def _presign(args: argparse.Namespace) -> str:
 
 # -- transcribe ------------------------------------------------------------------------------
 
+_SUFFIXES = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "text"}
+_KEEPALIVE = 2.0  # seconds a live PCM source may stall before silence keeps the stream open
+
+
+def _note(text: str) -> None:
+    print(f"streamscribe: {text}", file=sys.stderr)
+
 
 def _source(args: argparse.Namespace) -> Any:
-    from .audio import AsyncByteSource, MicrophoneSource, open_audio  # noqa: PLC0415
+    from .audio import AudioSource, MicrophoneSource, open_audio, open_stream  # noqa: PLC0415
 
     if args.mic:
         if args.audio:
             raise CliError("give either an audio file or --mic, not both")
-        return MicrophoneSource(sample_rate=args.rate or 16000, channels=args.channels, chunk_ms=args.chunk_ms)
+        return MicrophoneSource(sample_rate=args.rate or 16000, channels=args.channels or 1, chunk_ms=args.chunk_ms)
     if not args.audio:
         raise CliError("no audio: give a file, - for stdin, or --mic")
+    source: AudioSource
     if args.audio == "-":
-        if not args.rate:
-            raise CliError("stdin is read as raw PCM s16le: give its --rate")
+        source = open_stream(
+            sys.stdin.buffer, name="stdin", sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms
+        )
+    else:
+        source = open_audio(args.audio, sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms)
+    return source
 
-        async def stdin() -> Any:
-            loop = asyncio.get_running_loop()
-            read = getattr(sys.stdin.buffer, "read1", sys.stdin.buffer.read)
-            while data := await loop.run_in_executor(None, read, 65536):
-                yield data
 
-        return AsyncByteSource(stdin(), sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms)
-    return open_audio(args.audio, sample_rate=args.rate, channels=args.channels, chunk_ms=args.chunk_ms)
+def _channel_values(args: argparse.Namespace, source: Any, values: dict[str, Any]) -> list[dict[str, object]] | None:
+    """Two-channel audio turns on what transcribes each channel apart, or says what to change."""
+    definitions: list[dict[str, object]] | None = None
+    roles = [r.strip().upper() for r in args.channel_roles.split(",")] if args.channel_roles else None
+    if roles is not None and not args.call_analytics:
+        raise CliError("--channel-roles is for --call-analytics; for other streams two channels are ch_0 and ch_1")
+    if args.call_analytics:
+        if roles is None and source.channels == 2:
+            roles = ["AGENT", "CUSTOMER"]
+            _note("two channels: channel 0 is the AGENT, channel 1 the CUSTOMER (--channel-roles to change)")
+        if roles is not None:
+            if source.channels == 2 and len(roles) != 2:
+                raise CliError("two-channel audio needs two --channel-roles, e.g. AGENT,CUSTOMER")
+            definitions = [{"ChannelId": i, "ParticipantRole": role} for i, role in enumerate(roles)]
+        return definitions
+    if source.channels == 2:
+        if args.number_of_channels not in (None, 2):
+            raise CliError(f"the audio has 2 channels but --number-of-channels is {args.number_of_channels}")
+        if values.get("enable_channel_identification") is None or args.number_of_channels is None:
+            _note("two channels: each is transcribed apart (channel identification, ch_0 and ch_1)")
+        values["enable_channel_identification"] = True
+        values["number_of_channels"] = 2
+    elif args.number_of_channels is not None:
+        values["number_of_channels"] = args.number_of_channels
+    return None
 
 
 def _open_stream(client: Any, args: argparse.Namespace, source: Any) -> Any:
     common = {"media_sample_rate_hz": source.sample_rate, "media_encoding": source.media_encoding}
     values = _service_values(args)
-    if args.number_of_channels is not None:
-        values["number_of_channels"] = args.number_of_channels
+    definitions = _channel_values(args, source, values)
     if args.medical:
         if not (args.specialty and args.medical_type):
             raise CliError("--medical needs --specialty and --type")
@@ -367,46 +474,114 @@ def _open_stream(client: Any, args: argparse.Namespace, source: Any) -> Any:
             "language_options": args.identify_multiple_languages.split(","),
         }
     if args.call_analytics:
-        definitions = None
-        if args.channel_roles:
-            roles = [r.strip().upper() for r in args.channel_roles.split(",")]
-            definitions = [{"ChannelId": i, "ParticipantRole": role} for i, role in enumerate(roles)]
         return client.start_call_analytics_stream_transcription(
             **common, **language, channel_definitions=definitions, **values
         )
     return client.start_stream_transcription(**common, **language, **values)
 
 
-async def _transcribe(args: argparse.Namespace) -> int:
-    from .client import TranscribeStreamingClient  # noqa: PLC0415
+def _transport(args: argparse.Namespace) -> Literal["http2", "websocket"]:
+    """The transport: the flag, else what the endpoint's scheme says."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    scheme = urlsplit(args.endpoint).scheme if args.endpoint else ""
+    inferred: Literal["http2", "websocket"] = "websocket" if scheme in ("ws", "wss") else "http2"
+    if args.transport is None:
+        return inferred
+    if scheme and args.transport != inferred:
+        wanted = "wss:// (or ws://)" if args.transport == "websocket" else "https:// (or http://)"
+        raise CliError(
+            f"--transport {args.transport} needs a {wanted} endpoint, but --endpoint is {args.endpoint}; "
+            "change one of them (or drop --transport: the scheme decides)"
+        )
+    return "websocket" if args.transport == "websocket" else "http2"
+
+
+def _check_ca(path: str | None) -> None:
+    if path is None:
+        return
+    import ssl  # noqa: PLC0415
+
+    if not Path(path).is_file():
+        raise CliError(f"--ca {path}: no such file (a local endpoint writes its CA with serve --ca-out)")
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        raise CliError(f"--ca {path} is not a PEM certificate: {exc.reason or exc}") from exc
+
+
+def _outputs(args: argparse.Namespace, source: Any) -> tuple[list[Any], Any]:
+    """The printers: the chosen format to stdout or -o FILE, plus live captions on a terminal."""
     from .display import CaptionPrinter  # noqa: PLC0415
+
+    total = getattr(source, "duration", None)
+    mode = args.output
+    if args.output_file is None:
+        return [CaptionPrinter(sys.stdout, mode=mode or "text", total_seconds=total)], None
+    mode = mode or _SUFFIXES.get(Path(args.output_file).suffix.lower(), "text")
+    try:
+        file = open(args.output_file, "w", encoding="utf-8")  # noqa: SIM115 - closed by _transcribe
+    except OSError as exc:
+        raise CliError(f"cannot write -o {args.output_file}: {exc.strerror}") from exc
+    # The summary line goes to the terminal's printer (or nowhere), not into the file.
+    printers = [CaptionPrinter(file, mode=mode, total_seconds=total, tty=False, status=io.StringIO())]
+    if sys.stdout.isatty():
+        printers.append(CaptionPrinter(sys.stdout, mode="text", total_seconds=total))
+    return printers, file
+
+
+def _warn_about_language(args: argparse.Namespace, endpoint: str) -> None:
+    from .credentials import is_local_endpoint  # noqa: PLC0415
+
+    languages = [args.language] if args.language else []
+    for option in (args.identify_language, args.identify_multiple_languages):
+        if option:
+            languages += option.split(",")
+    if is_local_endpoint(endpoint) and any(not lang.strip().lower().startswith("en") for lang in languages):
+        _note("the local endpoint recognises English only; other languages come back as English words")
+
+
+async def _transcribe(args: argparse.Namespace) -> int:
+    from .audio import AsyncByteSource, MicrophoneSource  # noqa: PLC0415
+    from .client import TranscribeStreamingClient, check_endpoint, check_region  # noqa: PLC0415
     from .session import default_endpoint  # noqa: PLC0415
 
     if args.medical and args.call_analytics:
         raise CliError("choose one of --medical and --call-analytics")
+    transport = _transport(args)
+    check_region(args.region)  # flags first: a bad endpoint must not look like a credentials problem
+    endpoint = check_endpoint(args.endpoint or default_endpoint(args.region, transport), transport)
+    _check_ca(args.ca)
     source = _source(args)
-    credentials = _credentials(args, args.endpoint or default_endpoint(args.region, args.transport))
+    _warn_about_language(args, endpoint)
+    credentials = _credentials(args, endpoint)
     client = TranscribeStreamingClient(
-        region=args.region,
-        credentials=credentials,
-        endpoint=args.endpoint,
-        transport=args.transport,
-        ca_file=args.ca,
+        region=args.region, credentials=credentials, endpoint=args.endpoint, transport=transport, ca_file=args.ca
     )
     stream = _open_stream(client, args, source)
+    live = isinstance(source, MicrophoneSource | AsyncByteSource)  # stdin and the microphone pace themselves
     speed = 1.0 if args.speed is None else args.speed
-    printer = CaptionPrinter(sys.stdout, mode=args.output, total_seconds=getattr(source, "duration", None))
-    async with stream:
-        sender = asyncio.create_task(stream.send_from(source, realtime=speed > 0 and not args.mic, speed=speed or 1.0))
-        try:
-            async for event in stream:
-                printer.event(event, stream.stats)
-            await sender
-        finally:
-            sender.cancel()
-            with contextlib.suppress(BaseException):
+    keepalive = _KEEPALIVE if live and source.media_encoding == "pcm" else None
+    printers, file = _outputs(args, source)
+    try:
+        async with stream:
+            sender = asyncio.create_task(
+                stream.send_from(source, realtime=speed > 0 and not live, speed=speed or 1.0, keepalive=keepalive)
+            )
+            try:
+                async for event in stream:
+                    for printer in printers:
+                        printer.event(event, stream.stats)
                 await sender
-    printer.finish(stream.stats)
+            finally:
+                sender.cancel()
+                with contextlib.suppress(BaseException):
+                    await sender
+        for printer in printers:
+            printer.finish(stream.stats)
+    finally:
+        if file is not None:
+            file.close()
     return 0
 
 

@@ -789,9 +789,7 @@ class StreamCore:
 # -- what the audio must look like -----------------------------------------------------------------
 
 
-def check_source_channels(
-    params: StreamParams, configuration: Mapping[str, object] | None, channels: int
-) -> None:
+def check_source_channels(params: StreamParams, configuration: Mapping[str, object] | None, channels: int) -> None:
     """Raise :class:`ParameterError` when audio with ``channels`` channels does not fit the
     stream: interleaved stereo sent as mono is transcribed as confident nonsense.
 

@@ -2,8 +2,10 @@
 
 On a TTY the partial line updates in place (unstable words dimmed), final lines settle
 above it, and a progress bar shows the audio sent. Anywhere else only final lines are
-printed, one per line. ``jsonl`` writes every event; ``srt`` and ``vtt`` write captions
-built from the final results when the stream ends.
+printed, one per line. ``jsonl`` writes every event; ``srt`` and ``vtt`` write each cue
+as soon as its words are final, so a file is valid at any moment (also after Ctrl-C).
+Lines say who spoke (``AGENT:``, ``ch_0:``, ``spk_1:``) when the results say it. Text
+from the service is stripped of control characters before it reaches a terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Final, TextIO
 
 import msgspec
 
-from .captions import LiveCaptions, to_srt, to_webvtt
+from .captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
 from .client import StreamReconnected, StreamStats
 
 __all__ = ["CaptionPrinter"]
@@ -46,6 +48,10 @@ class CaptionPrinter:
         self.captions = LiveCaptions()
         self._drawn = 0  # lines of the live block currently on screen
         self.words = 0
+        self._cues = 0  # cues written so far (SubRip numbers them)
+        if mode == "vtt":
+            out.write(WEBVTT_HEADER)
+            out.flush()
 
     # -- events ------------------------------------------------------------------------------
 
@@ -59,16 +65,28 @@ class CaptionPrinter:
         changed = self.captions.update(event)
         finals = [line for line in changed if line.is_final and line.text]
         self.words += sum(len(line.text.split()) for line in finals)
+        if self.mode in ("srt", "vtt"):
+            self._write_cues(finals)
+            return
         if self.mode != "text":
             return
         if not self.tty:
             for line in finals:
-                self.out.write(line.text + "\n")
+                self.out.write(_labelled(line) + "\n")
             self.out.flush()
             return
         self._redraw(finals, stats)
 
+    def _write_cues(self, finals: list[CaptionLine]) -> None:
+        for line in finals:
+            for cue in self.captions.cues_of(line):
+                self._cues += 1
+                self.out.write(srt_block(self._cues, cue) if self.mode == "srt" else vtt_block(cue))
+        if finals:
+            self.out.flush()
+
     def _note(self, text: str) -> None:
+        text = _printable(text)
         if self.tty:
             self._clear()
             self.out.write(f"{DIM}{text}{RESET}\n")
@@ -84,10 +102,12 @@ class CaptionPrinter:
         width = max(shutil.get_terminal_size((80, 24)).columns, 20)
         self._clear()
         for line in finals:
-            self.out.write(line.text + "\n")
+            self.out.write(_labelled(line) + "\n")
         block = []
         for line in self.captions.pending[-1:]:
-            stable, unstable = line.stable, line.unstable
+            stable, unstable = _printable(line.stable), _printable(line.unstable)
+            if line.who:
+                stable = f"{_printable(line.who)}: {stable}".strip()
             visible = len(stable) + len(unstable) + 1
             if visible > width - 2:  # keep the newest words on screen
                 cut = visible - (width - 5)
@@ -111,10 +131,6 @@ class CaptionPrinter:
     # -- the end -----------------------------------------------------------------------------
 
     def finish(self, stats: StreamStats) -> None:
-        if self.mode == "srt":
-            self.out.write(to_srt(self.captions.cues()))
-        elif self.mode == "vtt":
-            self.out.write(to_webvtt(self.captions.cues()))
         if self.tty:
             self._clear()
         self.out.flush()
@@ -132,3 +148,13 @@ class CaptionPrinter:
             parts.append(f"{stats.reconnects} reconnect(s)")
         text = "summary: " + ", ".join(parts)
         return f"{BOLD}{text}{RESET}" if self.tty else text
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters: a peer's text must not drive the terminal."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _labelled(line: CaptionLine) -> str:
+    text = _printable(line.text)
+    return f"{_printable(line.who)}: {text}" if line.who else text

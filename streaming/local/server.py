@@ -117,24 +117,41 @@ class LocalEndpoint:
         await self.close()
 
     async def start(self) -> None:
+        """Listen on both ports (then write ``ca_out``); on any failure nothing stays open."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    def _listen_error(self, exc: OSError, port: int | None) -> OSError:
+        return OSError(
+            exc.errno, f"cannot listen on {self._url_host}:{port}: {exc.strerror} (is another server running there?)"
+        )
+
+    async def _start(self) -> None:
         from .h2server import serve_http2_connection  # noqa: PLC0415
         from .wsserver import build_websocket_app  # noqa: PLC0415
+
+        if self.port and self.ws_port and self.port == self.ws_port:
+            raise ParameterError("ws_port", f"the HTTP/2 and WebSocket ports must differ (both are {self.port})")
 
         h2_context = ws_context = None
         if self.tls != "none":
             if self.tls == "self-signed":
                 self.certificates = mint_self_signed()
-                if self.ca_out is not None:
-                    Path(self.ca_out).write_bytes(self.certificates.ca_file.read_bytes())
                 cert, key = self.certificates.cert_file, self.certificates.key_file
             else:
                 assert isinstance(self.tls, tuple)
                 cert, key = self.tls
             h2_context = server_context(cert, key, alpn=["h2"])
             ws_context = server_context(cert, key, alpn=["http/1.1"])
-        server = await asyncio.start_server(
-            lambda r, w: serve_http2_connection(self, r, w), self.host, self.port, ssl=h2_context
-        )
+        try:
+            server = await asyncio.start_server(
+                lambda r, w: serve_http2_connection(self, r, w), self.host, self.port, ssl=h2_context
+            )
+        except OSError as exc:
+            raise self._listen_error(exc, self.port) from exc
         self._servers.append(server)
         self.port = server.sockets[0].getsockname()[1]
         scheme = "https" if h2_context else "http"
@@ -143,12 +160,19 @@ class LocalEndpoint:
             self._runner = web.AppRunner(build_websocket_app(self), access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.ws_port, ssl_context=ws_context)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise self._listen_error(exc, self.ws_port) from exc
             bound = site._server  # aiohttp keeps the listening server here
             assert isinstance(bound, asyncio.Server)
             self.ws_port = bound.sockets[0].getsockname()[1]
             ws_scheme = "wss" if ws_context else "ws"
             self.websocket_url = f"{ws_scheme}://{self._url_host}:{self.ws_port}"
+        if self.ca_out is not None and self.certificates is not None:
+            # Only once both ports are ours: a second server on a taken port must not
+            # replace the CA that clients of the running one trust.
+            Path(self.ca_out).write_bytes(self.certificates.ca_file.read_bytes())
 
     @property
     def _url_host(self) -> str:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..errors import ParameterError
+
 __all__ = ["ServerCertificates", "mint_self_signed", "server_context"]
 
 
@@ -126,6 +128,16 @@ def server_context(cert_file: Path, key_file: Path, *, alpn: list[str]) -> ssl.S
     """A server TLS context offering ``alpn`` (``["h2"]`` or ``["http/1.1"]``)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
+    for role, path in (("certificate", cert_file), ("key", key_file)):
+        if not Path(path).is_file():
+            raise ParameterError("tls", f"the TLS {role} file {path} does not exist")
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except ssl.SSLError as exc:
+        raise ParameterError(
+            "tls",
+            f"cannot use {cert_file} and {key_file} as a TLS certificate chain and its key: {exc.reason or exc} "
+            "(both PEM; the key must match the first certificate)",
+        ) from exc
     context.set_alpn_protocols(alpn)
     return context

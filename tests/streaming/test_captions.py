@@ -73,11 +73,24 @@ def test_short_cues_are_held_for_the_minimum_duration_without_overlap() -> None:
 
 def test_srt_and_webvtt_formats() -> None:
     cues = [Cue(0.0, 1.5, ("Hello there.",)), Cue(3661.25, 3662.0, ("Line one", "line two"))]
+    # Every cue ends with its blank line, so a file written cue by cue is valid at any point.
     assert to_srt(cues) == (
-        "1\n00:00:00,000 --> 00:00:01,500\nHello there.\n\n2\n01:01:01,250 --> 01:01:02,000\nLine one\nline two\n"
+        "1\n00:00:00,000 --> 00:00:01,500\nHello there.\n\n2\n01:01:01,250 --> 01:01:02,000\nLine one\nline two\n\n"
     )
     assert to_webvtt(cues) == (
-        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n01:01:01.250 --> 01:01:02.000\nLine one\nline two\n"
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n01:01:01.250 --> 01:01:02.000\nLine one\nline two\n\n"
+    )
+
+
+def test_cues_say_who_spoke() -> None:
+    cues = [Cue(0.0, 1.5, ("Hello <there> & you.", "Second line"), "AGENT"), Cue(2.0, 3.0, ("Hi.",), "ch_1 spk_0")]
+    assert to_srt(cues) == (
+        "1\n00:00:00,000 --> 00:00:01,500\nAGENT: Hello <there> & you.\nSecond line\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\nch_1 spk_0: Hi.\n\n"
+    )
+    assert to_webvtt(cues) == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\n<v AGENT>Hello &lt;there&gt; &amp; you.\nSecond line\n\n"
+        "00:00:02.000 --> 00:00:03.000\n<v ch_1 spk_0>Hi.\n\n"
     )
 
 

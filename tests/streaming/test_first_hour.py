@@ -1,0 +1,430 @@
+"""The user's first hour, run as a user runs it: `streamscribe` as a process.
+
+Two-channel audio, subtitle files written live and surviving Ctrl-C, stdin like a file,
+and one-line errors that name the file or flag and say what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+FOX_WAV = FIXTURES / "fox.wav"
+FOX_FLAC = FIXTURES / "fox.flac"
+DEMO = FIXTURES.parent.parent / "streaming" / "data" / "demo.flac"
+CHANNEL_TEXT = [(FIXTURES / f"channel{i}.txt").read_text().strip() for i in (0, 1)]
+CLI = [sys.executable, "-m", "streaming.cli"]
+
+
+def cli(*argv: str | Path, stdin: bytes | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *map(str, argv)],
+        input=stdin.decode("latin-1") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        encoding="latin-1",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    err = result.stderr.strip()
+    assert "Traceback" not in err
+    assert err.count("\n") == 0, err
+    assert not re.search(r"\b(ValueError|OverflowError|RuntimeError|ModuleNotFoundError|KeyError):", err), err
+    return err
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalEndpoint]:
+    """An h2c/ws endpoint in a thread with a short idle timeout (so a stalled source shows)."""
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    async def serve() -> None:
+        async with LocalEndpoint(tls="none", idle_timeout=3.0) as ep:
+            box.update(ep=ep, loop=asyncio.get_running_loop(), stop=asyncio.Event())
+            ready.set()
+            await box["stop"].wait()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(15)
+    yield box["ep"]  # type: ignore[misc]
+    box["loop"].call_soon_threadsafe(box["stop"].set)  # type: ignore[attr-defined]
+    thread.join(15)
+
+
+def stereo_wav(path: Path) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((FIXTURES / "two-channel.pcm").read_bytes())
+    return path
+
+
+def wav_bytes(*, tag: int = 1, bits: int = 16, channels: int = 1, rate: int = 16000, riff: bytes = b"RIFF") -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    data = bytes(3200)
+    return (
+        riff
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+# -- two channels ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["wav", "flac", "pcm"])
+def test_two_channel_audio_is_transcribed_per_channel(local: LocalEndpoint, tmp_path: Path, kind: str) -> None:
+    extra: list[str] = []
+    if kind == "wav":
+        audio = stereo_wav(tmp_path / "call.wav")
+    elif kind == "flac":
+        audio = FIXTURES / "two-channel.flac"
+    else:
+        audio, extra = FIXTURES / "two-channel.pcm", ["--rate", "16000", "--channels", "2"]
+    result = cli("transcribe", audio, *extra, "--endpoint", local.http2_url, "--no-pacing")
+    assert result.returncode == 0, result.stderr
+    assert "each is transcribed apart" in result.stderr
+    lines = result.stdout.splitlines()
+    by_channel = {
+        ch: " ".join(line.split(": ", 1)[1] for line in lines if line.startswith(f"{ch}: ")) for ch in ("ch_0", "ch_1")
+    }
+    assert word_error_rate(CHANNEL_TEXT[0], by_channel["ch_0"]) <= 0.3
+    assert word_error_rate(CHANNEL_TEXT[1], by_channel["ch_1"]) <= 0.3
+    assert all(line.startswith(("ch_0: ", "ch_1: ")) for line in lines)
+
+
+def test_two_channels_in_the_library_must_be_asked_for(local: LocalEndpoint) -> None:
+    code = f"""
+import asyncio
+from streaming import TranscribeStreamingClient, open_audio, ParameterError
+async def main():
+    source = open_audio({str(FIXTURES / "two-channel.flac")!r})
+    client = TranscribeStreamingClient(endpoint={local.http2_url!r})
+    async with client.start_stream_transcription(language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac") as s:
+        try:
+            await s.send_from(source)
+        except ParameterError as exc:
+            print("refused:", exc.param, exc)
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert "refused: number_of_channels" in result.stdout, result.stderr
+    assert "enable_channel_identification=True" in result.stdout
+
+
+def test_call_analytics_on_two_channels_gets_both_roles_by_default(local: LocalEndpoint) -> None:
+    result = cli(
+        "transcribe", FIXTURES / "two-channel.flac", "--call-analytics", "--endpoint", local.http2_url, "--no-pacing"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "channel 0 is the AGENT, channel 1 the CUSTOMER" in result.stderr
+    assert any(line.startswith("AGENT: ") for line in result.stdout.splitlines())
+
+
+def test_channel_roles_without_call_analytics_are_refused() -> None:
+    err = one_line_error(
+        cli("transcribe", FOX_WAV, "--channel-roles", "AGENT,CUSTOMER", "--endpoint", "http://127.0.0.1:9")
+    )
+    assert "--channel-roles is for --call-analytics" in err
+
+
+def test_more_than_two_channels_are_refused_with_a_downmix_hint(tmp_path: Path) -> None:
+    path = tmp_path / "six.wav"
+    path.write_bytes(wav_bytes(channels=6))
+    err = one_line_error(cli("transcribe", path, "--endpoint", "http://127.0.0.1:9"))
+    assert "6 channels" in err and "sox" in err and str(path) in err
+
+
+# -- subtitle files, live ----------------------------------------------------------------------------
+
+
+def srt_cues(text: str) -> list[tuple[int, str, str]]:
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    cues = []
+    for block in blocks:
+        number, times, *lines = block.split("\n")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}", times), times
+        cues.append((int(number), times, " ".join(lines)))
+    return cues
+
+
+def test_srt_is_written_cue_by_cue_and_survives_ctrl_c(local: LocalEndpoint, tmp_path: Path) -> None:
+    out = tmp_path / "demo.srt"
+    process = subprocess.Popen(
+        [*CLI, "transcribe", str(DEMO), "--endpoint", local.http2_url, "-o", str(out), "--speed", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and len(srt_cues(out.read_text())) >= 2 and out.read_text().endswith("\n\n"):
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, "the stream ended before two cues were written"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    cues = srt_cues(out.read_text())
+    assert len(cues) >= 2
+    assert [n for n, _, _ in cues] == list(range(1, len(cues) + 1))
+    assert all(text for _, _, text in cues)
+
+
+def test_vtt_to_a_file_by_its_suffix(local: LocalEndpoint, tmp_path: Path) -> None:
+    out = tmp_path / "fox.vtt"
+    result = cli("transcribe", FOX_FLAC, "--endpoint", local.http2_url, "-o", out, "--no-pacing")
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert text.startswith("WEBVTT\n\n") and " --> " in text
+    assert word_error_rate(FOX_TEXT, " ".join(line for line in text.splitlines()[2:] if "-->" not in line)) <= 0.2
+    assert result.stdout == ""  # not a terminal: the file is the output
+
+
+def test_vtt_marks_the_voice_of_each_channel(local: LocalEndpoint) -> None:
+    result = cli(
+        "transcribe", FIXTURES / "two-channel.flac", "--output", "vtt", "--endpoint", local.http2_url, "--no-pacing"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<v ch_0>" in result.stdout and "<v ch_1>" in result.stdout
+
+
+# -- stdin ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["fox.flac", "fox.wav", "fox.opus"])
+def test_stdin_is_detected_like_a_file(local: LocalEndpoint, fixture: str) -> None:
+    result = cli("transcribe", "-", "--endpoint", local.http2_url, stdin=(FIXTURES / fixture).read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert word_error_rate(FOX_TEXT, result.stdout) <= 0.2
+
+
+def test_raw_pcm_on_stdin_needs_its_rate(local: LocalEndpoint) -> None:
+    raw = (FIXTURES / "fox.pcm").read_bytes()
+    err = one_line_error(cli("transcribe", "-", "--endpoint", local.http2_url, stdin=raw))
+    assert "stdin has no WAV, FLAC or Ogg header" in err and "--rate" in err
+    result = cli("transcribe", "-", "--rate", "16000", "--endpoint", local.http2_url, stdin=raw)
+    assert result.returncode == 0 and word_error_rate(FOX_TEXT, result.stdout) <= 0.2
+
+
+def test_flac_through_a_named_pipe(local: LocalEndpoint, tmp_path: Path) -> None:
+    fifo = tmp_path / "audio.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(FOX_FLAC.read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    result = cli("transcribe", fifo, "--endpoint", local.http2_url)
+    writer.join(10)
+    assert result.returncode == 0, result.stderr
+    assert word_error_rate(FOX_TEXT, result.stdout) <= 0.2
+
+
+def test_a_stalled_stdin_is_kept_alive_with_silence(local: LocalEndpoint) -> None:
+    # The endpoint gives up after 3 s without audio; stdin stalls for 5 s mid-sentence.
+    raw = (FIXTURES / "fox.pcm").read_bytes()
+    process = subprocess.Popen(
+        [*CLI, "transcribe", "-", "--rate", "16000", "--endpoint", local.http2_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write(raw[: len(raw) // 2])
+    process.stdin.flush()
+    time.sleep(5)
+    out, err = process.communicate(raw[len(raw) // 2 :], timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert word_error_rate(FOX_TEXT, out.decode()) <= 0.35
+
+
+# -- errors a person can act on ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["--endpoint", "127.0.0.1:8443"], ["endpoint", "https://"]),
+        (["--endpoint", "https://"], ["endpoint", "no host"]),
+        (["--endpoint", "https://127.0.0.1:8443/stream-transcription"], ["endpoint", "without a path"]),
+        (["--region", "", "--endpoint", "https://127.0.0.1:8443"], ["region"]),
+        (["--region", "us east 1", "--endpoint", "https://127.0.0.1:8443"], ["region", "us east 1"]),
+        (["--transport", "websocket", "--endpoint", "https://127.0.0.1:8443"], ["--transport websocket", "wss://"]),
+        (
+            ["--ca", "/nonexistent/ca.pem", "--endpoint", "https://127.0.0.1:8443"],
+            ["--ca /nonexistent/ca.pem", "no such file"],
+        ),
+        (["--rate", "8000", "--endpoint", "https://127.0.0.1:8443"], ["fox.wav says 16000 Hz", "--rate"]),
+    ],
+)
+def test_bad_flags_are_named(argv: list[str], needles: list[str]) -> None:
+    err = one_line_error(cli("transcribe", FOX_WAV, *argv))
+    for needle in needles:
+        assert needle in err
+
+
+def test_a_ca_file_that_is_not_a_certificate(tmp_path: Path) -> None:
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    err = one_line_error(cli("transcribe", FOX_WAV, "--ca", bogus, "--endpoint", "https://127.0.0.1:8443"))
+    assert str(bogus) in err and "not a PEM certificate" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(100), ["MP3", "ffmpeg -i"]),
+        (b"\xff\xfb\x90\x00" + bytes(100), ["MP3", "ffmpeg -i"]),
+        (b"\xff\xf1\x50\x80" + bytes(100), ["AAC", "ffmpeg -i"]),
+        (b"\x00\x00\x00\x20ftypM4A " + bytes(100), ["MP4/M4A", "ffmpeg -i"]),
+        (b"\x1a\x45\xdf\xa3" + bytes(100), ["WebM", "ffmpeg -i"]),
+        (b"OggS\x00\x02" + bytes(22) + b"\x01\x1e\x01vorbis" + bytes(40), ["Ogg Vorbis", "ffmpeg -i"]),
+        (b"", ["is empty"]),
+        (b"hello, this is not audio at all\n" * 4, ["is text, not audio"]),
+        (wav_bytes(riff=b"RF64"), ["RF64", "ffmpeg -i"]),
+        (wav_bytes(bits=8), ["8-bit", "16-bit", "ffmpeg -i"]),
+        (wav_bytes(bits=24), ["24-bit", "16-bit", "ffmpeg -i"]),
+        (wav_bytes(tag=3, bits=32), ["floating-point", "ffmpeg -i"]),
+        (wav_bytes(tag=7, bits=8), ["mu-law", "ffmpeg -i"]),
+        (wav_bytes(rate=96000), ["96000 Hz", "48000", "ffmpeg -i"]),
+    ],
+    ids=[
+        "id3",
+        "mp3",
+        "aac",
+        "m4a",
+        "webm",
+        "vorbis",
+        "empty",
+        "text",
+        "rf64",
+        "8bit",
+        "24bit",
+        "float",
+        "mulaw",
+        "96k",
+    ],
+)
+def test_files_the_service_does_not_take(tmp_path: Path, content: bytes, needles: list[str]) -> None:
+    path = tmp_path / "input.wav"  # the name says WAV whatever it is
+    path.write_bytes(content)
+    err = one_line_error(cli("transcribe", path, "--endpoint", "http://127.0.0.1:9"))
+    assert str(path) in err
+    for needle in needles:
+        assert needle in err
+
+
+def test_a_24_bit_flac_is_refused_by_the_same_rule(tmp_path: Path) -> None:
+    data = bytearray(FOX_FLAC.read_bytes())
+    # STREAMINFO bits-per-sample: 5 bits ending at bit 36 of the 64-bit field at byte 18.
+    packed = int.from_bytes(data[18:26], "big")
+    packed = (packed & ~(0x1F << 36)) | (23 << 36)
+    data[18:26] = packed.to_bytes(8, "big")
+    path = tmp_path / "deep.flac"
+    path.write_bytes(bytes(data))
+    err = one_line_error(cli("transcribe", path, "--endpoint", "http://127.0.0.1:9"))
+    assert "24-bit FLAC" in err and "16-bit" in err
+
+
+def test_a_language_the_local_endpoint_cannot_recognise(local: LocalEndpoint) -> None:
+    result = cli("transcribe", FOX_FLAC, "--language", "de-DE", "--endpoint", local.http2_url, "--no-pacing")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("recognises English only") == 1
+
+
+def test_output_into_a_closed_pipe_is_quiet(local: LocalEndpoint) -> None:
+    command = f"{' '.join(CLI)} transcribe {DEMO} --endpoint {local.http2_url} --no-pacing | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1
+    assert "Broken pipe" not in result.stderr and "BrokenPipeError" not in result.stderr
+
+
+# -- the local endpoint as a program -----------------------------------------------------------------
+
+
+def test_serve_flags_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    cases = [
+        (["--no-tls", "--ca-out", str(tmp_path / "ca.pem")], "--ca-out"),
+        (["--port", "9555", "--ws-port", "9555"], "must differ"),
+        (["--max-streams", "0"], "--max-streams"),
+        (["--idle-timeout", "0"], "--idle-timeout"),
+        (["--tls-cert", str(tmp_path / "missing.pem"), "--tls-key", str(tmp_path / "missing.key")], "missing.pem"),
+    ]
+    for argv, needle in cases:
+        result = cli("serve", *argv, timeout=30)
+        assert result.returncode != 0
+        assert needle in result.stderr, (argv, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_a_taken_port_leaves_the_running_servers_ca_alone(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ca = tmp_path / "ca.pem"
+        ca.write_text("the running server's CA\n")
+        result = cli("serve", "--port", str(port), "--ws-port", "0", "--ca-out", ca, timeout=30)
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert ca.read_text() == "the running server's CA\n"
+
+
+def test_version_and_defaults_in_help() -> None:
+    result = cli("--version")
+    assert result.returncode == 0 and re.fullmatch(r"streamscribe \S+\n", result.stdout)
+    help_text = cli("serve", "--help").stdout
+    assert "(default: 25)" in help_text and "(default: 8443)" in help_text
+    from streaming.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in commands.choices.items():  # type: ignore[union-attr]
+        for action in sub._actions:
+            assert action.help, f"streamscribe {name} {action.option_strings or action.dest} has no help text"
+
+
+def test_serve_without_the_local_extra_says_what_to_install() -> None:
+    code = "import sys; sys.modules['aiohttp'] = None; from streaming.cli import main; sys.exit(main(['serve']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert "pip install 'streamscribe[local]'" in result.stderr
+    assert "ModuleNotFoundError" not in result.stderr
