@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -183,6 +184,9 @@ class LocalEndpoint:
         return line + (f" websocket={self.websocket_url}" if self.websocket_url else "")
 
     async def close(self) -> None:
+        for stream in self.streams.values():
+            if stream.outcome == "open":
+                stream.outcome = "ended by server shutdown"
         for server in self._servers:
             server.close()
         for connection in list(self.connections):
@@ -207,11 +211,10 @@ class LocalEndpoint:
     # -- opening streams ---------------------------------------------------------------------
 
     def open_http2_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
-        path = urlsplit(target).path
         return self._open(
             method,
             "POST",
-            path,
+            target,
             headers,
             lambda now: sigv4.verify_request(
                 method,
@@ -231,7 +234,7 @@ class LocalEndpoint:
         return self._open(
             method,
             "GET",
-            parts.path,
+            target,
             headers,
             lambda now: sigv4.verify_presigned_request(
                 method,
@@ -247,6 +250,33 @@ class LocalEndpoint:
         )
 
     def _open(
+        self,
+        method: str,
+        want_method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        verify: Callable[[_dt.datetime], sigv4.VerifiedRequest],
+        parse: Callable[[Operation], StreamParams],
+        *,
+        websocket: bool,
+    ) -> OpenResult:
+        """Open a stream, or refuse the request; either way one log line says so."""
+        path = urlsplit(target).path
+        outcome = self._open_or_refuse(method, want_method, path, headers, verify, parse, websocket=websocket)
+        if isinstance(outcome, ServiceError):
+            log.info(
+                "refused request=%s %s %s key=%s status=%d %s: %s",
+                outcome.request_id,
+                method,
+                path,
+                _access_key(headers, target),
+                outcome.status,
+                outcome.code,
+                outcome.message,
+            )
+        return outcome
+
+    def _open_or_refuse(
         self,
         method: str,
         want_method: str,
@@ -323,6 +353,20 @@ class LocalEndpoint:
             stream.outcome = "client went away"
         self.completed.append(stream)
         log.info("%s", stream.summary())
+
+
+_CREDENTIAL_RE: Final = re.compile(r"Credential=([A-Z0-9]{1,128})(?:/|%2F)")
+
+
+def _access_key(headers: list[tuple[str, str]], target: str) -> str:
+    """The access key a request claims (from its Authorization header or presigned URL)."""
+    for name, value in headers:
+        if name.lower() == "authorization":
+            match = _CREDENTIAL_RE.search(value)
+            if match:
+                return match[1]
+    match = _CREDENTIAL_RE.search(target)
+    return match[1] if match else "none"
 
 
 def _with_id(error: ServiceError, request_id: str) -> ServiceError:

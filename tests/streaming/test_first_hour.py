@@ -428,3 +428,46 @@ def test_serve_without_the_local_extra_says_what_to_install() -> None:
     assert result.returncode == 1
     assert "pip install 'streamscribe[local]'" in result.stderr
     assert "ModuleNotFoundError" not in result.stderr
+
+
+def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [*CLI, "serve", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        listening = server.stdout.readline()
+        assert listening.startswith("listening http2=http://127.0.0.1:")  # machine-readable, on stdout
+        url = dict(part.split("=", 1) for part in listening.split()[1:])["http2"]
+        refused = subprocess.run(
+            [*CLI, "transcribe", str(FOX_WAV), "--endpoint", url],
+            env={**os.environ, "AWS_ACCESS_KEY_ID": "AKIDSTRANGER", "AWS_SECRET_ACCESS_KEY": "x"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 1
+        # A stream that is still sending when the server stops.
+        client = subprocess.Popen(
+            [*CLI, "transcribe", str(DEMO), "--endpoint", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        time.sleep(3)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(20) == 0
+        client.wait(30)
+    finally:
+        for process in (server,):
+            if process.poll() is None:
+                process.kill()
+    log = server.stderr.read() if server.stderr else ""
+    lines = [line for line in log.splitlines() if line.strip()]
+    refusals = [line for line in lines if line.startswith("refused ")]
+    assert len(refusals) == 1
+    assert "key=AKIDSTRANGER" in refusals[0] and "status=403 UnrecognizedClientException" in refusals[0]
+    assert any("outcome=ended by server shutdown" in line for line in lines), log
+    assert "listening" not in log  # the listening line is stdout's alone
