@@ -53,3 +53,23 @@ async def test_page_captions_the_bundled_recording(tls: str) -> None:
     stream = ep.completed[-1]
     assert stream.outcome == "completed"
     assert stream.frames == len(sent)
+
+
+async def test_page_shows_the_services_error_and_keeps_it() -> None:
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    # Audio every 2.5 s against a 1 s idle limit: the service ends the stream with its error.
+    async with LocalEndpoint(tls="none", idle_timeout=1.0) as ep, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            base = ep.websocket_url.replace("ws", "http", 1)
+            await page.goto(f"{base}/?source=file&speed=0.04")
+            await page.wait_for_selector("body[data-done=true]", timeout=30_000)
+            status = await page.locator("#status").text_content()
+            classes = await page.locator("#status").get_attribute("class")
+        finally:
+            await browser.close()
+    assert classes == "error"
+    assert status is not None and status.startswith("BadRequestException: ")
+    assert "no new audio" in status  # the service's own message, not "Done."
