@@ -54,3 +54,20 @@ def test_a_python_without_venv_says_which_package_to_install(tmp_path: Path) -> 
     assert result.returncode != 0
     assert "install Debian's python3-venv (sudo apt-get install python3-venv)" in result.stderr
     assert not (tmp_path / "venv").exists()  # nothing half-made is left behind
+
+
+def test_the_wheel_ships_its_data_without_setuptools_warnings(tmp_path: Path) -> None:
+    import zipfile
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp_path), "-v"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "would be ignored" not in result.stdout + result.stderr
+    [wheel] = tmp_path.glob("streamscribe-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"streaming/data/demo.flac", "streaming/local/page.html", "streaming/py.typed"} <= names
