@@ -471,3 +471,53 @@ def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_pat
     assert "key=AKIDSTRANGER" in refusals[0] and "status=403 UnrecognizedClientException" in refusals[0]
     assert any("outcome=ended by server shutdown" in line for line in lines), log
     assert "listening" not in log  # the listening line is stdout's alone
+
+
+def test_a_file_is_written_while_the_terminal_shows_live_captions(local: LocalEndpoint, tmp_path: Path) -> None:
+    import pty
+
+    out = tmp_path / "fox.srt"
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, "transcribe", str(FOX_FLAC), "--endpoint", local.http2_url, "-o", str(out), "--speed", "4"],
+        stdout=secondary,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        screen += data
+    os.close(main)
+    assert process.wait(30) == 0
+    text = screen.decode("utf-8", "replace")
+    assert "s sent" in text  # the progress line of the live view
+    assert "\x1b[" in text  # drawn in place on the terminal
+    cues = srt_cues(out.read_text())
+    assert cues and word_error_rate(FOX_TEXT, " ".join(t for _, _, t in cues)) <= 0.2
+
+
+def test_control_characters_from_the_peer_never_reach_the_terminal() -> None:
+    import io
+
+    from streaming.client import StreamStats
+    from streaming.display import CaptionPrinter
+    from streaming.models import Alternative, Result, Transcript, TranscriptEvent
+
+    hostile = "hello \x1b]0;owned\x07 \x1b[2J world"
+    event = TranscriptEvent(
+        transcript=Transcript(results=(Result(result_id="r", alternatives=(Alternative(transcript=hostile),)),))
+    )
+    for tty in (False, True):
+        screen = io.StringIO()
+        CaptionPrinter(screen, tty=tty, status=io.StringIO()).event(event, StreamStats())
+        assert (
+            "\x1b]" not in screen.getvalue() and "\x07" not in screen.getvalue() and "\x1b[2J" not in screen.getvalue()
+        )
+        assert "hello" in screen.getvalue() and "world" in screen.getvalue()
