@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -171,6 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
     d = commands.add_parser("demo", help="live captions from a bundled recording through the local endpoint")
     d.add_argument("--speed", type=float, default=1.0, help="X times real time (default 1)")
     d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both", help="which to show")
+    s.add_argument("--resources", help="JSON file with seeded jobs (see streaming.local.jobs)")
+
+    j = commands.add_parser(
+        "job",
+        help="look up or wait for a transcription, medical, call analytics or speaker enrollment job",
+        formatter_class=_Help,
+        epilog="examples:\n  streamscribe job get my-job\n"
+        "  streamscribe job wait my-call --call-analytics --timeout 900\n"
+        "  streamscribe job get 1a2b3c --speaker-enrollment --domain-id dom-1 --output json",
+    )
+    j.add_argument("action", choices=["get", "wait"], help="get: one look; wait: until it ends")
+    j.add_argument("name", help="the job's name (Voice ID: its job id)")
+    kind = j.add_mutually_exclusive_group()
+    kind.add_argument("--medical", action="store_true", help="a medical transcription job")
+    kind.add_argument("--call-analytics", action="store_true", help="a call analytics job")
+    kind.add_argument("--speaker-enrollment", action="store_true", help="a Voice ID speaker enrollment job")
+    j.add_argument("--domain-id", help="the Voice ID domain (with --speaker-enrollment)")
+    j.add_argument("--output", choices=["text", "json"], default="text", help="json: the service's response, exactly")
+    j.add_argument("--timeout", type=_positive(float), default=3600.0, help="wait: seconds before giving up")
+    j.add_argument("--region", default="us-east-1", help="AWS region")
+    j.add_argument("--profile", help="credentials profile (~/.aws/credentials, ~/.aws/config)")
+    j.add_argument("--endpoint", help="API endpoint URL, e.g. a local endpoint's http://127.0.0.1:8444")
+    j.add_argument("--ca", help="CA file (PEM) to trust")
     return parser
 
 
@@ -250,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo  # noqa: PLC0415
 
             return _run(run_demo(speed=args.speed, transport=args.transport))
+        if args.command == "job":
+            return _job(args)
         return _run(_transcribe(args))
     except KeyboardInterrupt:
         return 130
@@ -328,6 +353,7 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.port and args.port == args.ws_port:
         raise CliError(f"--port and --ws-port must differ (both are {args.port})")
     tls: Any = "none" if args.no_tls else args.tls
+    resources = Path(args.resources) if args.resources else None
     if args.tls_cert:
         if not args.tls_key:
             raise CliError("--tls-cert needs --tls-key")
@@ -344,6 +370,7 @@ async def _serve(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         max_duration=args.max_duration,
         region=args.region,
+        resources=resources,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -357,6 +384,97 @@ async def _serve(args: argparse.Namespace) -> int:
             logging.getLogger("streamscribe.local").info("browser page: %s/", page)
         await stop.wait()
     return 0
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+# Exit codes of `job get` / `job wait` by the job's status: scripts can branch on them.
+_JOB_EXIT = {"COMPLETED": 0, "FAILED": 3, "COMPLETED_WITH_ERRORS": 4}
+_JOB_RUNNING_EXIT = 5  # get: still QUEUED / IN_PROGRESS / SUBMITTED
+_JOB_TIMEOUT_EXIT = 6  # wait: still running at --timeout
+
+
+def _job(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    import msgspec  # noqa: PLC0415
+
+    from .jobs import BlockingJobsClient, Job, JobFailedError, JobWaitTimeout, default_jobs_endpoint  # noqa: PLC0415
+
+    if args.speaker_enrollment and not args.domain_id:
+        raise CliError("--speaker-enrollment needs --domain-id (the Voice ID domain)")
+    if args.domain_id and not args.speaker_enrollment:
+        raise CliError("--domain-id is for --speaker-enrollment jobs")
+    _check_ca(args.ca)
+    service = "voiceid" if args.speaker_enrollment else "transcribe"
+    endpoint = args.endpoint or default_jobs_endpoint(service, args.region)
+    from .client import check_endpoint, check_region  # noqa: PLC0415
+
+    check_region(args.region)
+    check_endpoint(endpoint, "http2")
+    credentials = _credentials(args, endpoint)
+    tty = sys.stderr.isatty()
+
+    def progress(job: Any) -> None:
+        if tty:
+            percent = getattr(getattr(job, "job_progress", None), "percent_complete", None)
+            extra = f" {percent}%" if percent is not None else ""
+            print(f"\r\x1b[K{job.name}: {job.raw_status}{extra}", end="", file=sys.stderr, flush=True)
+
+    get: Callable[[], Job]
+    wait: Callable[[], Job]
+    with BlockingJobsClient(args.region, credentials, endpoint=endpoint, ca_file=args.ca) as client:
+        if args.speaker_enrollment:
+            get = lambda: client.describe_speaker_enrollment_job(args.domain_id, args.name)  # noqa: E731
+            wait = lambda: client.wait_for_speaker_enrollment_job(  # noqa: E731
+                args.domain_id, args.name, timeout=args.timeout, progress=progress
+            )
+        elif args.medical:
+            get = lambda: client.get_medical_transcription_job(args.name)  # noqa: E731
+            wait = lambda: client.wait_for_medical_transcription_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+        elif args.call_analytics:
+            get = lambda: client.get_call_analytics_job(args.name)  # noqa: E731
+            wait = lambda: client.wait_for_call_analytics_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+        else:
+            get = lambda: client.get_transcription_job(args.name)  # noqa: E731
+            wait = lambda: client.wait_for_transcription_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+        timed_out = False
+        job: Job
+        try:
+            job = get() if args.action == "get" else wait()
+        except JobFailedError as exc:
+            job = exc.job
+        except JobWaitTimeout as exc:
+            job, timed_out = exc.job, True
+        finally:
+            if tty and args.action == "wait":
+                print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    if args.output == "json":
+        document = msgspec.to_builtins(job)
+        extra = document.pop("__extra_fields__", {})
+        print(json.dumps({**document, **extra}, indent=2, default=str))
+    else:
+        print(_job_text(job))
+    if timed_out:
+        _note(f"still {job.raw_status} after {args.timeout:g} s")
+        return _JOB_TIMEOUT_EXIT
+    return _JOB_EXIT.get(job.raw_status or "", _JOB_RUNNING_EXIT)
+
+
+def _job_text(job: Any) -> str:
+    lines = [f"{job.name}: {job.raw_status}"]
+    for label, value in (
+        ("failure", job.failure),
+        ("language", getattr(job, "language_code", None)),
+        ("transcript", getattr(getattr(job, "transcript", None), "transcript_file_uri", None)),
+        ("redacted transcript", getattr(getattr(job, "transcript", None), "redacted_transcript_file_uri", None)),
+        ("created", getattr(job, "creation_time", None) or getattr(job, "created_at", None)),
+        ("completed", getattr(job, "completion_time", None) or getattr(job, "ended_at", None)),
+        ("progress", getattr(getattr(job, "job_progress", None), "percent_complete", None)),
+    ):
+        if value is not None:
+            lines.append(f"  {label}: {value}")
+    return "\n".join(lines)
 
 
 # -- credentials -----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from .core import (
 )
 from .credentials import credentials_for, is_local_endpoint
 from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
-from .params import Operation, StreamParams
+from .params import Operation, StreamParams, check_post_call_settings
 from .session import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from .transports import Http2Transport, Transport, WebSocketTransport, client_ssl_context
 
@@ -294,9 +294,7 @@ def _check_channel_definitions(definitions: Sequence[Mapping[str, object]]) -> l
 
 
 def _check_post_call(settings: Mapping[str, object]) -> dict[str, object]:
-    if not isinstance(settings, Mapping):
-        raise ParameterError("post_call_analytics_settings", "post_call_analytics_settings must be a mapping")
-    return dict(settings)
+    return dict(check_post_call_settings(settings))
 
 
 def check_region(region: str) -> None:

@@ -35,20 +35,26 @@ __all__ = [
     "CredentialsError",
     "ExpiredTokenException",
     "InternalFailureException",
+    "InternalServerException",
     "InvalidSignatureException",
     "LimitExceededException",
+    "NotFoundException",
     "ParameterError",
     "ProtocolError",
+    "ResourceNotFoundException",
     "SerializationException",
     "ServiceError",
+    "ServiceQuotaExceededException",
     "ServiceUnavailableException",
     "SigningError",
     "StreamStateError",
     "StreamTimeout",
+    "ThrottlingException",
     "TranscribeError",
     "TransportError",
     "UnknownServiceError",
     "UnrecognizedClientException",
+    "ValidationException",
     "service_error",
     "service_error_from_http",
 ]
@@ -140,6 +146,44 @@ class ExpiredTokenException(ServiceError):
     status = 403
 
 
+class NotFoundException(ServiceError):
+    """Transcribe: no job (or resource) by that name."""
+
+    code = "NotFoundException"
+    status = 400
+
+
+class ResourceNotFoundException(ServiceError):
+    """Voice ID: no domain or job with that id."""
+
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class ThrottlingException(ServiceError):
+    code = "ThrottlingException"
+    status = 429
+    retryable = True
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+    status = 400
+
+
+class InternalServerException(ServiceError):
+    """Voice ID's name for a 500."""
+
+    code = "InternalServerException"
+    status = 500
+    retryable = True
+
+
+class ServiceQuotaExceededException(ServiceError):
+    code = "ServiceQuotaExceededException"
+    status = 402
+
+
 class UnknownServiceError(ServiceError):
     """A service error whose name is not in the table; ``code`` is kept per instance."""
 
@@ -163,6 +207,12 @@ SERVICE_EXCEPTIONS: Final[Mapping[str, type[ServiceError]]] = {
         InvalidSignatureException,
         AccessDeniedException,
         ExpiredTokenException,
+        NotFoundException,
+        ResourceNotFoundException,
+        ThrottlingException,
+        ValidationException,
+        InternalServerException,
+        ServiceQuotaExceededException,
     )
 }
 _BY_STATUS: Final = {

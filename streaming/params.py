@@ -28,6 +28,7 @@ __all__ = [
     "Operation",
     "Param",
     "StreamParams",
+    "check_post_call_settings",
     "params_from_headers",
     "params_from_query",
 ]
@@ -592,3 +593,50 @@ def _validate_channels(v: dict[str, ParamValue]) -> None:
 def new_session_id() -> str:
     """A fresh session id in the service's format."""
     return str(uuid.uuid4())
+
+
+_S3_URI_RE: Final = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
+_ROLE_ARN_RE: Final = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/\-]{1,1023}")
+_POST_CALL_KEYS: Final = frozenset(
+    {"OutputLocation", "DataAccessRoleArn", "ContentRedactionOutput", "OutputEncryptionKMSKeyId"}
+)
+
+
+def check_post_call_settings(settings: object) -> dict[str, str]:
+    """PostCallAnalyticsSettings as the service checks them, or :class:`ParameterError`.
+
+    ``OutputLocation`` (an ``s3://`` URI) and ``DataAccessRoleArn`` (an IAM role ARN) are
+    required; ``ContentRedactionOutput`` is ``redacted`` or ``redacted_and_unredacted``;
+    ``OutputEncryptionKMSKeyId`` is a key id, ARN or alias.
+    """
+    name = "post_call_analytics_settings"
+    if not isinstance(settings, Mapping):
+        raise ParameterError(name, f"PostCallAnalyticsSettings must be an object, not {type(settings).__name__}")
+    unknown = sorted(set(settings) - _POST_CALL_KEYS)
+    if unknown:
+        raise ParameterError(name, f"PostCallAnalyticsSettings has unknown fields: {', '.join(map(str, unknown))}")
+    values = {str(k): v for k, v in settings.items()}
+    for key in ("OutputLocation", "DataAccessRoleArn"):
+        if not isinstance(values.get(key), str) or not values[key]:
+            raise ParameterError(name, f"PostCallAnalyticsSettings.{key} is required")
+    if not _S3_URI_RE.fullmatch(values["OutputLocation"]):
+        raise ParameterError(
+            name, f"PostCallAnalyticsSettings.OutputLocation {values['OutputLocation']!r} must be an s3:// URI"
+        )
+    if not _ROLE_ARN_RE.fullmatch(values["DataAccessRoleArn"]):
+        raise ParameterError(
+            name,
+            f"PostCallAnalyticsSettings.DataAccessRoleArn {values['DataAccessRoleArn']!r} must be an IAM role ARN "
+            "(arn:aws:iam::123456789012:role/Name)",
+        )
+    redaction = values.get("ContentRedactionOutput")
+    if redaction is not None and redaction not in ("redacted", "redacted_and_unredacted"):
+        raise ParameterError(
+            name,
+            "PostCallAnalyticsSettings.ContentRedactionOutput must be redacted or redacted_and_unredacted, "
+            f"not {redaction!r}",
+        )
+    kms_key = values.get("OutputEncryptionKMSKeyId")
+    if kms_key is not None and (not isinstance(kms_key, str) or not 1 <= len(kms_key) <= 2048):
+        raise ParameterError(name, "PostCallAnalyticsSettings.OutputEncryptionKMSKeyId must be a key id, ARN or alias")
+    return {k: str(v) for k, v in values.items()}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -32,11 +33,13 @@ from ..errors import (
     InvalidSignatureException,
     LimitExceededException,
     ParameterError,
+    SerializationException,
     ServiceError,
     UnknownServiceError,
     UnrecognizedClientException,
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
+from .jobs import JobStore, load_resources
 from .stream import Limits, ServerStream
 from .tls import ServerCertificates, mint_self_signed, server_context
 
@@ -81,9 +84,10 @@ class LocalEndpoint:
         max_duration: float = 4 * 3600.0,
         region: str | None = None,
         clock: Callable[[], _dt.datetime] | None = None,
+        resources: str | Path | Mapping[str, Any] | None = None,
     ) -> None:
         if engine not in ("pocketsphinx", "none"):
-            raise ValueError(f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
+            raise ParameterError("engine", f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
         self.host = host
         self.port = port
         self.ws_port = ws_port
@@ -95,6 +99,7 @@ class LocalEndpoint:
         self.limits = Limits(idle_timeout=idle_timeout, max_duration=max_duration)
         self.region = region
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
+        self.jobs = JobStore(load_resources(resources), clock=self.clock)
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
         self.connections: set[Any] = set()
@@ -203,10 +208,70 @@ class LocalEndpoint:
             self._runner = None
 
     def add_page_routes(self, app: web.Application) -> None:
-        """The browser page and its helpers, on the WebSocket port (see :mod:`.page`)."""
+        """The browser page and its helpers, and the job APIs, on the HTTP (WebSocket) port."""
         from .page import install  # noqa: PLC0415
 
         install(app, self)
+        app.router.add_post("/", self._job_api)
+        app.router.add_get("/jobs/call-analytics/{name}/transcript.json", self._job_transcript)
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP port's base URL (page, job APIs): the WebSocket URL with an HTTP scheme."""
+        return self.websocket_url.replace("ws", "http", 1)
+
+    async def _job_api(self, request: web.Request) -> web.Response:
+        """One AWS JSON-protocol call (X-Amz-Target), signature verified (see :mod:`.jobs`)."""
+        request_id = str(uuid.uuid4())
+        body = await request.content.read(1 << 20)
+        target = request.headers.get("x-amz-target", "")
+        service = "voiceid" if target.startswith("VoiceID.") else "transcribe"
+        headers = list(request.headers.items())
+        try:
+            try:
+                sigv4.verify_request(
+                    request.method,
+                    request.path_qs,
+                    headers,
+                    credentials=self.credentials,
+                    now=self.clock(),
+                    region=self.region,
+                    service=service,
+                    body=body,
+                )
+            except sigv4.VerificationError as exc:
+                raise _auth_error(exc) from exc
+            except sigv4.SigningError as exc:
+                raise InvalidSignatureException(str(exc)) from exc
+            try:
+                document = json.loads(body) if body else {}
+            except ValueError as exc:
+                raise SerializationException(f"The request body is not JSON: {exc}") from exc
+            response = self.jobs.handle(target, document)
+        except ServiceError as exc:
+            exc.request_id = request_id
+            log.info("refused request=%s %s key=%s status=%d %s: %s", request_id, target or "(no X-Amz-Target)",
+                     _access_key(headers, request.path_qs), exc.status, exc.code, exc.message)  # fmt: skip
+            return web.Response(
+                status=exc.status,
+                body=json.dumps({"__type": exc.code, "message": exc.message}).encode(),
+                headers={
+                    "content-type": request.headers.get("content-type", "application/x-amz-json-1.1"),
+                    "x-amzn-errortype": exc.code,
+                    "x-amzn-requestid": request_id,
+                },
+            )
+        log.info("job request=%s %s", request_id, target)
+        return web.Response(
+            body=json.dumps(response).encode(),
+            headers={"content-type": request.headers.get("content-type", ""), "x-amzn-requestid": request_id},
+        )
+
+    async def _job_transcript(self, request: web.Request) -> web.Response:
+        transcript = self.jobs.transcript(request.match_info["name"])
+        if transcript is None:
+            raise web.HTTPNotFound(text="no such transcript (yet)")
+        return web.Response(body=transcript, content_type="application/json")
 
     # -- opening streams ---------------------------------------------------------------------
 
@@ -353,6 +418,11 @@ class LocalEndpoint:
             stream.outcome = "client went away"
         self.completed.append(stream)
         log.info("%s", stream.summary())
+        if stream.outcome == "completed" and self.websocket_url:
+            name = stream.session_id
+            url = f"{self.http_url}/jobs/call-analytics/{name}/transcript.json"
+            if self.jobs.post_call(stream, url):
+                log.info("call analytics job %s created for the post-call analytics", name)
 
 
 _CREDENTIAL_RE: Final = re.compile(r"Credential=([A-Z0-9]{1,128})(?:/|%2F)")

@@ -23,8 +23,15 @@ import eventstream
 import sigv4
 from eventstream import Message
 
-from ..errors import BadRequestException, InternalFailureException, LimitExceededException, ServiceError
-from ..params import Operation, StreamParams
+from ..errors import (
+    BadRequestException,
+    InternalFailureException,
+    LimitExceededException,
+    ParameterError,
+    ServiceError,
+)
+from ..models import CategoryEvent, UtteranceEvent
+from ..params import Operation, StreamParams, check_post_call_settings
 from ..protocol import encode_result_event
 from .audio import AudioFormatError, AudioPipeline
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
@@ -91,6 +98,7 @@ class ServerStream:
         self._ended = False
         self._audio_started = False
         self._configuration: dict[str, Any] | None = None
+        self.finals: list[UtteranceEvent | CategoryEvent] = []  # Call Analytics: for the post-call job
         self._started = time.monotonic()
         self._results = ResultBuilder(params)
 
@@ -185,6 +193,17 @@ class ServerStream:
         self.audio_bytes += len(audio)
         self._inbox.put_nowait(audio)
 
+    @property
+    def post_call_settings(self) -> dict[str, str] | None:
+        """The stream's PostCallAnalyticsSettings, when its ConfigurationEvent had them."""
+        settings = (self._configuration or {}).get("PostCallAnalyticsSettings")
+        return dict(settings) if isinstance(settings, dict) else None
+
+    @property
+    def channel_definitions(self) -> list[dict[str, Any]]:
+        definitions = (self._configuration or {}).get("ChannelDefinitions")
+        return list(definitions) if isinstance(definitions, list) else []
+
     def _configure(self, payload: bytes) -> None:
         if self.params.operation is not Operation.CALL_ANALYTICS:
             raise BadRequestException("ConfigurationEvent is only accepted by Call Analytics streams.")
@@ -197,6 +216,11 @@ class ServerStream:
             raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
         if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
             raise BadRequestException("ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER.")
+        if "PostCallAnalyticsSettings" in config:
+            try:
+                config["PostCallAnalyticsSettings"] = check_post_call_settings(config["PostCallAnalyticsSettings"])
+            except ParameterError as exc:
+                raise BadRequestException(str(exc)) from exc
         self._configuration = config
         self._results.set_channel_roles(roles)
 
@@ -231,6 +255,8 @@ class ServerStream:
                 events = await asyncio.wrap_future(inflight)
                 for event in events:
                     await send(encode_result_event(event))
+                    if isinstance(event, UtteranceEvent | CategoryEvent) and not getattr(event, "is_partial", False):
+                        self.finals.append(event)  # what a post-call job is built from
                 if final:
                     self.outcome = "completed"
                     return

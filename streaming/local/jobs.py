@@ -1,0 +1,306 @@
+"""The local endpoint's job status APIs: the service's JSON shapes and errors, seeded or made live.
+
+Four operations answer on the endpoint's HTTP port (the one that serves the page and the
+WebSocket), signature verified, over the AWS JSON protocol (``X-Amz-Target``):
+``Transcribe.GetTranscriptionJob``, ``Transcribe.GetMedicalTranscriptionJob``,
+``Transcribe.GetCallAnalyticsJob`` and ``VoiceID.DescribeSpeakerEnrollmentJob``.
+
+Jobs come from two places:
+
+* the resources file's ``TranscriptionJobs``, ``MedicalTranscriptionJobs``,
+  ``CallAnalyticsJobs`` and ``SpeakerEnrollmentJobs``: each entry is the job object as
+  the service returns it, plus an optional ``StatusSequence`` (our own key, never
+  returned): the statuses it shows on successive calls, the last one staying. A seed
+  that ends FAILED carries its ``FailureReason`` (or Voice ID's ``FailureDetails``);
+* Call Analytics streams with ``PostCallAnalyticsSettings``: when such a stream ends, a
+  call analytics job named after its session id moves QUEUED, IN_PROGRESS, then
+  COMPLETED (FAILED when nothing was said), one step per call, and its transcript (the
+  post-call JSON, built from the stream's own final utterances and categories) is served
+  at the ``TranscriptFileUri`` it reports.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ..errors import (
+    BadRequestException,
+    NotFoundException,
+    ParameterError,
+    ResourceNotFoundException,
+    ServiceError,
+    UnknownServiceError,
+    ValidationException,
+)
+from ..models import CategoryEvent, UtteranceEvent
+
+if TYPE_CHECKING:
+    from .stream import ServerStream
+
+__all__ = ["JobStore", "load_resources"]
+
+_TERMINAL: Final = frozenset({"COMPLETED", "FAILED", "COMPLETED_WITH_ERRORS"})
+
+
+@dataclass(slots=True)
+class _Job:
+    document: dict[str, Any]  # the job object in the service's shape
+    status_key: str
+    sequence: list[str]
+    polls: int = 0
+    transcript: bytes | None = None  # the post-call JSON, for live Call Analytics jobs
+    completion_key: str = "CompletionTime"
+
+    def view(self, now: _dt.datetime) -> dict[str, Any]:
+        """The job as the next call sees it (the sequence advances one step per call)."""
+        if self.sequence:
+            status = self.sequence[min(self.polls, len(self.sequence) - 1)]
+            self.polls += 1
+            self.document[self.status_key] = status
+            if status in _TERMINAL and self.completion_key not in self.document:
+                self.document[self.completion_key] = now.timestamp()
+        return dict(self.document)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    list_key: str  # in the resources file
+    name_key: str  # in the job object
+    status_key: str
+    response_key: str
+    missing: Callable[[str], ServiceError]
+    completion_key: str = "CompletionTime"
+
+
+_TRANSCRIPTION: Final = _Kind(
+    "TranscriptionJobs",
+    "TranscriptionJobName",
+    "TranscriptionJobStatus",
+    "TranscriptionJob",
+    lambda name: NotFoundException(
+        "The requested job couldn't be found. Check the job name and try your request again."
+    ),
+)
+_MEDICAL: Final = _Kind(
+    "MedicalTranscriptionJobs",
+    "MedicalTranscriptionJobName",
+    "TranscriptionJobStatus",
+    "MedicalTranscriptionJob",
+    lambda name: NotFoundException(
+        "The requested job couldn't be found. Check the job name and try your request again."
+    ),
+)
+_CALL_ANALYTICS: Final = _Kind(
+    "CallAnalyticsJobs",
+    "CallAnalyticsJobName",
+    "CallAnalyticsJobStatus",
+    "CallAnalyticsJob",
+    lambda name: NotFoundException(
+        "The requested job couldn't be found. Check the job name and try your request again."
+    ),
+)
+_ENROLLMENT: Final = _Kind(
+    "SpeakerEnrollmentJobs",
+    "JobId",
+    "JobStatus",
+    "Job",
+    lambda name: ResourceNotFoundException(f"Job with id {name} was not found."),
+    completion_key="EndedAt",
+)
+_BY_TARGET: Final = {
+    "Transcribe.GetTranscriptionJob": (_TRANSCRIPTION, "TranscriptionJobName"),
+    "Transcribe.GetMedicalTranscriptionJob": (_MEDICAL, "MedicalTranscriptionJobName"),
+    "Transcribe.GetCallAnalyticsJob": (_CALL_ANALYTICS, "CallAnalyticsJobName"),
+    "VoiceID.DescribeSpeakerEnrollmentJob": (_ENROLLMENT, "JobId"),
+}
+
+
+def load_resources(source: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The resources file (JSON) as a dict; a mapping passes through; None is empty."""
+    if source is None:
+        return {}
+    if isinstance(source, Mapping):
+        return dict(source)
+    try:
+        data = json.loads(Path(source).read_text())
+    except OSError as exc:
+        raise ParameterError("resources", f"cannot read the resources file {source}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise ParameterError("resources", f"the resources file {source} is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ParameterError("resources", f"the resources file {source} must hold a JSON object")
+    return data
+
+
+class JobStore:
+    """Every job the endpoint knows, by kind and name (see the module docstring)."""
+
+    def __init__(self, resources: Mapping[str, Any], *, clock: Callable[[], _dt.datetime]) -> None:
+        self.clock = clock
+        self._jobs: dict[tuple[str, str], _Job] = {}
+        for kind in (_TRANSCRIPTION, _MEDICAL, _CALL_ANALYTICS, _ENROLLMENT):
+            self._seed(kind, resources.get(kind.list_key, []))
+
+    def _seed(self, kind: _Kind, entries: Iterable[Any]) -> None:
+        if not isinstance(entries, list):
+            raise ParameterError("resources", f"{kind.list_key} in the resources file must be a list")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get(kind.name_key), str):
+                raise ParameterError("resources", f"{kind.list_key}[{i}] must be an object with a {kind.name_key}")
+            document = dict(entry)
+            sequence = document.pop("StatusSequence", [])
+            if not isinstance(sequence, list) or not all(isinstance(s, str) for s in sequence):
+                raise ParameterError("resources", f"{kind.list_key}[{i}].StatusSequence must be a list of statuses")
+            key = self._key(kind, document[kind.name_key], document.get("DomainId"))
+            self._jobs[key] = _Job(document, kind.status_key, sequence, completion_key=kind.completion_key)
+
+    @staticmethod
+    def _key(kind: _Kind, name: str, domain: object = None) -> tuple[str, str]:
+        scope = f"{kind.list_key}/{domain}" if kind is _ENROLLMENT else kind.list_key
+        return scope, name
+
+    # -- the API ------------------------------------------------------------------------------
+
+    def handle(self, target: str, request: object) -> dict[str, Any]:
+        """The response body for one call, or the service's error (raised)."""
+        found = _BY_TARGET.get(target)
+        if found is None:
+            raise UnknownServiceError("UnknownOperationException", f"Unknown operation {target!r}.", status=400)
+        kind, name_key = found
+        if not isinstance(request, dict):
+            raise _invalid(kind, "The request body must be a JSON object.")
+        name = request.get(name_key)
+        if not isinstance(name, str) or not name:
+            raise _invalid(kind, _null(name_key))
+        domain = request.get("DomainId")
+        if kind is _ENROLLMENT and (not isinstance(domain, str) or not domain):
+            raise _invalid(kind, _null("DomainId"))
+        job = self._jobs.get(self._key(kind, name, domain))
+        if job is None:
+            raise kind.missing(name)
+        return {kind.response_key: job.view(self.clock())}
+
+    def transcript(self, name: str) -> bytes | None:
+        """The post-call transcript of a live Call Analytics job, once it completed."""
+        job = self._jobs.get(self._key(_CALL_ANALYTICS, name))
+        if job is None or job.transcript is None or job.document.get("CallAnalyticsJobStatus") != "COMPLETED":
+            return None
+        return job.transcript
+
+    # -- post-call analytics ---------------------------------------------------------------------
+
+    def post_call(self, stream: ServerStream, transcript_url: str) -> str | None:
+        """Create the post-call job of a finished Call Analytics stream; its name, or None."""
+        settings = stream.post_call_settings
+        if settings is None:
+            return None
+        name = stream.session_id
+        now = self.clock()
+        utterances = [e for e in stream.finals if isinstance(e, UtteranceEvent)]
+        document: dict[str, Any] = {
+            "CallAnalyticsJobName": name,
+            "LanguageCode": stream.params.get("language_code") or "en-US",
+            "MediaSampleRateHertz": stream.params.sample_rate,
+            "MediaFormat": {"pcm": "wav", "flac": "flac", "ogg-opus": "ogg"}[stream.params.media_encoding],
+            "Media": {"MediaFileUri": f"{settings['OutputLocation'].rstrip('/')}/{name}.wav"},
+            "CreationTime": now.timestamp(),
+            "StartTime": now.timestamp(),
+            "DataAccessRoleArn": settings["DataAccessRoleArn"],
+            "ChannelDefinitions": stream.channel_definitions,
+            "Settings": {},
+        }
+        if "ContentRedactionOutput" in settings:
+            document["Settings"]["ContentRedaction"] = {
+                "RedactionType": "PII",
+                "RedactionOutput": settings["ContentRedactionOutput"],
+            }
+        if utterances:
+            sequence = ["QUEUED", "IN_PROGRESS", "COMPLETED"]
+            document["Transcript"] = {"TranscriptFileUri": transcript_url}
+        else:
+            sequence = ["QUEUED", "IN_PROGRESS", "FAILED"]
+            document["FailureReason"] = "The media file doesn't contain any speech. Check your file and try again."
+        job = _Job(document, "CallAnalyticsJobStatus", sequence)
+        job.transcript = json.dumps(_post_call_transcript(stream, name, utterances)).encode() if utterances else None
+        self._jobs[self._key(_CALL_ANALYTICS, name)] = job
+        return name
+
+
+def _null(name: str) -> str:
+    """The service's words for a missing member (its name in camelCase)."""
+    camel = name[:1].lower() + name[1:]
+    return f"1 validation error detected: Value at '{camel}' failed to satisfy constraint: Member must not be null"
+
+
+def _invalid(kind: _Kind, message: str) -> ServiceError:
+    return ValidationException(message) if kind is _ENROLLMENT else BadRequestException(message)
+
+
+@dataclass(slots=True)
+class _Talk:
+    millis: int = 0
+    turns: list[str] = field(default_factory=list)
+
+
+def _post_call_transcript(stream: ServerStream, name: str, utterances: list[UtteranceEvent]) -> dict[str, Any]:
+    """The post-call analytics output's shape, from the stream's own final results."""
+    talk: dict[str, _Talk] = {}
+    turns = []
+    for u in utterances:
+        role = u.participant_role or "AGENT"
+        talk.setdefault(role, _Talk()).millis += max(u.end_offset_millis - u.begin_offset_millis, 0)
+        turns.append(
+            {
+                "Id": u.utterance_id,
+                "ParticipantRole": role,
+                "Content": u.transcript,
+                "BeginOffsetMillis": u.begin_offset_millis,
+                "EndOffsetMillis": u.end_offset_millis,
+                "Sentiment": u.sentiment or "NEUTRAL",
+                "LoudnessScores": [],
+                "IssuesDetected": [
+                    {"CharacterOffsets": {"Begin": i.character_offsets.begin, "End": i.character_offsets.end}}
+                    for i in u.issues_detected
+                ],
+                "Items": [
+                    {
+                        "BeginOffsetMillis": i.begin_offset_millis,
+                        "EndOffsetMillis": i.end_offset_millis,
+                        "Content": i.content,
+                        "Type": i.type,
+                        "Confidence": i.confidence,
+                    }
+                    for i in u.items
+                ],
+            }
+        )
+    categories = [e for e in stream.finals if isinstance(e, CategoryEvent)]
+    matched = sorted({c for e in categories for c in e.matched_categories})
+    total = max((u.end_offset_millis for u in utterances), default=0)
+    return {
+        "JobName": name,
+        "JobStatus": "COMPLETED",
+        "LanguageCode": stream.params.get("language_code") or "en-US",
+        "Channel": "VOICE",
+        "AccountId": "000000000000",
+        "Participants": [{"ParticipantRole": role} for role in sorted(talk)],
+        "Transcript": turns,
+        "Categories": {
+            "MatchedCategories": matched,
+            "MatchedDetails": {c: {"PointsOfInterest": []} for c in matched},
+        },
+        "ConversationCharacteristics": {
+            "TotalConversationDurationMillis": total,
+            "TalkTime": {
+                "TotalTimeMillis": sum(t.millis for t in talk.values()),
+                "DetailsByParticipant": {role: {"TotalTimeMillis": t.millis} for role, t in talk.items()},
+            },
+            "NonTalkTime": {"TotalTimeMillis": max(total - sum(t.millis for t in talk.values()), 0)},
+        },
+        "ContentMetadata": {"Output": "Raw"},
+    }
