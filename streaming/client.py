@@ -37,6 +37,7 @@ from sigv4 import Credentials
 from .audio import AudioChunk, AudioSource
 from .core import (
     Action,
+    AudioState,
     CloseConnection,
     Connect,
     ConnectionState,
@@ -435,7 +436,7 @@ class Stream:
         if exc is not None:
             await self.aclose(abort=True)
             return
-        if not self._core.is_over and self._core.audio.value == "sending":
+        if not self._core.is_over and self._core.audio is AudioState.SENDING:
             with contextlib.suppress(TranscribeError):
                 await self.end_audio()
         await self.aclose()

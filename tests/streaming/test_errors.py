@@ -93,10 +93,15 @@ def test_stream_exception_messages_round_trip(cls) -> None:
 
 
 def test_unmodeled_error_messages() -> None:
-    message = eventstream.decode(encode_error("ThrottlingException", "Rate exceeded"))
+    # A name no table knows keeps its code; a known one (now ThrottlingException) gets its class.
+    message = eventstream.decode(encode_error("SlowDownException", "Rate exceeded"))
     with pytest.raises(errors.UnknownServiceError, match="Rate exceeded") as info:
         parse_result_message(Operation.TRANSCRIPTION, message)
-    assert info.value.code == "ThrottlingException"
+    assert info.value.code == "SlowDownException"
+    known = eventstream.decode(encode_error("ThrottlingException", "Rate exceeded"))
+    with pytest.raises(errors.ThrottlingException, match="Rate exceeded") as throttled:
+        parse_result_message(Operation.TRANSCRIPTION, known)
+    assert throttled.value.retryable
 
 
 def test_malformed_result_messages_are_protocol_errors() -> None:
