@@ -206,19 +206,33 @@ class ToxicityDetectionSettings(_Shape, frozen=True):
 
 
 class _Job(_Shape, frozen=True):
-    """What every job model has: the fields this version does not know, kept."""
+    """What every job model has: its status, name and failure under the service's field
+    names (given per class), and the fields this version does not know, kept."""
 
     extra_fields: dict[str, Any] = msgspec.field(default_factory=dict, name="__extra_fields__")
-    terminal: ClassVar[frozenset[str]]
+    terminal: ClassVar[frozenset[str]] = frozenset({"COMPLETED", "FAILED"})
     failed_status: ClassVar[str] = "FAILED"
+    _statuses: ClassVar[type[enum.StrEnum]] = TranscriptionJobStatus
+    _status_field: ClassVar[str]
+    _name_field: ClassVar[str]
 
     @property
     def raw_status(self) -> str | None:
-        raise NotImplementedError
+        """The status as the service wrote it."""
+        value = getattr(self, self._status_field)
+        return value if isinstance(value, str) else None
+
+    @property
+    def status(self) -> enum.StrEnum | str | None:
+        """The status as an enum member (:class:`TranscriptionJobStatus` or
+        :class:`SpeakerEnrollmentJobStatus`), or the raw string for a status this
+        version does not know."""
+        return _known(self._statuses, self.raw_status)
 
     @property
     def name(self) -> str | None:
-        raise NotImplementedError
+        value = getattr(self, self._name_field)
+        return value if isinstance(value, str) else None
 
     @property
     def is_terminal(self) -> bool:
@@ -228,7 +242,8 @@ class _Job(_Shape, frozen=True):
     @property
     def failure(self) -> str | None:
         """Why it failed, when it did."""
-        return None
+        value = getattr(self, "failure_reason", None)
+        return value if isinstance(value, str) else None
 
 
 class TranscriptionJob(_Job, frozen=True):
@@ -259,23 +274,8 @@ class TranscriptionJob(_Job, frozen=True):
     language_id_settings: dict[str, LanguageIdSettings] = msgspec.field(default_factory=dict)
     toxicity_detection: tuple[ToxicityDetectionSettings, ...] = ()
 
-    terminal: ClassVar[frozenset[str]] = frozenset({"COMPLETED", "FAILED"})
-
-    @property
-    def raw_status(self) -> str | None:
-        return self.transcription_job_status
-
-    @property
-    def status(self) -> TranscriptionJobStatus | str | None:
-        return _known(TranscriptionJobStatus, self.transcription_job_status)
-
-    @property
-    def name(self) -> str | None:
-        return self.transcription_job_name
-
-    @property
-    def failure(self) -> str | None:
-        return self.failure_reason
+    _status_field: ClassVar[str] = "transcription_job_status"
+    _name_field: ClassVar[str] = "transcription_job_name"
 
 
 class MedicalTranscriptionSetting(_Shape, frozen=True):
@@ -307,23 +307,8 @@ class MedicalTranscriptionJob(_Job, frozen=True):
     type: str | None = None  # CONVERSATION | DICTATION
     tags: tuple[Tag, ...] = ()
 
-    terminal: ClassVar[frozenset[str]] = frozenset({"COMPLETED", "FAILED"})
-
-    @property
-    def raw_status(self) -> str | None:
-        return self.transcription_job_status
-
-    @property
-    def status(self) -> TranscriptionJobStatus | str | None:
-        return _known(TranscriptionJobStatus, self.transcription_job_status)
-
-    @property
-    def name(self) -> str | None:
-        return self.medical_transcription_job_name
-
-    @property
-    def failure(self) -> str | None:
-        return self.failure_reason
+    _status_field: ClassVar[str] = "transcription_job_status"
+    _name_field: ClassVar[str] = "medical_transcription_job_name"
 
 
 class CallAnalyticsSkippedFeature(_Shape, frozen=True):
@@ -377,23 +362,8 @@ class CallAnalyticsJob(_Job, frozen=True):
     channel_definitions: tuple[ChannelDefinition, ...] = ()
     tags: tuple[Tag, ...] = ()
 
-    terminal: ClassVar[frozenset[str]] = frozenset({"COMPLETED", "FAILED"})
-
-    @property
-    def raw_status(self) -> str | None:
-        return self.call_analytics_job_status
-
-    @property
-    def status(self) -> TranscriptionJobStatus | str | None:
-        return _known(TranscriptionJobStatus, self.call_analytics_job_status)
-
-    @property
-    def name(self) -> str | None:
-        return self.call_analytics_job_name
-
-    @property
-    def failure(self) -> str | None:
-        return self.failure_reason
+    _status_field: ClassVar[str] = "call_analytics_job_status"
+    _name_field: ClassVar[str] = "call_analytics_job_name"
 
 
 class EnrollmentJobFraudDetectionConfig(_Shape, frozen=True):
@@ -442,18 +412,9 @@ class SpeakerEnrollmentJob(_Job, frozen=True):
     output_data_config: OutputDataConfig | None = None
 
     terminal: ClassVar[frozenset[str]] = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"})
-
-    @property
-    def raw_status(self) -> str | None:
-        return self.job_status
-
-    @property
-    def status(self) -> SpeakerEnrollmentJobStatus | str | None:
-        return _known(SpeakerEnrollmentJobStatus, self.job_status)
-
-    @property
-    def name(self) -> str | None:
-        return self.job_name or self.job_id
+    _statuses: ClassVar[type[enum.StrEnum]] = SpeakerEnrollmentJobStatus
+    _status_field: ClassVar[str] = "job_status"
+    _name_field: ClassVar[str] = "job_id"
 
     @property
     def failure(self) -> str | None:

@@ -250,8 +250,7 @@ class LocalEndpoint:
             response = self.jobs.handle(target, document)
         except ServiceError as exc:
             exc.request_id = request_id
-            log.info("refused request=%s %s key=%s status=%d %s: %s", request_id, target or "(no X-Amz-Target)",
-                     _access_key(headers, request.path_qs), exc.status, exc.code, exc.message)  # fmt: skip
+            _log_refusal(exc, target or "(no X-Amz-Target)", headers, request.path_qs)
             return web.Response(
                 status=exc.status,
                 body=json.dumps({"__type": exc.code, "message": exc.message}).encode(),
@@ -329,16 +328,7 @@ class LocalEndpoint:
         path = urlsplit(target).path
         outcome = self._open_or_refuse(method, want_method, path, headers, verify, parse, websocket=websocket)
         if isinstance(outcome, ServiceError):
-            log.info(
-                "refused request=%s %s %s key=%s status=%d %s: %s",
-                outcome.request_id,
-                method,
-                path,
-                _access_key(headers, target),
-                outcome.status,
-                outcome.code,
-                outcome.message,
-            )
+            _log_refusal(outcome, f"{method} {path}", headers, target)
         return outcome
 
     def _open_or_refuse(
@@ -437,6 +427,19 @@ def _access_key(headers: list[tuple[str, str]], target: str) -> str:
                 return match[1]
     match = _CREDENTIAL_RE.search(target)
     return match[1] if match else "none"
+
+
+def _log_refusal(error: ServiceError, what: str, headers: list[tuple[str, str]], target: str) -> None:
+    """One line for a refused request: which, who (the access key it claims), and why."""
+    log.info(
+        "refused request=%s %s key=%s status=%d %s: %s",
+        error.request_id,
+        what,
+        _access_key(headers, target),
+        error.status,
+        error.code,
+        error.message,
+    )
 
 
 def _with_id(error: ServiceError, request_id: str) -> ServiceError:
