@@ -99,6 +99,8 @@ class _Connection:
                 self.worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self.worker
+            if self.stream is not None:
+                self.endpoint.close_stream(self.stream)  # every exit path releases its slot (idempotent)
             self.writer.close()
 
     async def handle(self, event: Any) -> None:
@@ -148,25 +150,34 @@ class _Connection:
         if isinstance(outcome, ServiceError):
             self.response_ended = True
             body = outcome.to_json()
-            self.conn.send_headers(
-                self.stream_id,
-                [
-                    (":status", str(outcome.status)),
-                    ("content-type", "application/json"),
-                    (
-                        "x-amzn-errortype",
-                        f"{outcome.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
-                    ),
-                    ("x-amzn-requestid", outcome.request_id or ""),
-                    ("content-length", str(len(body))),
-                ],
-            )
-            self.conn.send_data(self.stream_id, body, end_stream=True)
+            with contextlib.suppress(h2.exceptions.StreamClosedError):  # reset in the same read
+                self.conn.send_headers(
+                    self.stream_id,
+                    [
+                        (":status", str(outcome.status)),
+                        ("content-type", "application/json"),
+                        (
+                            "x-amzn-errortype",
+                            f"{outcome.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
+                        ),
+                        ("x-amzn-requestid", outcome.request_id or ""),
+                        ("content-length", str(len(body))),
+                    ],
+                )
+                self.conn.send_data(self.stream_id, body, end_stream=True)
             self._finish_connection()
             return
         stream, response_headers = outcome
         self.stream = stream
-        self.conn.send_headers(self.stream_id, [(":status", "200"), *response_headers.items()])
+        try:
+            self.conn.send_headers(self.stream_id, [(":status", "200"), *response_headers.items()])
+        except h2.exceptions.StreamClosedError:
+            # HEADERS and RST_STREAM came in one read: h2 already closed the stream. The
+            # slot is released here, or 25 such requests would lock everyone out.
+            self.response_ended = True
+            stream.outcome = "reset by client"
+            self.endpoint.close_stream(stream)
+            return
         self.flush()
         self.worker = asyncio.get_running_loop().create_task(self.work())
 

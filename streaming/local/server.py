@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -103,7 +104,9 @@ class LocalEndpoint:
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
         self.connections: set[Any] = set()
-        self.completed: list[ServerStream] = []
+        # The most recent finished streams, for tests and diagnostics (bounded: a server
+        # that runs for weeks must not keep every stream it ever served).
+        self.completed: deque[ServerStream] = deque(maxlen=1024)
         self._servers: list[asyncio.Server] = []
         self._runner: web.AppRunner | None = None
         self.http2_url = ""
@@ -402,6 +405,10 @@ class LocalEndpoint:
         return stream, response
 
     def close_stream(self, stream: ServerStream) -> None:
+        """Release a stream's slot and record how it ended (once, whoever calls first)."""
+        if stream.released:
+            return
+        stream.released = True
         if self.streams.get(stream.session_id) is stream:
             del self.streams[stream.session_id]
         if stream.outcome == "open":

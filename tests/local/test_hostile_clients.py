@@ -1,0 +1,96 @@
+"""Hostile HTTP/2 clients, written as raw sockets: nothing they do may hold a slot for good."""
+
+from __future__ import annotations
+
+import asyncio
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+
+import eventstream
+from streaming import PcmSource, TranscribeStreamingClient
+from streaming.credentials import DEV_CREDENTIALS
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES
+
+from .raw_clients import AUDIO_HEADERS, FrameSigner, botocore_signed_headers, chunks
+
+BASIC = {
+    "x-amzn-transcribe-language-code": "en-US",
+    "x-amzn-transcribe-sample-rate": "16000",
+    "x-amzn-transcribe-media-encoding": "pcm",
+    "content-type": "application/vnd.amazon.eventstream",
+    "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-EVENTS",
+}
+FOX = (FIXTURES / "fox.pcm").read_bytes()
+
+
+def request_headers(ep: LocalEndpoint) -> list[tuple[str, str]]:
+    authority = ep.http2_url.split("://", 1)[1]
+    signed = botocore_signed_headers(f"{ep.http2_url}/stream-transcription", dict(BASIC), DEV_CREDENTIALS)
+    return [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":authority", authority),
+        (":path", "/stream-transcription"),
+        *((k, v) for k, v in signed.items() if k != "host"),
+    ]
+
+
+async def a_normal_stream_works(ep: LocalEndpoint) -> None:
+    client = TranscribeStreamingClient(endpoint=ep.http2_url)
+    async with client.start_stream_transcription(
+        language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+    ) as stream:
+        await stream.send_from(PcmSource(FOX[:32000], sample_rate=16000), realtime=False)
+        [_ async for _ in stream]
+
+
+async def test_headers_and_reset_in_one_read_release_the_slot() -> None:
+    async with LocalEndpoint(tls="none", engine="none", max_streams=3) as ep:
+        port = int(ep.http2_url.rsplit(":", 1)[1])
+        for _ in range(10):  # far more than the three slots
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+            conn.initiate_connection()
+            conn.send_headers(1, request_headers(ep))
+            conn.reset_stream(1)
+            writer.write(conn.data_to_send())  # HEADERS and RST_STREAM in one write
+            await writer.drain()
+            await asyncio.wait_for(reader.read(65536), 5)
+            writer.close()
+        for _ in range(50):
+            if not ep.streams:
+                break
+            await asyncio.sleep(0.05)
+        assert not ep.streams  # every slot came back
+        await a_normal_stream_works(ep)
+
+
+async def test_a_client_that_never_reads_loses_its_slot() -> None:
+    async with LocalEndpoint(tls="none", engine="none", max_streams=1, idle_timeout=1.0) as ep:
+        port = int(ep.http2_url.rsplit(":", 1)[1])
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        conn = h2.connection.H2Connection(config)
+        conn.initiate_connection()
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})  # never room for results
+        headers = request_headers(ep)
+        conn.send_headers(1, headers)
+        signature = dict(headers)["authorization"].rsplit("Signature=", 1)[1]
+        signer = FrameSigner(DEV_CREDENTIALS, signature)
+        for chunk in chunks(FOX[:48000]):  # within the endpoint's 64 KiB window
+            conn.send_data(1, signer.sign(eventstream.encode(AUDIO_HEADERS, chunk)))
+        writer.write(conn.data_to_send())
+        await writer.drain()
+        # ...and it never reads again: the endpoint's sends wait on a window that stays shut.
+        for _ in range(100):
+            if ep.completed:
+                break
+            await asyncio.sleep(0.05)
+        assert ep.completed and ep.completed[-1].outcome in ("connection lost", "BadRequestException")
+        assert not ep.streams
+        writer.close()
+        await a_normal_stream_works(ep)  # the only slot is free again
