@@ -547,10 +547,9 @@ class Stream:
     async def _read(self, generation: int, transport: Transport) -> bytes | None:
         """One read, within the deadline the core sets; the deadline moves while we wait
         (when the audio ends, only results are due and the stall timeout starts)."""
-        limit = self._core.receive_timeout(generation)
-        loop = asyncio.get_running_loop()
+        limit = self._core.receive_timeout(generation, self._now())
         try:
-            async with asyncio.timeout(None if limit is None else loop.time() + limit) as window:
+            async with asyncio.timeout(limit) as window:  # a delay; reschedule() takes loop times
                 reading = self._readings[generation] = _Reading(generation, window, limit)
                 return await transport.receive(timeout=None)
         except TimeoutError as exc:
@@ -562,8 +561,9 @@ class Stream:
 
     def _move_read_deadline(self) -> None:
         """The core may have changed the current read's deadline: move it."""
+        now = self._now()
         for reading in self._readings.values():
-            limit = self._core.receive_timeout(reading.generation)
+            limit = self._core.receive_timeout(reading.generation, now)
             if limit != reading.limit:
                 reading.limit = limit
                 when = None if limit is None else asyncio.get_running_loop().time() + limit

@@ -387,6 +387,7 @@ class StreamCore:
         self._session: ClientSession | None = None  # the current connection's
         self._pending: ClientSession | None = None  # the connection being opened
         self._opened_at: _dt.datetime | None = None
+        self._partial_since: _dt.datetime | None = None  # when the message being received began
         self._attempt = 0  # failed attempts of the current opening
         self._opening_since: _dt.datetime | None = None
         self._skew_fixed = False
@@ -448,18 +449,20 @@ class StreamCore:
             else self.settings.connect_timeout + self.settings.read_timeout
         )
 
-    def receive_timeout(self, generation: int) -> float | None:
-        """How long the shell waits for the next bytes of connection ``generation``.
+    def receive_timeout(self, generation: int, now: _dt.datetime) -> float | None:
+        """How long, from ``now``, the shell waits for the next bytes of connection ``generation``.
 
         ``read_timeout`` always (off by default: silence produces no results);
         ``stall_timeout`` too once only results are due (the audio ended, or the
-        connection is being rotated) or while a message is half received.
+        connection is being rotated). A message that has begun must be complete within
+        ``stall_timeout`` of its first byte, however slowly the rest trickles in.
         """
+        stall = self.settings.stall_timeout
         limits = [self.settings.read_timeout]
-        session = self._session
-        half_message = session is not None and session.buffered > 0
-        if self.audio is AudioState.ENDED or self.state is ConnectionState.ROTATING or half_message:
-            limits.append(self.settings.stall_timeout)
+        if self.audio is AudioState.ENDED or self.state is ConnectionState.ROTATING:
+            limits.append(stall)
+        if self._partial_since is not None and stall is not None:
+            limits.append(max(stall - (now - self._partial_since).total_seconds(), 0.0))
         set_limits = [limit for limit in limits if limit is not None]
         return min(set_limits) if set_limits else None
 
@@ -505,6 +508,7 @@ class StreamCore:
         resuming = self.generation > 0
         self.generation += 1
         self._session = session
+        self._partial_since = None
         self._opened_at = now
         self.response_headers = dict(headers)
         self.request_id = headers.get("x-amzn-request-id") or headers.get("x-amzn-requestid")
@@ -662,10 +666,15 @@ class StreamCore:
         if not self._is_current(generation):
             return []  # a connection that was already given up
         self._check(Input.DATA_RECEIVED)
+        session = self._live_session()
         try:
-            events = self._live_session().receive(data)
+            events = session.receive(data)
         except (ServiceError, ProtocolError) as exc:
             return self._lost(Input.DATA_RECEIVED, exc, now)
+        if session.buffered == 0:
+            self._partial_since = None
+        elif self._partial_since is None:
+            self._partial_since = now  # a message has begun; its deadline runs from here
         actions: list[Action] = []
         for event in events:
             kept = self._place(event, now)

@@ -445,15 +445,19 @@ def test_results_before_an_exception_in_the_same_read_are_kept() -> None:
 def test_receive_deadlines() -> None:
     core, peer = make_core(read_timeout=None, stall_timeout=30.0), Peer()
     open_stream(core, peer)
-    assert core.receive_timeout(1) is None  # silence produces no results: no deadline while sending
-    core.data_received(1, encode_result_event(result("a", 0, 1, "x"))[:10], T0)
-    assert core.receive_timeout(1) == 30.0  # half a message must be finished
-    core.data_received(1, encode_result_event(result("a", 0, 1, "x"))[10:], T0)
-    assert core.receive_timeout(1) is None
+    assert core.receive_timeout(1, T0) is None  # silence produces no results: no deadline while sending
+    message = encode_result_event(result("a", 0, 1, "x"))
+    core.data_received(1, message[:10], T0)
+    assert core.receive_timeout(1, T0) == 30.0  # half a message must be finished...
+    core.data_received(1, message[10:20], at(20))
+    assert core.receive_timeout(1, at(20)) == 10.0  # ...within 30 s of its first byte, however it trickles
+    assert core.receive_timeout(1, at(45)) == 0.0
+    core.data_received(1, message[20:], at(21))
+    assert core.receive_timeout(1, at(21)) is None
     core.end_audio(T0)
-    assert core.receive_timeout(1) == 30.0  # only results are due
+    assert core.receive_timeout(1, at(22)) == 30.0  # only results are due
     assert core.send_timeout == 30.0
-    assert make_core(read_timeout=5.0).receive_timeout(1) == 5.0
+    assert make_core(read_timeout=5.0).receive_timeout(1, T0) == 5.0
     assert make_core(connect_timeout=3.0, read_timeout=5.0).open_timeout == 8.0
 
 
@@ -636,7 +640,7 @@ def test_rotation_ends_the_old_connection_cleanly_then_continues() -> None:
     assert not audio.end_input and end.end_input and end.generation == 1
     carry_out(actions, peer, now)
     assert peer.ended and core.state is S.ROTATING
-    assert core.receive_timeout(1) == 30.0  # the old connection's last results have a deadline
+    assert core.receive_timeout(1, now) == 30.0  # the old connection's last results have a deadline
     # Audio during the hand-over is held for the next connection.
     assert core.send_audio(b"\x0a" * 3200, None, at(10.6)) == []
     # The old connection's last results still arrive and count.

@@ -267,3 +267,46 @@ async def test_a_service_that_goes_silent_after_the_audio_times_out() -> None:
         error = await stream_against(url, stall_timeout=0.5)
     assert isinstance(error, streaming.StreamTimeout)
     assert service.received > 3200  # the audio and the end frame did arrive
+
+
+class TrickleService(HostileService):
+    """Answers 200, then sends a whole result message one byte every 0.2 s."""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        from streaming.models import Transcript, TranscriptEvent
+        from streaming.protocol import encode_result_event
+
+        message = encode_result_event(TranscriptEvent(transcript=Transcript()))
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        try:
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        conn.send_headers(event.stream_id, [(":status", "200")])
+                        writer.write(conn.data_to_send())
+                        for byte in message:
+                            conn.send_data(event.stream_id, bytes([byte]))
+                            writer.write(conn.data_to_send())
+                            await asyncio.sleep(0.2)
+                writer.write(conn.data_to_send())
+        except (ConnectionError, h2.exceptions.ProtocolError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_message_trickled_byte_by_byte_times_out() -> None:
+    async with TrickleService(None) as url:
+        client = TranscribeStreamingClient(
+            endpoint=url, retry=streaming.RetryPolicy(max_reconnects=0), stall_timeout=1.0
+        )
+        async with open_pcm(client) as stream:
+            events, error = await events_and_error(stream)  # audio still open: only the message deadline applies
+    assert events == []
+    assert isinstance(error, streaming.StreamTimeout)
