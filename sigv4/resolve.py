@@ -120,11 +120,27 @@ def _read_section(path: Path, name: str) -> Mapping[str, str] | None:
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+    except configparser.Error as exc:
+        # Never the offending text: the broken line may be the secret itself.
+        raise CredentialsError(f"cannot read {path}: {_where(exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise CredentialsError(f"cannot read {path}: {exc}") from exc
     if not parser.has_section(name):
         return None
     return dict(parser.items(name))
+
+
+def _where(exc: configparser.Error) -> str:
+    """A parse error described by line numbers and kind, without the file's text."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [section]"
+    if isinstance(exc, configparser.ParsingError):
+        lines = ", ".join(str(lineno) for lineno, _ in exc.errors)
+        return f"line {lines} is not 'name = value' or a [section]"
+    if isinstance(exc, configparser.DuplicateOptionError | configparser.DuplicateSectionError):
+        what = "option" if isinstance(exc, configparser.DuplicateOptionError) else "section"
+        return f"a duplicate {what} at line {exc.lineno}"
+    return "it is not an INI file"
 
 
 def _from_section(section: Mapping[str, str], where: str) -> Credentials | None:

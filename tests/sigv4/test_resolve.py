@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import sigv4
-from sigv4 import Credentials, resolve_credentials
+from sigv4 import Credentials, CredentialsError, resolve_credentials
 
 
 @pytest.fixture
@@ -168,3 +168,22 @@ def test_expiration_does_not_affect_identity() -> None:
     assert Credentials("a", "s", "t", later) == Credentials("a", "s", "t")
     with pytest.raises(AttributeError):
         Credentials("a", "s").secret_access_key = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[default]\naws_access_key_id = AKID\naws_secret_access_key SECRET-IN-A-BROKEN-LINE\n", "line 3"),
+        ("aws_secret_access_key = SECRET-IN-A-BROKEN-LINE\n[default]\n", "line 1"),
+        ("[default]\naws_secret_access_key = a\naws_secret_access_key = SECRET-IN-A-BROKEN-LINE\n", "line 3"),
+    ],
+)
+def test_a_broken_credentials_file_never_shows_its_lines(tmp_path, text: str, where: str) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(text)
+    env = {"AWS_SHARED_CREDENTIALS_FILE": str(path), "AWS_CONFIG_FILE": str(tmp_path / "none"), "HOME": str(tmp_path)}
+    with pytest.raises(CredentialsError) as info:
+        resolve_credentials(environ=env, use_botocore=False)
+    assert str(path) in str(info.value) and where in str(info.value)
+    assert "SECRET" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # not in a --debug traceback either
