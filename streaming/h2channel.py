@@ -26,6 +26,7 @@ from .errors import ConnectionLost, ProtocolError, StreamTimeout
 __all__ = ["H2Channel", "below_high_water", "error_code_name", "goaway_spares", "reset_is_graceful"]
 
 READ_SIZE: Final = 65536
+_CLIENT_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # RFC 9113 section 3.4
 
 
 def error_code_name(code: Any) -> str:
@@ -47,6 +48,42 @@ def reset_is_graceful(event: h2.events.StreamReset, response_complete: bool) -> 
     """True for RST_STREAM NO_ERROR after a complete response (RFC 9113 section 8.1):
     the server has said everything and asks the client to stop sending."""
     return response_complete and event.error_code == h2.errors.ErrorCodes.NO_ERROR
+
+
+class _FrameSizeGuard:
+    """Refuses a frame longer than our SETTINGS_MAX_FRAME_SIZE as soon as its 9-byte header
+    is in (RFC 9113 section 4.2), before h2 would buffer the whole frame: a peer that
+    announces 16 MiB must not make us hold 16 MiB. Work is per frame, not per byte."""
+
+    __slots__ = ("_header", "_peer", "_remaining", "_skip")
+
+    def __init__(self, preface: int, peer: str) -> None:
+        self._skip = preface  # a client's connection preface comes before its frames
+        self._header = bytearray()
+        self._remaining = 0  # payload bytes of the current frame still to come
+        self._peer = peer
+
+    def check(self, data: bytes, max_size: int) -> None:
+        view = memoryview(data)
+        while view:
+            if self._skip:
+                take = min(self._skip, len(view))
+                self._skip -= take
+            elif self._remaining:
+                take = min(self._remaining, len(view))
+                self._remaining -= take
+            else:
+                take = min(9 - len(self._header), len(view))
+                self._header += view[:take]
+                if len(self._header) == 9:
+                    length = int.from_bytes(self._header[:3], "big")
+                    self._header.clear()
+                    if length > max_size:
+                        raise ProtocolError(
+                            f"{self._peer} sent an HTTP/2 frame of {length} bytes; at most {max_size} were allowed"
+                        )
+                    self._remaining = length
+            view = view[take:]
 
 
 def below_high_water(transport: asyncio.BaseTransport) -> bool:
@@ -77,6 +114,7 @@ class H2Channel:
         self._window = asyncio.Event()
         self._stopped: BaseException | None = None  # why sending is over, if it is
         self.sending_closed = False  # the peer asked us to stop sending (not an error)
+        self._frames = _FrameSizeGuard(0 if conn.config.client_side else len(_CLIENT_PREFACE), peer)
 
     # -- bytes in ------------------------------------------------------------------------------
 
@@ -93,6 +131,12 @@ class H2Channel:
             raise ConnectionLost(f"connection to {self.peer} lost: {exc}") from exc
         if not data:
             return None
+        try:
+            self._frames.check(data, self.conn.max_inbound_frame_size)
+        except ProtocolError:
+            self.conn.close_connection(error_code=h2.errors.ErrorCodes.FRAME_SIZE_ERROR)
+            self.flush()
+            raise
         try:
             events = self.conn.receive_data(data)
         except h2.exceptions.ProtocolError as exc:

@@ -94,3 +94,47 @@ async def test_a_client_that_never_reads_loses_its_slot() -> None:
         assert not ep.streams
         writer.close()
         await a_normal_stream_works(ep)  # the only slot is free again
+
+
+async def test_an_oversized_frame_is_refused_at_its_header() -> None:
+    import h2.errors
+    import h2.events
+
+    async with LocalEndpoint(tls="none", engine="none") as ep:
+        port = int(ep.http2_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        # A DATA frame header announcing 16 MiB (the limit is 16 KiB), and the first 64 KiB of it.
+        header = (16 * 1024 * 1024 - 1).to_bytes(3, "big") + b"\x00\x00" + (1).to_bytes(4, "big")
+        writer.write(conn.data_to_send() + header + bytes(65536))
+        await writer.drain()
+        received = b""
+        while chunk := await asyncio.wait_for(reader.read(65536), 5):
+            received += chunk
+        writer.close()
+    goaway = [e for e in conn.receive_data(received) if isinstance(e, h2.events.ConnectionTerminated)]
+    assert goaway and goaway[0].error_code == h2.errors.ErrorCodes.FRAME_SIZE_ERROR
+
+
+def test_the_frame_guard_reads_headers_split_anywhere() -> None:
+    import pytest
+
+    from streaming.errors import ProtocolError
+    from streaming.h2channel import _FrameSizeGuard
+
+    def frame(length: int) -> bytes:
+        return length.to_bytes(3, "big") + b"\x00\x00\x00\x00\x00\x01" + bytes(length)
+
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    wire = preface + frame(0) + frame(10) + frame(16384) + frame(3)
+    for split in range(1, len(wire), 997):
+        guard = _FrameSizeGuard(len(preface), "peer")
+        for start in range(0, len(wire), split):
+            guard.check(wire[start : start + split], 16384)
+    hostile = preface + frame(10) + (16385).to_bytes(3, "big") + b"\x00" * 6
+    for split in (1, 5, len(hostile)):
+        guard = _FrameSizeGuard(len(preface), "peer")
+        with pytest.raises(ProtocolError, match="16385 bytes"):
+            for start in range(0, len(hostile), split):
+                guard.check(hostile[start : start + split], 16384)
