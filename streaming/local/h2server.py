@@ -83,7 +83,18 @@ class _Connection:
         self.flush()
         try:
             while not self.closed and not self.writer.is_closing():
-                events = await self.channel.receive_events()
+                # Without a stream in progress, a connection may sit idle only so long
+                # (a stream has its own idle rule): open sockets are not free.
+                idle = self.endpoint.limits.idle_timeout if self.worker is None or self.worker.done() else None
+                try:
+                    async with asyncio.timeout(idle):
+                        events = await self.channel.receive_events()
+                except TimeoutError:
+                    log.info("closed an HTTP/2 connection idle for %g s", idle)
+                    with contextlib.suppress(h2.exceptions.ProtocolError):
+                        self.conn.close_connection()
+                        self.flush()
+                    break
                 if events is None:
                     break
                 for event in events:

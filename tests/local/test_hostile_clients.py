@@ -98,7 +98,6 @@ async def test_a_client_that_never_reads_loses_its_slot() -> None:
 
 async def test_an_oversized_frame_is_refused_at_its_header() -> None:
     import h2.errors
-    import h2.events
 
     async with LocalEndpoint(tls="none", engine="none") as ep:
         port = int(ep.http2_url.rsplit(":", 1)[1])
@@ -138,3 +137,22 @@ def test_the_frame_guard_reads_headers_split_anywhere() -> None:
         with pytest.raises(ProtocolError, match="16385 bytes"):
             for start in range(0, len(hostile), split):
                 guard.check(hostile[start : start + split], 16384)
+
+
+async def test_an_idle_connection_is_closed() -> None:
+    async with LocalEndpoint(tls="none", engine="none", idle_timeout=0.5) as ep:
+        port = int(ep.http2_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())  # the preface and SETTINGS, then nothing at all
+        received = b""
+        while chunk := await asyncio.wait_for(reader.read(65536), 10):
+            received += chunk
+        writer.close()
+        for _ in range(50):
+            if not ep.connections:
+                break
+            await asyncio.sleep(0.02)
+        assert not ep.connections
+    assert any(isinstance(e, h2.events.ConnectionTerminated) for e in conn.receive_data(received))
