@@ -381,6 +381,11 @@ class LocalEndpoint:
             )
         session_id = params.session_id or new_session_id()
         previous = self.streams.get(session_id)
+        if previous is not None and previous.access_key_id != verified.access_key_id:
+            # Only the identity that owns a session may take it over (the pair is public).
+            return _with_id(
+                ConflictException("The session ID is in use by a stream of another identity."), request_id
+            )
         if previous is not None:
             previous.abort(
                 ConflictException("A new stream with the same session ID has started; this stream is ended.")
@@ -396,6 +401,7 @@ class LocalEndpoint:
             limits=self.limits,
             clock=self.clock,
         )
+        stream.access_key_id = verified.access_key_id
         self.streams[session_id] = stream
         response = {
             "content-type": "application/vnd.amazon.eventstream",

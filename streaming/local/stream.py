@@ -94,6 +94,7 @@ class ServerStream:
         self.audio_seconds = 0.0
         self.outcome = "open"
         self.released = False  # its endpoint slot was given back
+        self.access_key_id = ""  # the identity that opened it (only it may take the session over)
         self._decoder = eventstream.Decoder(max_message_size=limits.max_frame_bytes)
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._ended = False

@@ -333,6 +333,21 @@ async def test_same_session_id_ends_the_first_stream(plain_endpoint: LocalEndpoi
     assert (await first).exception()[0] == "ConflictException"  # type: ignore[index]
 
 
+async def test_another_identity_cannot_take_over_a_session() -> None:
+    other = Credentials("AKIDOTHER", "other-secret")
+    async with LocalEndpoint(tls="none", credentials=[DEV_CREDENTIALS, other]) as ep:
+        params = {**BASIC, "x-amzn-transcribe-session-id": "0f8fad5b-d9cb-469f-a165-70867728950e"}
+        first = asyncio.create_task(stream(ep, params=params, pace=0.05))
+        while not ep.streams:
+            await asyncio.sleep(0.01)
+        intruder = await stream(ep, params=params, creds=other)
+        assert intruder.status == 409
+        assert intruder.headers["x-amzn-errortype"].startswith("ConflictException")
+        owner = await first
+    assert owner.status == 200 and owner.exception() is None  # the owner's stream went on to the end
+    assert word_error_rate(FOX_TEXT, owner.transcripts()[0]) <= 0.15
+
+
 async def test_goaway_right_after_the_response_headers(any_endpoint: LocalEndpoint) -> None:
     response = await stream(any_endpoint, goaway_after_headers=True, pace=0.01)
     assert response.status == 200
