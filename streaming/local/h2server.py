@@ -63,9 +63,15 @@ class _Connection:
         self.closed = False
         self.response_ended = False
         self.input_open = True  # the client has not ended its request stream yet
+        self.unacknowledged = 0  # received DATA not yet given back to the client's window
 
     def flush(self) -> None:
         self.channel.flush()
+
+    def _acknowledge(self) -> None:
+        if self.unacknowledged and self.stream_id is not None:
+            self.channel.consumed(self.stream_id, self.unacknowledged)
+            self.unacknowledged = 0
 
     async def send(self, payload: bytes, *, end: bool = False) -> None:
         """Send DATA on the request stream within the client's window.
@@ -129,8 +135,11 @@ class _Connection:
                     self.stream.feed(event.data or b"")
                 except ServiceError as exc:
                     await self.fail(exc)
-            # Acknowledged once handed to the stream (which bounds what it buffers).
-            self.channel.consumed(event.stream_id or 0, event.flow_controlled_length or 0)
+            # Acknowledged while the stream has room; past its backlog limit the client's
+            # window stays shut until the recogniser catches up (on_room).
+            self.unacknowledged += event.flow_controlled_length or 0
+            if self.stream is None or self.stream.has_room or event.stream_id != self.stream_id:
+                self._acknowledge()
             if event.stream_ended is not None:
                 await self.input_ended()
         elif isinstance(event, h2.events.StreamEnded):
@@ -180,6 +189,7 @@ class _Connection:
             return
         stream, response_headers = outcome
         self.stream = stream
+        stream.on_room = self._acknowledge
         try:
             self.conn.send_headers(self.stream_id, [(":status", "200"), *response_headers.items()])
         except h2.exceptions.StreamClosedError:

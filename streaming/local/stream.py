@@ -64,6 +64,9 @@ class Limits:
     max_duration: float = 4 * 3600.0
     max_frame_bytes: int = 256 * 1024
     max_event_seconds: float = 1.0
+    # Audio received but not yet taken by the recogniser. Beyond this the transport stops
+    # acknowledging (HTTP/2) or reading (WebSocket): flow control is the backpressure.
+    max_backlog_bytes: int = 1 << 20
 
 
 class ServerStream:
@@ -95,6 +98,10 @@ class ServerStream:
         self.outcome = "open"
         self.released = False  # its endpoint slot was given back
         self.access_key_id = ""  # the identity that opened it (only it may take the session over)
+        self.backlog = 0  # bytes of audio queued for the worker
+        self.max_backlog = 0  # the most it held (for tests and logs)
+        self.on_room: Callable[[], None] | None = None  # the transport's "acknowledge now"
+        self._room = asyncio.Event()
         self._decoder = eventstream.Decoder(max_message_size=limits.max_frame_bytes)
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._ended = False
@@ -193,7 +200,28 @@ class ServerStream:
                 )
         self._audio_started = True
         self.audio_bytes += len(audio)
+        self.backlog += len(audio)
+        self.max_backlog = max(self.max_backlog, self.backlog)
         self._inbox.put_nowait(audio)
+
+    @property
+    def has_room(self) -> bool:
+        """False while the backlog is full: the transport must hold the client back."""
+        return self.backlog < self.limits.max_backlog_bytes
+
+    async def wait_for_room(self) -> None:
+        """Until the worker has taken enough audio (the WebSocket reader waits here)."""
+        while not self.has_room and not self._ended:
+            self._room.clear()
+            await self._room.wait()
+
+    def _took(self, size: int) -> None:
+        full = not self.has_room
+        self.backlog -= size
+        if full and self.has_room:
+            self._room.set()
+            if self.on_room is not None:
+                self.on_room()
 
     @property
     def post_call_settings(self) -> dict[str, str] | None:
@@ -250,6 +278,8 @@ class ServerStream:
                     raise BadRequestException(idle_message(self.limits.idle_timeout)) from None
                 if isinstance(item, ServiceError):
                     raise item
+                if isinstance(item, bytes):
+                    self._took(len(item))
                 final = item is _END
                 data = b"" if final else item
                 assert isinstance(data, bytes)

@@ -67,6 +67,7 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
                 async for message in ws:
                     if message.type == WSMsgType.BINARY:
                         stream.feed(message.data)
+                        await stream.wait_for_room()  # stop reading: TCP holds the client back
                     elif message.type == WSMsgType.TEXT:
                         raise BadRequestException(
                             "Text frames are not part of the protocol; send binary event-stream messages."

@@ -156,3 +156,30 @@ async def test_an_idle_connection_is_closed() -> None:
             await asyncio.sleep(0.02)
         assert not ep.connections
     assert any(isinstance(e, h2.events.ConnectionTerminated) for e in conn.receive_data(received))
+
+
+async def test_audio_faster_than_recognition_is_held_back_by_flow_control() -> None:
+    import dataclasses
+
+    from streaming.local.stream import Limits
+
+    async with LocalEndpoint(tls="none") as ep:
+        ep.limits = dataclasses.replace(Limits(), max_backlog_bytes=64 * 1024)
+        for transport, url in (("http2", ep.http2_url), ("websocket", ep.websocket_url)):
+            client = TranscribeStreamingClient(endpoint=url, transport=transport)  # type: ignore[arg-type]
+            async with client.start_stream_transcription(
+                language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+            ) as stream:
+                # 21 s of audio as fast as the socket takes it: far faster than recognition.
+                sender = asyncio.create_task(stream.send_from(PcmSource(FOX * 5, sample_rate=16000), realtime=False))
+                finals = [
+                    r for e in [e async for e in stream] for r in e.transcript.results if not r.is_partial
+                ]
+                await sender
+            served = ep.completed[-1]
+            assert served.outcome == "completed"
+            assert served.audio_bytes == len(FOX) * 5  # nothing dropped...
+            # ...and never more queued than the limit plus what the client may still send: the
+            # rest of its HTTP/2 window (64 KiB) or, over WebSocket, the message being read.
+            assert served.max_backlog <= 64 * 1024 + 65535 + 3200
+            assert len(finals) >= 5
