@@ -55,8 +55,8 @@ def crc8_flac(data: bytes | bytearray | memoryview) -> int:
     return crc
 
 
-def crc16_flac(data: bytes | bytearray | memoryview) -> int:
-    crc = 0
+def crc16_flac(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
+    """CRC-16 (poly 0x8005) of ``data``, continuing from ``crc`` (the CRC of what came before)."""
     for byte in data:
         crc = ((crc << 8) & 0xFFFF) ^ _CRC16[(crc >> 8) ^ byte]
     return crc
@@ -72,6 +72,9 @@ def ogg_crc(data: bytes | bytearray | memoryview) -> int:
 # -- FLAC ----------------------------------------------------------------------------------
 
 _MAX_FLAC_HEADER: Final = 16  # sync 2, codes 2, coded number <= 7, block size 2, rate 2, CRC 1
+# The largest frame we wait for: 65535 samples of 2 channels of 16-bit audio, uncompressed,
+# is 256 KiB; a buffer four times that without a frame boundary is not FLAC.
+MAX_FLAC_FRAME: Final = 1 << 20
 _BLOCK_SIZES: Final = {
     1: 192, 2: 576, 3: 1152, 4: 2304, 5: 4608, 8: 256, 9: 512, 10: 1024,
     11: 2048, 12: 4096, 13: 8192, 14: 16384, 15: 32768,
@@ -142,6 +145,8 @@ class FlacSplitter:
         self.info: FlacStreamInfo | None = None
         self._search = 0
         self._emitted = 0
+        self._crc = 0  # CRC-16 of the buffer's first _crc_end bytes: each byte is hashed once
+        self._crc_end = 0
 
     def feed(self, data: bytes) -> list[FlacFrame]:
         self._buffer += data
@@ -212,7 +217,18 @@ class FlacSplitter:
             out.append(FlacFrame(bytes(buf[:end]), samples))
             del buf[:end]
             self._search = 0
+            self._crc = self._crc_end = 0
+        if len(buf) > MAX_FLAC_FRAME:
+            raise ContainerError(f"no FLAC frame boundary within {MAX_FLAC_FRAME} bytes: the stream is damaged")
         return out
+
+    def _crc_before(self, end: int) -> int:
+        """CRC-16 of the buffer's first ``end`` bytes, extending the running CRC (linear work)."""
+        if end < self._crc_end:  # not reached in order; recompute rather than be wrong
+            self._crc, self._crc_end = 0, 0
+        self._crc = crc16_flac(memoryview(self._buffer)[self._crc_end : end], self._crc)
+        self._crc_end = end
+        return self._crc
 
     def _frame_end(self, header: int, final: bool) -> int | None:
         """Where the frame starting at 0 ends: at the next header whose frame CRC fits.
@@ -236,14 +252,13 @@ class FlacSplitter:
                 candidate + 1 < len(buf)
                 and buf[candidate + 1] & 0xFE == 0xF8
                 and _header_length(buf, candidate) is not None
-                and crc16_flac(memoryview(buf)[: candidate - 2])
-                == int.from_bytes(buf[candidate - 2 : candidate], "big")
+                and self._crc_before(candidate - 2) == int.from_bytes(buf[candidate - 2 : candidate], "big")
             ):
                 return candidate
             search = candidate + 1
         self._search = search
         if final:
-            if len(buf) < 2 or crc16_flac(memoryview(buf)[:-2]) != int.from_bytes(buf[-2:], "big"):
+            if len(buf) < 2 or self._crc_before(len(buf) - 2) != int.from_bytes(buf[-2:], "big"):
                 raise ContainerError("the last FLAC frame is incomplete or damaged (CRC-16)")
             return len(buf)
         return None

@@ -172,9 +172,7 @@ async def test_audio_faster_than_recognition_is_held_back_by_flow_control() -> N
             ) as stream:
                 # 21 s of audio as fast as the socket takes it: far faster than recognition.
                 sender = asyncio.create_task(stream.send_from(PcmSource(FOX * 5, sample_rate=16000), realtime=False))
-                finals = [
-                    r for e in [e async for e in stream] for r in e.transcript.results if not r.is_partial
-                ]
+                finals = [r for e in [e async for e in stream] for r in e.transcript.results if not r.is_partial]
                 await sender
             served = ep.completed[-1]
             assert served.outcome == "completed"

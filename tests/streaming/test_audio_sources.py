@@ -174,3 +174,44 @@ async def test_damaged_containers_are_errors() -> None:
         await collect(OggOpusSource(bytes(ogg)))
     with pytest.raises(AudioFormatError, match="fLaC"):
         FlacSource(b"not flac at all")
+
+
+def test_fake_flac_frame_headers_cost_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sync codes with a valid CRC-8 every few bytes used to re-hash the whole buffer each."""
+    import streaming.containers as containers
+
+    real = (FIXTURES / "fox.flac").read_bytes()
+    splitter = containers.FlacSplitter()
+    splitter.feed(real[:8192])
+    metadata = splitter.metadata
+    frame = real[len(metadata) :]
+    header = bytes(frame[: containers._header_length(frame, 0)])  # a genuine frame header, CRC-8 and all
+    hostile = metadata + (header + bytes(10)) * 2000  # about 32 KiB of candidate frame starts
+    hashed = {"bytes": 0}
+    original = containers.crc16_flac
+
+    def counting(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
+        hashed["bytes"] += len(data)
+        return original(data, crc)
+
+    monkeypatch.setattr(containers, "crc16_flac", counting)
+    splitter = containers.FlacSplitter()
+    for start in range(0, len(hostile), 4096):
+        splitter.feed(hostile[start : start + 4096])
+    with pytest.raises(containers.ContainerError, match="CRC-16"):
+        splitter.finish()
+    assert hashed["bytes"] <= 2 * len(hostile)  # linear: each byte hashed about once
+
+
+def test_a_flac_stream_without_frame_boundaries_is_refused_at_a_bound() -> None:
+    from streaming.containers import MAX_FLAC_FRAME, FlacSplitter
+
+    real = (FIXTURES / "fox.flac").read_bytes()
+    splitter = FlacSplitter()
+    splitter.feed(real[:8192])
+    frame = real[len(splitter.metadata) :]
+    splitter = FlacSplitter()
+    splitter.feed(real[: len(real) - len(frame)] + frame[:6])
+    with pytest.raises(AudioFormatError, match="no FLAC frame boundary"):
+        for _ in range(MAX_FLAC_FRAME // 65536 + 2):
+            splitter.feed(bytes(65536))  # no sync code ever again
