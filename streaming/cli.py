@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  streamscribe serve --port 8443 --ws-port 8444 --ca-out ca.pem\n"
         "  streamscribe serve --no-tls --port 8080 --engine none --max-streams 200",
     )
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    s.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (beyond loopback the page is off unless --page)"
+    )
     s.add_argument("--port", type=int, default=8443, help="HTTP/2 port (0 picks one)")
     s.add_argument("--ws-port", type=int, default=8444, help="WebSocket and page port (0 picks one)")
     tls = s.add_mutually_exclusive_group()
@@ -172,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--speed", type=float, default=1.0, help="X times real time (default 1)")
     d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both", help="which to show")
     s.add_argument("--resources", help="JSON file with seeded jobs (see streaming.local.jobs)")
+    page = s.add_mutually_exclusive_group()
+    page.add_argument(
+        "--page", dest="page", action="store_true", default=None, help="serve the browser page and /presign"
+    )
+    page.add_argument("--no-page", dest="page", action="store_false", help="serve neither")
+    s.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin whose pages may open WebSockets here (repeatable)",
+    )
 
     j = commands.add_parser(
         "job",
@@ -371,6 +385,8 @@ async def _serve(args: argparse.Namespace) -> int:
         max_duration=args.max_duration,
         region=args.region,
         resources=resources,
+        page=args.page,
+        allowed_origins=args.allow_origin,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

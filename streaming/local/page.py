@@ -31,10 +31,16 @@ def install(app: web.Application, endpoint: LocalEndpoint) -> None:
     cache: dict[str, bytes] = {}
 
     async def page(_: web.Request) -> web.Response:
+        if not endpoint.page_enabled:
+            raise web.HTTPNotFound(text="the page is off on this endpoint (serve --page to turn it on)")
         return web.Response(text=PAGE, content_type="text/html")
 
     async def presign(request: web.Request) -> web.Response:
         from ..params import Operation, params_from_query  # noqa: PLC0415
+
+        if not endpoint.page_enabled:
+            # Signing for whoever asks is a page for this machine, not for a network.
+            return web.json_response({"error": "the page and /presign are off on this endpoint"}, status=403)
 
         try:
             params = params_from_query(Operation.TRANSCRIPTION, list(request.query.items()))

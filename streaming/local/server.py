@@ -86,6 +86,8 @@ class LocalEndpoint:
         region: str | None = None,
         clock: Callable[[], _dt.datetime] | None = None,
         resources: str | Path | Mapping[str, Any] | None = None,
+        page: bool | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         if engine not in ("pocketsphinx", "none"):
             raise ParameterError("engine", f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
@@ -101,6 +103,9 @@ class LocalEndpoint:
         self.region = region
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.jobs = JobStore(load_resources(resources), clock=self.clock)
+        # The page and its /presign sign for anyone who asks: on by default only on loopback.
+        self.page_enabled = _is_loopback(host) if page is None else page
+        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
         self.connections: set[Any] = set()
@@ -217,6 +222,17 @@ class LocalEndpoint:
         install(app, self)
         app.router.add_post("/", self._job_api)
         app.router.add_get("/jobs/call-analytics/{name}/transcript.json", self._job_transcript)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """A browser's WebSocket may come from this endpoint's own page or a listed origin;
+        clients that send no Origin (every SDK) are not browsers and are not asked."""
+        if origin is None:
+            return True
+        origin = origin.rstrip("/")
+        if origin in self.allowed_origins:
+            return True
+        own = {self.http_url, self.http_url.replace("127.0.0.1", "localhost")}
+        return self.page_enabled and origin in own
 
     @property
     def http_url(self) -> str:
@@ -383,9 +399,7 @@ class LocalEndpoint:
         previous = self.streams.get(session_id)
         if previous is not None and previous.access_key_id != verified.access_key_id:
             # Only the identity that owns a session may take it over (the pair is public).
-            return _with_id(
-                ConflictException("The session ID is in use by a stream of another identity."), request_id
-            )
+            return _with_id(ConflictException("The session ID is in use by a stream of another identity."), request_id)
         if previous is not None:
             previous.abort(
                 ConflictException("A new stream with the same session ID has started; this stream is ended.")
@@ -440,6 +454,10 @@ def _access_key(headers: list[tuple[str, str]], target: str) -> str:
                 return match[1]
     match = _CREDENTIAL_RE.search(target)
     return match[1] if match else "none"
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
 
 def _log_refusal(error: ServiceError, what: str, headers: list[tuple[str, str]], target: str) -> None:

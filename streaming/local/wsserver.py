@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from ..errors import BadRequestException, ServiceError
+from ..errors import AccessDeniedException, BadRequestException, ServiceError
 from ..protocol import encode_exception
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ def error_response(error: ServiceError) -> web.Response:
 
 def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
+        if not endpoint.origin_allowed(request.headers.get("origin")):
+            # Another site's page must not drive this endpoint from a visitor's browser.
+            error = AccessDeniedException(f"WebSocket connections from {request.headers['origin']} are not allowed.")
+            error.request_id = str(uuid.uuid4())
+            return error_response(error)
         outcome = endpoint.open_websocket_stream(request.method, request.path_qs, list(request.headers.items()))
         if isinstance(outcome, ServiceError):
             return error_response(outcome)

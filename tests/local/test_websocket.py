@@ -177,3 +177,40 @@ async def test_medical_and_call_analytics_paths(endpoint: LocalEndpoint, path, q
         else last["Transcript"]["Results"][0]["Alternatives"][0]["Transcript"]
     )
     assert word_error_rate(FOX_TEXT, text) <= 0.15
+
+
+async def test_pages_of_other_sites_cannot_open_websockets() -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from streaming import presign_websocket_url
+
+    async with LocalEndpoint(tls="none", allowed_origins=["https://captions.example"]) as ep:
+
+        def url() -> str:
+            return presign_websocket_url(
+                region="us-east-1",
+                endpoint=ep.websocket_url,
+                language_code="en-US",
+                media_sample_rate_hz=16000,
+                media_encoding="pcm",
+            )
+
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url(), origin="https://evil.example"):  # type: ignore[arg-type]
+                pass
+        assert refused.value.response.status_code == 403
+        for origin in (ep.http_url, "https://captions.example", None):  # its own page, a listed site, an SDK
+            async with connect(url(), origin=origin):  # type: ignore[arg-type]
+                pass
+
+
+async def test_the_page_and_presign_are_off_beyond_loopback_unless_asked() -> None:
+    import httpx
+
+    assert not LocalEndpoint(host="192.0.2.10").page_enabled  # a network address: off by default
+    assert LocalEndpoint(host="192.0.2.10", page=True).page_enabled
+    async with LocalEndpoint(tls="none", page=False) as ep, httpx.AsyncClient() as http:
+        presign = await http.get(f"{ep.http_url}/presign", params={"language-code": "en-US"})
+        page = await http.get(f"{ep.http_url}/")
+    assert presign.status_code == 403 and page.status_code == 404
