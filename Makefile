@@ -72,12 +72,18 @@ demo: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# Coverage-guided fuzzing of eventstream.Decoder.feed (see fuzz/README.md).
+# Coverage-guided fuzzing (see fuzz/README.md): every target, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= decoder splitters verifier endpoint
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
-	mkdir -p fuzz/corpus-work fuzz/crashes
-	$(BIN)/python fuzz/fuzz_decoder.py fuzz/corpus-work fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	  seeds=fuzz/corpus; [ $$target = decoder ] || seeds=fuzz/corpus-$$target; \
+	  mkdir -p fuzz/work-$$target fuzz/crashes; \
+	  echo "make: fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  $(BIN)/python fuzz/fuzz_$$target.py fuzz/work-$$target $$seeds -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=fuzz/crashes/$$target- -print_final_stats=1; \
+	done
 
 # Regenerate the speech fixtures and the demo recording (flite, sox, flac, opus-tools).
 fixtures:

@@ -1,9 +1,14 @@
-"""Regenerate the seed corpus: the hand-built test vectors plus typical audio frames.
+"""Regenerate the seed corpora of every fuzz target.
 
     python fuzz/make_corpus.py
 
-Each seed is one byte (the fuzz target's chunk size and CRC fix-up mode) followed by
-wire bytes; every message is seeded in both modes.
+* ``corpus/`` (decoder): the hand-built test vectors plus typical audio frames, each
+  after one byte (chunk size and CRC fix-up mode), in both modes;
+* ``corpus-splitters/``: the start of the FLAC and Ogg/Opus fixtures (and a cut-short
+  and a damaged copy) after the byte that picks the container and chunk size;
+* ``corpus-verifier/`` and ``corpus-endpoint/``: inputs shaped for their
+  FuzzedDataProvider layouts (a signed-looking Authorization, an HTTP/2 preface), so
+  the fuzzer starts past the first checks.
 """
 
 from __future__ import annotations
@@ -41,13 +46,40 @@ def seeds() -> list[bytes]:
     return out
 
 
-def main() -> None:
-    corpus = ROOT / "corpus"
+def _write(directory: str, items: list[bytes]) -> None:
+    corpus = ROOT / directory
     corpus.mkdir(exist_ok=True)
-    for seed in seeds():
-        for mode in (b"\x07", b"\x87"):  # chunks of 8 bytes; CRCs as given / fixed up
-            data = mode + seed
-            (corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
+    for data in items:
+        (corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def splitter_seeds() -> list[bytes]:
+    fixtures = ROOT.parent / "tests" / "fixtures"
+    flac = (fixtures / "fox.flac").read_bytes()[:6000]
+    ogg = (fixtures / "fox.opus").read_bytes()[:6000]
+    damaged = bytearray(flac)
+    damaged[3000] ^= 0xFF
+    return [b"\x03" + flac, b"\x00" + flac[:4100], b"\x11" + bytes(damaged), b"\x83" + ogg, b"\x80" + ogg[:3000]]
+
+
+def verifier_seeds() -> list[bytes]:
+    auth = (
+        b"Credential=AKIDSTREAMSCRIBELOCAL/20261130/us-east-1/transcribe/aws4_request, "
+        b"SignedHeaders=host;x-amz-date, Signature=" + b"0" * 64
+    )
+    return [b"\x00" * 8 + b"/stream-transcription" + b"\x01host\x01x-amz-date" + auth, bytes(range(256))]
+
+
+def endpoint_seeds() -> list[bytes]:
+    settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # an empty SETTINGS frame
+    return [settings + b"/stream-transcription?language-code=en-US&sample-rate=16000", settings * 3]
+
+
+def main() -> None:
+    _write("corpus", [mode + seed for seed in seeds() for mode in (b"\x07", b"\x87")])
+    _write("corpus-splitters", splitter_seeds())
+    _write("corpus-verifier", verifier_seeds())
+    _write("corpus-endpoint", endpoint_seeds())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Fuzz target for the local endpoint's request and handshake parsing.
+
+Three layers a stranger reaches before any signature is checked, each fed fuzzed input:
+
+* HTTP/2 frames: bytes into a server-side ``TolerantH2Connection`` behind our frame-size
+  guard; only h2's and our ``ProtocolError`` may escape;
+* a stream request (``open_http2_stream``) and a WebSocket handshake
+  (``open_websocket_stream``) with a fuzzed method, target (path and presigned query) and
+  headers: the answer is always a typed ``ServiceError`` (nothing verifies without the
+  secret), never an exception, and no slot is left taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    import h2.config
+    import h2.exceptions
+
+    from sigv4 import Credentials
+    from streaming.errors import ProtocolError, ServiceError
+    from streaming.h2channel import _FrameSizeGuard
+    from streaming.local import LocalEndpoint
+    from streaming.local.h2server import TolerantH2Connection
+
+ENDPOINT = LocalEndpoint(credentials=[Credentials("AKIDSTREAMSCRIBELOCAL", "a secret the fuzzer never sees")])
+PATHS = ["/stream-transcription", "/stream-transcription-websocket", "/medical-stream-transcription", "/", ""]
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def test_one_input(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    # 1. HTTP/2 framing.
+    conn = TolerantH2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn.initiate_connection()
+    guard = _FrameSizeGuard(len(PREFACE), "fuzz")
+    wire = PREFACE + fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4096))
+    try:
+        guard.check(wire, conn.max_inbound_frame_size)
+        conn.receive_data(wire)
+    except (h2.exceptions.ProtocolError, ProtocolError):
+        pass
+    # 2. Requests and handshakes.
+    method = fdp.PickValueInList(["POST", "GET", "PUT", ""])
+    target = fdp.PickValueInList(PATHS) + fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 300))
+    headers = [
+        (fdp.ConsumeUnicodeNoSurrogates(24).lower(), fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 120)))
+        for _ in range(fdp.ConsumeIntInRange(0, 10))
+    ]
+    opener = ENDPOINT.open_websocket_stream if fdp.ConsumeBool() else ENDPOINT.open_http2_stream
+    outcome = opener(method, target, headers)
+    if not isinstance(outcome, ServiceError):
+        raise AssertionError("a request was accepted without the secret")
+    if ENDPOINT.streams:
+        raise AssertionError("a refused request holds a stream slot")
+
+
+def main() -> None:
+    asyncio.set_event_loop(asyncio.new_event_loop())  # ServerStream's queue wants one
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
