@@ -1,9 +1,12 @@
 """A TCP proxy of our own that breaks the first connection mid-stream, on purpose.
 
-Modes, triggered once the client has sent ``after_bytes`` on the first connection:
-``drop`` aborts both sockets (a reset), ``stall`` stops forwarding but keeps them open
-(a hung peer), ``truncate`` forwards half of the current chunk, then closes (a frame cut
-in two). Later connections pass through untouched.
+Modes, triggered once ``after_bytes`` have passed in ``direction`` (``up``: client to
+server, ``down``: server to client) on the first connection: ``drop`` aborts both
+sockets (a reset), ``stall`` stops forwarding but keeps them open (a hung peer),
+``truncate`` forwards half of the current chunk, then closes (a frame cut in two),
+``corrupt`` flips one byte of the current chunk and goes on (a damaged byte), and
+``deaf`` stops reading from the client but keeps forwarding to it (a server that
+stops reading). Later connections pass through untouched.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import contextlib
 
 
 class FaultyProxy:
-    def __init__(self, target_host: str, target_port: int, *, mode: str, after_bytes: int) -> None:
-        assert mode in ("drop", "stall", "truncate")
+    def __init__(
+        self, target_host: str, target_port: int, *, mode: str, after_bytes: int, direction: str = "up"
+    ) -> None:
+        assert mode in ("drop", "stall", "truncate", "corrupt", "deaf")
+        assert direction in ("up", "down")
         self.target = (target_host, target_port)
         self.mode = mode
         self.after_bytes = after_bytes
+        self.direction = direction
         self.connections = 0
         self.faults = 0
         self._server: asyncio.Server | None = None
@@ -43,6 +50,7 @@ class FaultyProxy:
         faulty = self.connections == 1
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         stalled = asyncio.Event()
+        done = asyncio.Event()  # the one fault of this connection has happened
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
             sent = 0
@@ -50,8 +58,19 @@ class FaultyProxy:
                 while data := await src.read(65536):
                     if stalled.is_set():
                         await asyncio.Event().wait()  # hang: forward nothing more
-                    if faulty and upstream and sent + len(data) > self.after_bytes:
+                    armed = faulty and upstream == (self.direction == "up") and not done.is_set()
+                    if armed and sent + len(data) > self.after_bytes:
                         self.faults += 1
+                        done.set()
+                        if self.mode == "corrupt":
+                            at = max(self.after_bytes - sent, 0)
+                            data = data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1 :]
+                            dst.write(data)
+                            await dst.drain()
+                            sent += len(data)
+                            continue
+                        if self.mode == "deaf":  # read nothing more from the client
+                            await asyncio.Event().wait()
                         if self.mode == "drop":
                             writer.transport.abort()
                             up_writer.transport.abort()

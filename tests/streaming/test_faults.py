@@ -127,3 +127,45 @@ async def test_planned_rotation_keeps_one_timeline(plain_endpoint: LocalEndpoint
     assert word_error_rate(DEMO_TEXT, check_timeline(events)) <= 0.3
     # Each old connection ended cleanly (its end frame sent) before the next one started.
     assert [s.outcome for s in plain_endpoint.completed] == ["completed"] * (len(rotations) + 1)
+
+
+FAULTS = [
+    ("drop", "up", 0.3),
+    ("drop", "down", 0.5),
+    ("stall", "down", 0.4),
+    ("truncate", "down", 0.6),
+    ("deaf", "up", 0.5),
+    ("corrupt", "down", 0.5),
+    ("corrupt", "up", 0.5),
+]
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+@pytest.mark.parametrize(("mode", "direction", "where"), FAULTS, ids=[f"{m}-{d}" for m, d, _ in FAULTS])
+async def test_every_fault_ends_in_a_complete_transcript_or_a_typed_error(
+    plain_endpoint: LocalEndpoint, transport: str, mode: str, direction: str, where: float
+) -> None:
+    url = plain_endpoint.http2_url if transport == "http2" else plain_endpoint.websocket_url
+    scheme, port = url.split("://", 1)[0], int(url.rsplit(":", 1)[1])
+    size = DEMO.stat().st_size if direction == "up" else 4000  # results are small: fault them early
+    async with FaultyProxy("127.0.0.1", port, mode=mode, after_bytes=int(size * where), direction=direction) as proxy:
+        client = TranscribeStreamingClient(
+            endpoint=f"{scheme}://127.0.0.1:{proxy.port}",
+            transport=transport,  # type: ignore[arg-type]
+            retry=POLICY,
+            stall_timeout=2.0,
+        )
+        failure: streaming.TranscribeError | None = None
+        try:
+            events, stream = await asyncio.wait_for(transcribe(client), 120)
+        except streaming.TranscribeError as exc:
+            failure = exc
+    assert proxy.faults == 1
+    if failure is not None:
+        # A typed error is an honest ending (a corrupted byte is not the protocol)...
+        assert mode == "corrupt", f"{mode}/{direction} should have been resumed, not failed: {failure!r}"
+        return
+    # ...but a stream that ends without one must have the whole transcript.
+    text = check_timeline(events)
+    assert abs(len(text.split()) - len((await baseline(plain_endpoint)).split())) <= 3
+    assert stream.stats.reconnects <= 1
