@@ -442,19 +442,22 @@ class Stream:
         await self.aclose()
 
     async def aclose(self, *, abort: bool = False) -> None:
-        """Close the connection (results not yet read are dropped)."""
+        """Close the connection (results not yet read are dropped).
+
+        The core's CloseConnection is carried out here, for every connection still open,
+        after the stream's tasks have stopped (a cancellation of the caller still wins).
+        """
         if self._core.state is not ConnectionState.CLOSED:
-            await self._apply(self._core.close())
+            self._core.close()
         self._events.end(None)
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
+        reset = abort or self._core.audio is AudioState.SENDING  # unfinished audio: reset, not end
         for generation in list(self._transports):
-            await self._close_transport(generation, abort=True)
+            await self._close_transport(generation, abort=reset)
 
     async def _wait_until(self, condition: Callable[[], bool]) -> None:
         while not condition():
