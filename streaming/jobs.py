@@ -246,11 +246,9 @@ class _Job(_Shape, frozen=True):
         return value if isinstance(value, str) else None
 
 
-class TranscriptionJob(_Job, frozen=True):
-    """GetTranscriptionJob's ``TranscriptionJob``."""
+class _TranscribeJob(_Job, frozen=True):
+    """The fields Transcribe's three job kinds share."""
 
-    transcription_job_name: str | None = None
-    transcription_job_status: str | None = None
     language_code: str | None = None
     media_sample_rate_hertz: int | None = None
     media_format: str | None = None  # mp3 | mp4 | wav | flac | ogg | amr | webm | m4a
@@ -260,6 +258,13 @@ class TranscriptionJob(_Job, frozen=True):
     creation_time: _dt.datetime | None = None
     completion_time: _dt.datetime | None = None
     failure_reason: str | None = None
+
+
+class TranscriptionJob(_TranscribeJob, frozen=True):
+    """GetTranscriptionJob's ``TranscriptionJob``."""
+
+    transcription_job_name: str | None = None
+    transcription_job_status: str | None = None
     settings: TranscriptionJobSettings | None = None
     model_settings: ModelSettings | None = None
     job_execution_settings: JobExecutionSettings | None = None
@@ -287,20 +292,11 @@ class MedicalTranscriptionSetting(_Shape, frozen=True):
     vocabulary_name: str | None = None
 
 
-class MedicalTranscriptionJob(_Job, frozen=True):
+class MedicalTranscriptionJob(_TranscribeJob, frozen=True):
     """GetMedicalTranscriptionJob's ``MedicalTranscriptionJob``."""
 
     medical_transcription_job_name: str | None = None
     transcription_job_status: str | None = None
-    language_code: str | None = None
-    media_sample_rate_hertz: int | None = None
-    media_format: str | None = None
-    media: Media | None = None
-    transcript: JobTranscript | None = None
-    start_time: _dt.datetime | None = None
-    creation_time: _dt.datetime | None = None
-    completion_time: _dt.datetime | None = None
-    failure_reason: str | None = None
     settings: MedicalTranscriptionSetting | None = None
     content_identification_type: str | None = None  # PHI
     specialty: str | None = None  # PRIMARYCARE
@@ -341,21 +337,12 @@ class ChannelDefinition(_Shape, frozen=True):
     participant_role: str | None = None  # AGENT | CUSTOMER
 
 
-class CallAnalyticsJob(_Job, frozen=True):
+class CallAnalyticsJob(_TranscribeJob, frozen=True):
     """GetCallAnalyticsJob's ``CallAnalyticsJob``."""
 
     call_analytics_job_name: str | None = None
     call_analytics_job_status: str | None = None
     call_analytics_job_details: CallAnalyticsJobDetails | None = None
-    language_code: str | None = None
-    media_sample_rate_hertz: int | None = None
-    media_format: str | None = None
-    media: Media | None = None
-    transcript: JobTranscript | None = None
-    start_time: _dt.datetime | None = None
-    creation_time: _dt.datetime | None = None
-    completion_time: _dt.datetime | None = None
-    failure_reason: str | None = None
     data_access_role_arn: str | None = None
     identified_language_score: float | None = None
     settings: CallAnalyticsJobSettings | None = None
