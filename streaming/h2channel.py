@@ -23,7 +23,7 @@ import h2.exceptions
 
 from .errors import ConnectionLost, ProtocolError, StreamTimeout
 
-__all__ = ["H2Channel", "below_high_water", "error_code_name", "goaway_spares", "reset_is_graceful"]
+__all__ = ["H2Channel", "below_high_water", "decode_frames", "error_code_name", "goaway_spares", "reset_is_graceful"]
 
 READ_SIZE: Final = 65536
 _CLIENT_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # RFC 9113 section 3.4
@@ -93,6 +93,29 @@ def below_high_water(transport: asyncio.BaseTransport) -> bool:
     return transport.get_write_buffer_size() < transport.get_write_buffer_limits()[1]
 
 
+def decode_frames(
+    conn: h2.connection.H2Connection, guard: _FrameSizeGuard, data: bytes, peer: str
+) -> list[h2.events.Event]:
+    """h2's events for ``data``; anything that is not HTTP/2 is our ProtocolError.
+
+    That covers a frame over our size limit (refused at its header, FRAME_SIZE_ERROR), h2's
+    own protocol errors, and header bytes that are not the UTF-8 we configured h2 to
+    decode (h2 lets that ``UnicodeDecodeError`` escape; the fuzzer found it).
+    """
+    try:
+        guard.check(data, conn.max_inbound_frame_size)
+    except ProtocolError:
+        conn.close_connection(error_code=h2.errors.ErrorCodes.FRAME_SIZE_ERROR)
+        raise
+    try:
+        return conn.receive_data(data)
+    except h2.exceptions.ProtocolError as exc:
+        raise ProtocolError(f"HTTP/2 protocol error from {peer}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        conn.close_connection(error_code=h2.errors.ErrorCodes.PROTOCOL_ERROR)
+        raise ProtocolError(f"{peer} sent a header that is not UTF-8 (byte {exc.start})") from exc
+
+
 class H2Channel:
     """An ``H2Connection`` bound to an asyncio reader and writer (see the module docstring).
 
@@ -132,16 +155,9 @@ class H2Channel:
         if not data:
             return None
         try:
-            self._frames.check(data, self.conn.max_inbound_frame_size)
-        except ProtocolError:
-            self.conn.close_connection(error_code=h2.errors.ErrorCodes.FRAME_SIZE_ERROR)
-            self.flush()
-            raise
-        try:
-            events = self.conn.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
-            self.flush()
-            raise ProtocolError(f"HTTP/2 protocol error from {self.peer}: {exc}") from exc
+            events = decode_frames(self.conn, self._frames, data, self.peer)
+        finally:
+            self.flush()  # h2's GOAWAY, when the bytes were not HTTP/2
         for event in events:
             if isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
                 self._window.set()

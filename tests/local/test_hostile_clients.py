@@ -6,6 +6,7 @@ import asyncio
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.settings
 
@@ -181,3 +182,26 @@ async def test_audio_faster_than_recognition_is_held_back_by_flow_control() -> N
             # rest of its HTTP/2 window (64 KiB) or, over WebSocket, the message being read.
             assert served.max_backlog <= 64 * 1024 + 65535 + 3200
             assert len(finals) >= 5
+
+
+async def test_a_header_that_is_not_utf8_is_a_protocol_error_not_a_crash() -> None:
+    """Found by fuzz/fuzz_endpoint.py: h2 let the UnicodeDecodeError escape the connection."""
+    import hpack
+
+    async with LocalEndpoint(tls="none", engine="none") as ep:
+        port = int(ep.http2_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        block = hpack.Encoder().encode([(b":method", b"POST"), (b":path", b"/\xad\xff"), (b":scheme", b"http")])
+        headers_frame = len(block).to_bytes(3, "big") + b"\x01\x05" + (1).to_bytes(4, "big") + block
+        writer.write(conn.data_to_send() + headers_frame)
+        await writer.drain()
+        received = b""
+        while chunk := await asyncio.wait_for(reader.read(65536), 5):
+            received += chunk
+        writer.close()
+        events = conn.receive_data(received)
+        goaway = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+        assert goaway and goaway[0].error_code == h2.errors.ErrorCodes.PROTOCOL_ERROR
+        await a_normal_stream_works(ep)  # and the endpoint serves on
