@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -11,6 +12,19 @@ from pathlib import Path
 import pytest
 
 from streaming.local import LocalEndpoint
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests() -> Iterator[None]:
+    """Collect cycles (finished streams, their tasks and tracebacks) after every test.
+
+    CPython 3.11 can fail ``ast.parse`` with "SystemError: AST constructor recursion
+    depth mismatch" when a garbage collection runs finalizers in the middle of it
+    (CPython issue gh-106905); pytest parses lazily imported modules for assertion
+    rewriting at the end of a session. Collecting here keeps that collection out of it.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
