@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -313,7 +312,7 @@ class LocalEndpoint:
         )
 
     def open_websocket_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
-        parts = urlsplit(target)
+        query = target.partition("?")[2]
         return self._open(
             method,
             "GET",
@@ -328,7 +327,7 @@ class LocalEndpoint:
                 region=self.region,
                 service="transcribe",
             ),
-            lambda op: params_from_query(op, sigv4.canonical.parse_query(parts.query)),
+            lambda op: params_from_query(op, sigv4.canonical.parse_query(query)),
             websocket=True,
         )
 
@@ -344,7 +343,9 @@ class LocalEndpoint:
         websocket: bool,
     ) -> OpenResult:
         """Open a stream, or refuse the request; either way one log line says so."""
-        path = urlsplit(target).path
+        # A request target is origin-form ("/path?query"): split it, never parse it as a URL
+        # (urlsplit raises on "//[x", which a stranger can send; the fuzzer found it).
+        path = target.partition("?")[0]
         outcome = self._open_or_refuse(method, want_method, path, headers, verify, parse, websocket=websocket)
         if isinstance(outcome, ServiceError):
             _log_refusal(outcome, f"{method} {path}", headers, target)
@@ -383,7 +384,7 @@ class LocalEndpoint:
             return _with_id(InvalidSignatureException(str(exc)), request_id)
         try:
             params = parse(operation)
-        except ParameterError as exc:
+        except (ParameterError, sigv4.SigningError) as exc:
             return _with_id(BadRequestException(str(exc)), request_id)
         for name, message in _NOT_FOUND.items():
             if name in params.values:

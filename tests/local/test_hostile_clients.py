@@ -13,6 +13,7 @@ import h2.settings
 import eventstream
 from streaming import PcmSource, TranscribeStreamingClient
 from streaming.credentials import DEV_CREDENTIALS
+from streaming.errors import ServiceError
 from streaming.local import LocalEndpoint
 from tests.helpers import FIXTURES
 
@@ -205,3 +206,12 @@ async def test_a_header_that_is_not_utf8_is_a_protocol_error_not_a_crash() -> No
         goaway = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
         assert goaway and goaway[0].error_code == h2.errors.ErrorCodes.PROTOCOL_ERROR
         await a_normal_stream_works(ep)  # and the endpoint serves on
+
+
+async def test_a_request_target_that_is_not_a_url_is_refused_typed() -> None:
+    """Found by fuzz/fuzz_endpoint.py: urlsplit raised on a :path like "//[x"."""
+    async with LocalEndpoint(tls="none", engine="none") as ep:
+        for opener in (ep.open_http2_stream, ep.open_websocket_stream):
+            outcome = opener("POST", "//[x/stream-transcription?a=%zz", [("host", "x")])
+            assert isinstance(outcome, ServiceError)
+        assert not ep.streams
