@@ -6,7 +6,7 @@ sockets (a reset), ``stall`` stops forwarding but keeps them open (a hung peer),
 ``truncate`` forwards half of the current chunk, then closes (a frame cut in two),
 ``corrupt`` flips one byte of the current chunk and goes on (a damaged byte), and
 ``deaf`` stops reading from the client but keeps forwarding to it (a server that
-stops reading). Later connections pass through untouched.
+stops reading). Later connections pass through untouched, unless ``every_connection``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ import contextlib
 
 class FaultyProxy:
     def __init__(
-        self, target_host: str, target_port: int, *, mode: str, after_bytes: int, direction: str = "up"
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        mode: str,
+        after_bytes: int,
+        direction: str = "up",
+        every_connection: bool = False,
     ) -> None:
         assert mode in ("drop", "stall", "truncate", "corrupt", "deaf")
         assert direction in ("up", "down")
@@ -25,6 +32,7 @@ class FaultyProxy:
         self.mode = mode
         self.after_bytes = after_bytes
         self.direction = direction
+        self.every_connection = every_connection  # fault each connection, not just the first
         self.connections = 0
         self.faults = 0
         self._server: asyncio.Server | None = None
@@ -47,7 +55,7 @@ class FaultyProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        faulty = self.connections == 1
+        faulty = self.connections == 1 or self.every_connection
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         stalled = asyncio.Event()
         done = asyncio.Event()  # the one fault of this connection has happened

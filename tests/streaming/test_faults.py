@@ -169,3 +169,54 @@ async def test_every_fault_ends_in_a_complete_transcript_or_a_typed_error(
     text = check_timeline(events)
     assert abs(len(text.split()) - len((await baseline(plain_endpoint)).split())) <= 3
     assert stream.stats.reconnects <= 1
+
+
+async def test_soak_across_midnight_utc_with_forced_reconnects() -> None:
+    """A stream that crosses midnight UTC (the signing scope changes) on connections that
+    each break after 150 KB: one complete, duplicate-free timeline, and memory flat."""
+    import datetime as dt
+    import gc
+    import tracemalloc
+
+    now = dt.datetime.now(dt.UTC)
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    offset = midnight - dt.timedelta(seconds=4) - now  # four seconds into the stream, the date changes
+
+    def clock() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + offset
+
+    tracemalloc.start()
+    try:
+        async with LocalEndpoint(tls="none", clock=clock) as ep:
+            port = int(ep.http2_url.rsplit(":", 1)[1])
+            async with FaultyProxy("127.0.0.1", port, mode="drop", after_bytes=150_000, every_connection=True) as proxy:
+                client = TranscribeStreamingClient(
+                    endpoint=f"http://127.0.0.1:{proxy.port}",
+                    retry=RetryPolicy(base_delay=0.05, max_delay=0.2, max_reconnects=20),
+                    clock=clock,
+                )
+                gc.collect()
+                before = tracemalloc.get_traced_memory()[0]
+                started = clock()
+                source = FlacSource(DEMO)
+                async with client.start_stream_transcription(
+                    language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
+                ) as stream:
+                    sender = asyncio.create_task(stream.send_from(source, speed=2.0))
+                    events = [event async for event in stream]
+                    await sender
+                ended = clock()
+            reconnects = [e for e in events if isinstance(e, StreamReconnected)]
+            text = check_timeline(events)
+            outcomes = [s.outcome for s in ep.completed]
+        del stream, client, sender, source
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert started < midnight < ended  # the stream really crossed midnight UTC
+    assert len(reconnects) >= 2 and proxy.faults >= 2
+    assert outcomes[-1] == "completed"  # the last connection, signed after midnight, verified to the end
+    assert "InvalidSignatureException" not in outcomes and "BadRequestException" not in outcomes
+    assert word_error_rate(DEMO_TEXT, text) <= 0.35
+    assert after - before < 4 * 1024 * 1024  # nothing of the stream is left behind
