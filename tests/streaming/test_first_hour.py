@@ -521,3 +521,44 @@ def test_control_characters_from_the_peer_never_reach_the_terminal() -> None:
             "\x1b]" not in screen.getvalue() and "\x07" not in screen.getvalue() and "\x1b[2J" not in screen.getvalue()
         )
         assert "hello" in screen.getvalue() and "world" in screen.getvalue()
+
+
+def test_no_secret_or_token_in_any_output_of_failing_runs_with_debug(tmp_path: Path) -> None:
+    secret, token = "secret-that-must-not-leak", "token-that-must-not-leak"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [*CLI, "--debug", "serve", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        fields = dict(part.split("=", 1) for part in server.stdout.readline().split()[1:])
+        client_env = {
+            **env,
+            "AWS_ACCESS_KEY_ID": "AKIDLEAK",
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_SESSION_TOKEN": token,
+        }
+        http = fields["websocket"].replace("ws", "http", 1)
+        runs = [
+            [*CLI, "--debug", "transcribe", str(FOX_WAV), "--endpoint", fields["http2"]],
+            [*CLI, "--debug", "transcribe", str(FOX_WAV), "--endpoint", fields["websocket"]],
+            [*CLI, "--debug", "job", "get", "nothing", "--endpoint", http],
+        ]
+        outputs = []
+        for argv in runs:
+            result = subprocess.run(argv, capture_output=True, text=True, env=client_env, timeout=60, check=False)
+            assert result.returncode != 0  # the endpoint does not know this key
+            outputs += [result.stdout, result.stderr]
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
+        outputs.append(server.stderr.read() if server.stderr else "")
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert "refused" in outputs[-1]  # the server did log the refusals...
+    for text in outputs:  # ...and nobody printed the secret or the token
+        assert secret not in text and token not in text
