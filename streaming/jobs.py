@@ -513,9 +513,13 @@ def parse_response(target: str, status: int, headers: Mapping[str, str], body: b
     A reply that is not the protocol (not JSON, no job in it, a field of the wrong type)
     raises :class:`~streaming.errors.ProtocolError` saying where.
     """
+    job: Job = _parse(OPERATIONS[target], status, headers, body)
+    return job
+
+
+def _parse(operation: _Operation[_J], status: int, headers: Mapping[str, str], body: bytes) -> _J:
     if status != 200:
         raise service_error_from_http(status, headers, body)
-    operation = OPERATIONS[target]
     try:
         document = _JSON.decode(body)
     except msgspec.DecodeError as exc:
@@ -524,7 +528,7 @@ def parse_response(target: str, status: int, headers: Mapping[str, str], body: b
     if not isinstance(raw, dict):
         raise ProtocolError(f"{operation.target}: the response has no {operation.key} object")
     try:
-        job: Job = msgspec.convert(raw, operation.model, strict=False)
+        job: _J = msgspec.convert(raw, operation.model, strict=False)
     except msgspec.ValidationError as exc:
         raise ProtocolError(f"{operation.target}: {operation.key} is not valid: {exc}") from exc
     known = {field.encode_name for field in msgspec.structs.fields(operation.model)}
@@ -616,12 +620,11 @@ class _Settings:
         self.rng = random.Random(seed)  # noqa: S311 - jitter, not cryptography
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
 
-    def request(self, target: str, params: Mapping[str, object]) -> JobRequest:
-        service = OPERATIONS[target].service
+    def request(self, operation: _Operation[Any], params: Mapping[str, object]) -> JobRequest:
         return build_request(
-            target,
+            operation.target,
             params,
-            endpoint=self.endpoints[service],
+            endpoint=self.endpoints[operation.service],
             credentials=self.credentials,
             region=self.region,
             now=self.clock(),
@@ -678,18 +681,18 @@ class JobsClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, target: str, params: Mapping[str, str]) -> Job:
+    async def _call(self, operation: _Operation[_J], params: Mapping[str, str]) -> _J:
         _names(params)
         loop = asyncio.get_running_loop()
         attempts = _Attempts(self._settings.retry, self._settings.rng, loop.time())
         while True:
-            request = self._settings.request(target, params)
+            request = self._settings.request(operation, params)
             try:
                 try:
                     reply = await self._http.post(request.url, headers=dict(request.headers), content=request.body)
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request.url) from exc
-                return parse_response(target, reply.status_code, reply.headers, reply.content)
+                return _parse(operation, reply.status_code, reply.headers, reply.content)
             except TranscribeError as exc:
                 pause = attempts.pause_after(exc, loop.time())
                 if pause is None:
@@ -697,24 +700,16 @@ class JobsClient:
                 await asyncio.sleep(pause)
 
     async def get_transcription_job(self, name: str) -> TranscriptionJob:
-        job = await self._call(_GET_TRANSCRIPTION.target, {"TranscriptionJobName": name})
-        assert isinstance(job, TranscriptionJob)
-        return job
+        return await self._call(_GET_TRANSCRIPTION, {"TranscriptionJobName": name})
 
     async def get_medical_transcription_job(self, name: str) -> MedicalTranscriptionJob:
-        job = await self._call(_GET_MEDICAL.target, {"MedicalTranscriptionJobName": name})
-        assert isinstance(job, MedicalTranscriptionJob)
-        return job
+        return await self._call(_GET_MEDICAL, {"MedicalTranscriptionJobName": name})
 
     async def get_call_analytics_job(self, name: str) -> CallAnalyticsJob:
-        job = await self._call(_GET_CALL_ANALYTICS.target, {"CallAnalyticsJobName": name})
-        assert isinstance(job, CallAnalyticsJob)
-        return job
+        return await self._call(_GET_CALL_ANALYTICS, {"CallAnalyticsJobName": name})
 
     async def describe_speaker_enrollment_job(self, domain_id: str, job_id: str) -> SpeakerEnrollmentJob:
-        job = await self._call(_DESCRIBE_ENROLLMENT.target, {"DomainId": domain_id, "JobId": job_id})
-        assert isinstance(job, SpeakerEnrollmentJob)
-        return job
+        return await self._call(_DESCRIBE_ENROLLMENT, {"DomainId": domain_id, "JobId": job_id})
 
     async def _wait(
         self, get: Callable[[], Awaitable[_J]], timeout: float, progress: Progress | None, first: float, longest: float
@@ -821,17 +816,17 @@ class BlockingJobsClient:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, target: str, params: Mapping[str, str]) -> Job:
+    def _call(self, operation: _Operation[_J], params: Mapping[str, str]) -> _J:
         _names(params)
         attempts = _Attempts(self._settings.retry, self._settings.rng, self._monotonic())
         while True:
-            request = self._settings.request(target, params)
+            request = self._settings.request(operation, params)
             try:
                 try:
                     reply = self._http.post(request.url, headers=dict(request.headers), content=request.body)
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, request.url) from exc
-                return parse_response(target, reply.status_code, reply.headers, reply.content)
+                return _parse(operation, reply.status_code, reply.headers, reply.content)
             except TranscribeError as exc:
                 pause = attempts.pause_after(exc, self._monotonic())
                 if pause is None:
@@ -839,24 +834,16 @@ class BlockingJobsClient:
                 self._sleep(pause)
 
     def get_transcription_job(self, name: str) -> TranscriptionJob:
-        job = self._call(_GET_TRANSCRIPTION.target, {"TranscriptionJobName": name})
-        assert isinstance(job, TranscriptionJob)
-        return job
+        return self._call(_GET_TRANSCRIPTION, {"TranscriptionJobName": name})
 
     def get_medical_transcription_job(self, name: str) -> MedicalTranscriptionJob:
-        job = self._call(_GET_MEDICAL.target, {"MedicalTranscriptionJobName": name})
-        assert isinstance(job, MedicalTranscriptionJob)
-        return job
+        return self._call(_GET_MEDICAL, {"MedicalTranscriptionJobName": name})
 
     def get_call_analytics_job(self, name: str) -> CallAnalyticsJob:
-        job = self._call(_GET_CALL_ANALYTICS.target, {"CallAnalyticsJobName": name})
-        assert isinstance(job, CallAnalyticsJob)
-        return job
+        return self._call(_GET_CALL_ANALYTICS, {"CallAnalyticsJobName": name})
 
     def describe_speaker_enrollment_job(self, domain_id: str, job_id: str) -> SpeakerEnrollmentJob:
-        job = self._call(_DESCRIBE_ENROLLMENT.target, {"DomainId": domain_id, "JobId": job_id})
-        assert isinstance(job, SpeakerEnrollmentJob)
-        return job
+        return self._call(_DESCRIBE_ENROLLMENT, {"DomainId": domain_id, "JobId": job_id})
 
     def _wait(
         self, get: Callable[[], _J], timeout: float, progress: Progress | None, first: float, longest: float

@@ -41,6 +41,7 @@ from streaming.jobs import (
     JobWaitTimeout,
     SpeakerEnrollmentJobStatus,
     TranscriptionJobStatus,
+    build_request,
     parse_response,
 )
 from streaming.local import LocalEndpoint
@@ -447,11 +448,16 @@ def test_voice_id_errors_are_typed() -> None:
 
 
 async def test_a_job_missing_its_name_is_the_services_error(jobs_endpoint: LocalEndpoint) -> None:
+    request = build_request(
+        "VoiceID.DescribeSpeakerEnrollmentJob",
+        {"JobId": "job-1"},
+        endpoint=jobs_endpoint.http_url,
+        credentials=streaming.DEV_CREDENTIALS,
+        region="us-east-1",
+        now=dt.datetime.now(UTC),
+    )
     async with httpx.AsyncClient() as http:
-        jobs = client_for(jobs_endpoint)
-        request = jobs._settings.request("VoiceID.DescribeSpeakerEnrollmentJob", {"JobId": "job-1"})
         reply = await http.post(request.url, headers=dict(request.headers), content=request.body)
-        await jobs.aclose()
     assert reply.status_code == 400
     assert reply.json()["__type"] == "ValidationException" and "domainId" in reply.json()["message"]
 
