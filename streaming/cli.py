@@ -437,27 +437,23 @@ def _job(args: argparse.Namespace) -> int:
             extra = f" {percent}%" if percent is not None else ""
             print(f"\r\x1b[K{job.name}: {job.raw_status}{extra}", end="", file=sys.stderr, flush=True)
 
-    get: Callable[[], Job]
-    wait: Callable[[], Job]
+    get: Callable[..., Job]
+    wait: Callable[..., Job]
     with BlockingJobsClient(args.region, credentials, endpoint=endpoint, ca_file=args.ca) as client:
+        ids: tuple[str, ...] = (args.name,)
         if args.speaker_enrollment:
-            get = lambda: client.describe_speaker_enrollment_job(args.domain_id, args.name)  # noqa: E731
-            wait = lambda: client.wait_for_speaker_enrollment_job(  # noqa: E731
-                args.domain_id, args.name, timeout=args.timeout, progress=progress
-            )
+            ids = (args.domain_id, args.name)
+            get, wait = client.describe_speaker_enrollment_job, client.wait_for_speaker_enrollment_job
         elif args.medical:
-            get = lambda: client.get_medical_transcription_job(args.name)  # noqa: E731
-            wait = lambda: client.wait_for_medical_transcription_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+            get, wait = client.get_medical_transcription_job, client.wait_for_medical_transcription_job
         elif args.call_analytics:
-            get = lambda: client.get_call_analytics_job(args.name)  # noqa: E731
-            wait = lambda: client.wait_for_call_analytics_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+            get, wait = client.get_call_analytics_job, client.wait_for_call_analytics_job
         else:
-            get = lambda: client.get_transcription_job(args.name)  # noqa: E731
-            wait = lambda: client.wait_for_transcription_job(args.name, timeout=args.timeout, progress=progress)  # noqa: E731
+            get, wait = client.get_transcription_job, client.wait_for_transcription_job
         timed_out = False
         job: Job
         try:
-            job = get() if args.action == "get" else wait()
+            job = get(*ids) if args.action == "get" else wait(*ids, timeout=args.timeout, progress=progress)
         except JobFailedError as exc:
             job = exc.job
         except JobWaitTimeout as exc:
