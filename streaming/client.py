@@ -538,7 +538,7 @@ class Stream:
     async def _receive(self, generation: int, transport: Transport) -> None:
         core = self._core
         try:
-            while core.receiving(generation):
+            while core.is_current(generation):
                 data = await self._read(generation, transport)
                 if data is None:
                     await self._apply(core.response_ended(generation, self._now()))

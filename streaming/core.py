@@ -663,7 +663,7 @@ class StreamCore:
 
     def data_received(self, generation: int, data: bytes, now: _dt.datetime) -> list[Action]:
         """Bytes of connection ``generation``'s response: results to deliver, or its error."""
-        if not self._is_current(generation):
+        if not self.is_current(generation):
             return []  # a connection that was already given up
         self._check(Input.DATA_RECEIVED)
         session = self._live_session()
@@ -684,7 +684,7 @@ class StreamCore:
 
     def response_ended(self, generation: int, now: _dt.datetime) -> list[Action]:
         """Connection ``generation``'s response ended cleanly."""
-        if not self._is_current(generation):
+        if not self.is_current(generation):
             return []
         self._check(Input.RESPONSE_ENDED)
         try:
@@ -703,7 +703,7 @@ class StreamCore:
 
     def connection_lost(self, generation: int, error: TranscribeError, now: _dt.datetime) -> list[Action]:
         """Connection ``generation`` failed (reset, GOAWAY, a timeout, the service's error)."""
-        if not self._is_current(generation):
+        if not self.is_current(generation):
             return []
         return self._lost(Input.CONNECTION_LOST, error, now)
 
@@ -712,12 +712,9 @@ class StreamCore:
             raise StreamStateError(f"no connection is open when the stream is {self.state.value}")
         return self._session
 
-    def receiving(self, generation: int) -> bool:
-        """Whether the shell should keep reading connection ``generation``."""
-        return self._is_current(generation)
-
-    def _is_current(self, generation: int) -> bool:
-        """Whether news of connection ``generation`` still matters (it is the open one)."""
+    def is_current(self, generation: int) -> bool:
+        """Whether news of connection ``generation`` still matters (it is the open one);
+        the shell keeps reading a connection while it is."""
         return generation == self.generation and self.state in (ConnectionState.OPEN, ConnectionState.ROTATING)
 
     def _lost(self, event: Input, error: TranscribeError, now: _dt.datetime) -> list[Action]:
