@@ -22,12 +22,12 @@ DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
 POLICY = RetryPolicy(base_delay=0.05, max_delay=0.2)
 
 
-async def transcribe(client: TranscribeStreamingClient) -> tuple[list[Any], streaming.Stream]:
+async def transcribe(client: TranscribeStreamingClient, speed: float = 8.0) -> tuple[list[Any], streaming.Stream]:
     source = FlacSource(DEMO)
     async with client.start_stream_transcription(
         language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
     ) as stream:
-        sender = asyncio.create_task(stream.send_from(source, speed=8.0))
+        sender = asyncio.create_task(stream.send_from(source, speed=speed))
         events = [event async for event in stream]
         await sender
     return events, stream
@@ -198,18 +198,12 @@ async def test_soak_across_midnight_utc_with_forced_reconnects() -> None:
                 gc.collect()
                 before = tracemalloc.get_traced_memory()[0]
                 started = clock()
-                source = FlacSource(DEMO)
-                async with client.start_stream_transcription(
-                    language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
-                ) as stream:
-                    sender = asyncio.create_task(stream.send_from(source, speed=2.0))
-                    events = [event async for event in stream]
-                    await sender
+                events, stream = await transcribe(client, speed=2.0)
                 ended = clock()
             reconnects = [e for e in events if isinstance(e, StreamReconnected)]
             text = check_timeline(events)
             outcomes = [s.outcome for s in ep.completed]
-        del stream, client, sender, source
+        del stream, client
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
     finally:

@@ -177,10 +177,11 @@ def test_no_logging_of_secrets(caplog: pytest.LogCaptureFixture) -> None:
 
 
 class HostileService:
-    """An h2c server that accepts the request with a 200 and then misbehaves as told."""
+    """An h2c server that accepts the request with a 200 and then misbehaves as told:
+    ``reply`` is sent at once, or one byte every ``trickle`` seconds."""
 
-    def __init__(self, reply: bytes | None, *, end: bool = False) -> None:
-        self.reply, self.end = reply, end
+    def __init__(self, reply: bytes | None, *, end: bool = False, trickle: float | None = None) -> None:
+        self.reply, self.end, self.trickle = reply, end, trickle
         self.received = 0
         self.server: asyncio.Server | None = None
 
@@ -206,7 +207,13 @@ class HostileService:
                 for event in conn.receive_data(data):
                     if isinstance(event, h2.events.RequestReceived):
                         conn.send_headers(event.stream_id, [(":status", "200")])
-                        if self.reply is not None:
+                        if self.reply is not None and self.trickle is not None:
+                            writer.write(conn.data_to_send())
+                            for byte in self.reply:
+                                conn.send_data(event.stream_id, bytes([byte]))
+                                writer.write(conn.data_to_send())
+                                await asyncio.sleep(self.trickle)
+                        elif self.reply is not None:
                             conn.send_data(event.stream_id, self.reply, end_stream=self.end)
                     elif isinstance(event, h2.events.DataReceived):
                         self.received += len(event.data)
@@ -269,40 +276,12 @@ async def test_a_service_that_goes_silent_after_the_audio_times_out() -> None:
     assert service.received > 3200  # the audio and the end frame did arrive
 
 
-class TrickleService(HostileService):
-    """Answers 200, then sends a whole result message one byte every 0.2 s."""
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        import h2.config
-        import h2.connection
-        import h2.events
-
-        from streaming.models import Transcript, TranscriptEvent
-        from streaming.protocol import encode_result_event
-
-        message = encode_result_event(TranscriptEvent(transcript=Transcript()))
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        try:
-            while data := await reader.read(65536):
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        conn.send_headers(event.stream_id, [(":status", "200")])
-                        writer.write(conn.data_to_send())
-                        for byte in message:
-                            conn.send_data(event.stream_id, bytes([byte]))
-                            writer.write(conn.data_to_send())
-                            await asyncio.sleep(0.2)
-                writer.write(conn.data_to_send())
-        except (ConnectionError, h2.exceptions.ProtocolError):
-            pass
-        finally:
-            writer.close()
-
-
 async def test_a_message_trickled_byte_by_byte_times_out() -> None:
-    async with TrickleService(None) as url:
+    from streaming.models import Transcript, TranscriptEvent
+    from streaming.protocol import encode_result_event
+
+    message = encode_result_event(TranscriptEvent(transcript=Transcript()))
+    async with HostileService(message, trickle=0.2) as url:
         client = TranscribeStreamingClient(
             endpoint=url, retry=streaming.RetryPolicy(max_reconnects=0), stall_timeout=1.0
         )
