@@ -27,6 +27,7 @@ from typing import IO, Any, Final, Protocol, TypeVar
 from .containers import ContainerError, FlacSplitter, FlacStreamInfo, OggPageSplitter
 from .errors import AudioFormatError, AudioSourceError, ParameterError
 from .formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_bits, check_channels, check_rate, convert_hint, sniff
+from .params import MAX_EVENT_SECONDS
 
 __all__ = [
     "AsyncByteSource",
@@ -44,7 +45,6 @@ __all__ = [
 
 MIN_CHUNK_MS: Final = 50
 MAX_CHUNK_MS: Final = 200
-MAX_EVENT_SECONDS: Final = 1.0
 _READ_SIZE: Final = 64 * 1024
 
 

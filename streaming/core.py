@@ -50,7 +50,7 @@ from .errors import (
     TransportError,
 )
 from .models import CategoryEvent, MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent, UtteranceEvent
-from .params import Operation, StreamParams
+from .params import MAX_EVENT_SECONDS, Operation, StreamParams
 from .protocol import ResultEvent, UnknownEvent
 from .session import MAX_PRESIGN_EXPIRES, ClientSession
 
@@ -79,7 +79,6 @@ __all__ = [
 _SKEW_RE: Final = re.compile(r"\((\d{8}T\d{6}Z) [+-] \d+ min\.\)")
 _EPSILON: Final = 1e-6
 _RESUME_SLACK: Final = 0.05  # seconds: a resumed decoder may place a word this much early
-MAX_EVENT_SECONDS: Final = 1.0
 
 
 # -- policy and public value types ------------------------------------------------------------
@@ -525,7 +524,7 @@ class StreamCore:
         if self.configuration is not None:
             frames.append(session.configuration_frame(self.configuration, at))
         if resuming:
-            replay = [s for s in self._sent if s.start >= self._last_final_end - _EPSILON]
+            replay = list(self._sent)  # _trim keeps exactly what a resumption must send again
             self._origin = replay[0].start if replay else self._media
             self._resume_point = self._last_final_end
             replayed = sum(s.end - s.start for s in replay)
@@ -656,8 +655,7 @@ class StreamCore:
     @property
     def replay_window(self) -> tuple[float, float]:
         """Media seconds (start, end) of the audio a resumption would send again now."""
-        first = next((s.start for s in self._sent if s.start >= self._last_final_end - _EPSILON), self._media)
-        return first, self._media
+        return (self._sent[0].start if self._sent else self._media), self._media
 
     # -- results -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ __all__ = [
     "CALL_ANALYTICS_LANGUAGE_CODES",
     "HEADER_PREFIX",
     "LANGUAGE_CODES",
+    "MAX_EVENT_SECONDS",
     "MEDIA_ENCODINGS",
     "PARAMETERS",
     "PII_ENTITY_TYPES",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 HEADER_PREFIX: Final = "x-amzn-transcribe-"
+MAX_EVENT_SECONDS: Final = 1.0
+"""The most audio one AudioEvent may carry (the service's limit)."""
 
 LANGUAGE_CODES: Final = frozenset(
     [
