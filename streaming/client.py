@@ -309,6 +309,7 @@ class _Reading:
     generation: int
     window: asyncio.Timeout
     limit: float | None
+    inputs: tuple[object, ...]  # the core's deadline inputs when the deadline was set
 
 
 class _EventBuffer:
@@ -553,7 +554,8 @@ class Stream:
         limit = self._core.receive_timeout(generation, self._now())
         try:
             async with asyncio.timeout(limit) as window:  # a delay; reschedule() takes loop times
-                reading = self._readings[generation] = _Reading(generation, window, limit)
+                reading = _Reading(generation, window, limit, self._core.deadline_inputs)
+                self._readings[generation] = reading
                 return await transport.receive(timeout=None)
         except TimeoutError as exc:
             if not window.expired():
@@ -563,10 +565,14 @@ class Stream:
             self._readings.pop(generation, None)
 
     def _move_read_deadline(self) -> None:
-        """The core may have changed the current read's deadline: move it."""
-        now = self._now()
+        """The core may have changed the current read's deadline: move it (only when what
+        the deadline depends on changed; this runs after every frame)."""
+        inputs = self._core.deadline_inputs
         for reading in self._readings.values():
-            limit = self._core.receive_timeout(reading.generation, now)
+            if reading.inputs == inputs:
+                continue
+            reading.inputs = inputs
+            limit = self._core.receive_timeout(reading.generation, self._now())
             if limit != reading.limit:
                 reading.limit = limit
                 when = None if limit is None else asyncio.get_running_loop().time() + limit

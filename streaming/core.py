@@ -448,6 +448,12 @@ class StreamCore:
             else self.settings.connect_timeout + self.settings.read_timeout
         )
 
+    @property
+    def deadline_inputs(self) -> tuple[object, ...]:
+        """What :meth:`receive_timeout` depends on besides the clock: while it is unchanged,
+        a read's absolute deadline is too (the shell need not recompute it per frame)."""
+        return (self.state, self.audio, self._partial_since)
+
     def receive_timeout(self, generation: int, now: _dt.datetime) -> float | None:
         """How long, from ``now``, the shell waits for the next bytes of connection ``generation``.
 
