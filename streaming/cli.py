@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -169,11 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--idle-timeout", type=_positive(float), default=15.0, help="seconds without audio before 400")
     s.add_argument("--max-duration", type=_positive(float), default=4 * 3600.0, help="seconds a stream may last")
     s.add_argument("--region", help="only accept requests signed for this region")
+    s.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        help="processes sharing the ports (SO_REUSEPORT); limits and jobs are per worker",
+    )
+    s.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
 
     d = commands.add_parser("demo", help="live captions from a bundled recording through the local endpoint")
     d.add_argument("--speed", type=float, default=1.0, help="X times real time (default 1)")
     d.add_argument("--transport", choices=["http2", "websocket", "both"], default="both", help="which to show")
-    s.add_argument("--resources", help="JSON file with seeded jobs (see streaming.local.jobs)")
+    s.add_argument(
+        "--resources",
+        help="JSON or YAML file: vocabularies, vocabulary filters, language models, Call Analytics categories, "
+        "seeded jobs (docs/examples/resources.yaml)",
+    )
     page = s.add_mutually_exclusive_group()
     page.add_argument(
         "--page", dest="page", action="store_true", default=None, help="serve the browser page and /presign"
@@ -366,6 +378,8 @@ async def _serve(args: argparse.Namespace) -> int:
         raise CliError("--tls-key needs --tls-cert")
     if args.port and args.port == args.ws_port:
         raise CliError(f"--port and --ws-port must differ (both are {args.port})")
+    if args.workers > 1:
+        return await _serve_workers(args)
     tls: Any = "none" if args.no_tls else args.tls
     resources = Path(args.resources) if args.resources else None
     if args.tls_cert:
@@ -387,6 +401,7 @@ async def _serve(args: argparse.Namespace) -> int:
         resources=resources,
         page=args.page,
         allowed_origins=args.allow_origin,
+        reuse_port=args.reuse_port,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -400,6 +415,88 @@ async def _serve(args: argparse.Namespace) -> int:
             logging.getLogger("streamscribe.local").info("browser page: %s/", page)
         await stop.wait()
     return 0
+
+
+def _reserve_port(host: str) -> socket.socket:
+    """A port no one else can take while the workers start: bound with SO_REUSEPORT, not listening."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    holder = socket.socket(family, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind((host, 0))
+    return holder
+
+
+async def _serve_workers(args: argparse.Namespace) -> int:
+    """``serve --workers N``: N endpoint processes share the ports; the kernel spreads connections.
+
+    One certificate serves them all (clients trust one CA). Each worker has its own limits
+    and its own job store, so a post-call job is known to the worker that ran its stream.
+    """
+    from .local.tls import mint_self_signed  # noqa: PLC0415
+
+    holders: list[socket.socket] = []
+    ports = []
+    for wanted in (args.port, args.ws_port):
+        if wanted == 0:
+            holders.append(_reserve_port(args.host))
+        ports.append(holders[-1].getsockname()[1] if wanted == 0 else wanted)
+    if args.no_tls:
+        tls = ["--no-tls"]
+    elif args.tls_cert:
+        tls = ["--tls-cert", args.tls_cert, "--tls-key", args.tls_key or ""]
+    else:
+        minted = mint_self_signed()
+        tls = ["--tls-cert", str(minted.cert_file), "--tls-key", str(minted.key_file)]
+    argv = [sys.executable, "-m", "streaming.cli", "serve", "--reuse-port", "--host", args.host]
+    argv += ["--port", str(ports[0]), "--ws-port", str(ports[1]), *tls, "--engine", args.engine]
+    argv += ["--max-streams", str(args.max_streams), "--idle-timeout", str(args.idle_timeout)]
+    argv += ["--max-duration", str(args.max_duration)]
+    for flag, value in (("--region", args.region), ("--resources", args.resources)):
+        if value:
+            argv += [flag, value]
+    for pair in args.credentials or []:
+        argv += ["--credentials", pair]
+    for origin in args.allow_origin:
+        argv += ["--allow-origin", origin]
+    if args.page is not None:
+        argv.append("--page" if args.page else "--no-page")
+    workers = [await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE) for _ in range(args.workers)]
+    try:
+        lines = []
+        for worker in workers:
+            assert worker.stdout is not None
+            try:
+                lines.append((await asyncio.wait_for(worker.stdout.readline(), 60)).decode().strip())
+            except TimeoutError:
+                lines.append("")
+        for holder in holders:
+            holder.close()
+        if not all(line.startswith("listening") for line in lines):
+            raise CliError("a worker did not start (its error is above)")
+        if args.ca_out and not args.no_tls and not args.tls_cert:
+            Path(args.ca_out).write_bytes(minted.ca_file.read_bytes())
+        print(f"{lines[0]} workers={args.workers}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        ended = [asyncio.ensure_future(w.wait()) for w in workers]
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, *ended], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not stop.is_set():
+            raise CliError("a worker exited; stopping the others")
+        return 0
+    finally:
+        for holder in holders:
+            holder.close()
+        for worker in workers:
+            if worker.returncode is None:
+                worker.terminate()
+        for worker in workers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.wait(), 10)
 
 
 # -- jobs --------------------------------------------------------------------------------------
@@ -565,7 +662,12 @@ def _channel_values(args: argparse.Namespace, source: Any, values: dict[str, Any
             roles = ["AGENT", "CUSTOMER"]
             _note("two channels: channel 0 is the AGENT, channel 1 the CUSTOMER (--channel-roles to change)")
         if roles is not None:
-            if source.channels == 2 and len(roles) != 2:
+            if source.channels != 2:
+                raise CliError(
+                    "--channel-roles names the roles of channel 0 and 1 of two-channel audio (the service takes "
+                    "exactly two ChannelDefinitions); this audio is mono: leave --channel-roles out"
+                )
+            if len(roles) != 2:
                 raise CliError("two-channel audio needs two --channel-roles, e.g. AGENT,CUSTOMER")
             definitions = [{"ChannelId": i, "ParticipantRole": role} for i, role in enumerate(roles)]
         return definitions

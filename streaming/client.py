@@ -291,6 +291,12 @@ def _check_channel_definitions(definitions: Sequence[Mapping[str, object]]) -> l
                 f"not {dict(definition)!r}",
             )
         out.append({"ChannelId": channel, "ParticipantRole": role})
+    if sorted(d["ChannelId"] for d in out) != [0, 1]:  # type: ignore[type-var]
+        raise ParameterError(
+            "channel_definitions",
+            "channel_definitions holds exactly two entries, one for ChannelId 0 and one for ChannelId 1 "
+            "(the service's fixed size); for mono audio leave it out",
+        )
     return out
 
 

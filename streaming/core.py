@@ -815,6 +815,12 @@ def check_source_channels(params: StreamParams, configuration: Mapping[str, obje
                 "the audio has 2 channels: give channel_definitions for channel 0 and 1 "
                 "(AGENT and CUSTOMER; --channel-roles AGENT,CUSTOMER), or mix it down to mono",
             )
+        if channels == 1 and declared == 2:
+            raise ParameterError(
+                "channel_definitions",
+                "channel_definitions name two channels, so the service reads the audio as interleaved stereo, "
+                "but this audio is mono: leave channel_definitions out, or send the call's two channels",
+            )
         return
     expected = params.channels
     if channels == expected:

@@ -30,6 +30,8 @@ from websockets.exceptions import (
     InvalidStatus,
 )
 
+import eventstream
+
 from .errors import (
     ConnectError,
     ConnectionLost,
@@ -39,6 +41,8 @@ from .errors import (
     service_error_from_http,
 )
 from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
+from .params import Operation
+from .protocol import parse_result_message
 
 if TYPE_CHECKING:
     from .core import StreamRequest
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["Http2Transport", "Transport", "WebSocketTransport", "client_ssl_context"]
 
 _MAX_ERROR_BODY: Final = 64 * 1024
+# How long an upgraded WebSocket without the stream's headers is watched for a refusal.
+REFUSAL_WAIT: Final = 0.25
 
 
 class Transport(Protocol):
@@ -341,6 +347,7 @@ class WebSocketTransport:
         self.max_message = max_message
         self.authority = ""
         self._ws: ClientConnection | None = None
+        self._pending: bytes | None = None
 
     async def open(self, request: StreamRequest, *, timeout: float) -> dict[str, str]:
         parts = urlsplit(request.url)
@@ -372,7 +379,32 @@ class WebSocketTransport:
             raise _tls_error(self.authority, exc) from exc
         except (OSError, InvalidHandshake) as exc:
             raise ConnectError(f"cannot open a WebSocket to {self.authority}: {exc}") from exc
-        return {k.lower(): v for k, v in self._ws.response.headers.raw_items()} if self._ws.response else {}
+        headers = {k.lower(): v for k, v in self._ws.response.headers.raw_items()} if self._ws.response else {}
+        if "x-amzn-transcribe-session-id" not in headers:
+            # A refused handshake is upgraded and answered with one exception message (the
+            # service's way, which browsers can read): read it now, so that opening raises
+            # the service's error as it does over HTTP/2.
+            await self._read_refusal(min(timeout, REFUSAL_WAIT), headers.get("x-amzn-request-id"))
+        return headers
+
+    async def _read_refusal(self, wait: float, request_id: str | None) -> None:
+        ws = self._connection()
+        try:
+            message = await asyncio.wait_for(ws.recv(), wait)  # recv() is cancellation-safe
+        except TimeoutError:
+            return  # nothing yet: an accepted stream whose service sends fewer headers
+        except ConnectionClosed as exc:
+            raise ConnectionLost(f"WebSocket closed right after the handshake: {exc}") from exc
+        if isinstance(message, str):
+            raise ProtocolError("the service sent a text WebSocket frame; expected binary event-stream messages")
+        data = bytes(message)
+        try:
+            decoded = eventstream.decode(data)
+        except eventstream.EventStreamError:
+            decoded = None
+        if decoded is not None and decoded.headers.get(":message-type") in ("exception", "error"):
+            parse_result_message(Operation.TRANSCRIPTION, decoded, request_id=request_id)  # raises its error
+        self._pending = data  # a result after all: the first receive() returns it
 
     def _connection(self) -> ClientConnection:
         if self._ws is None:
@@ -396,6 +428,9 @@ class WebSocketTransport:
 
     async def receive(self, *, timeout: float | None) -> bytes | None:
         ws = self._connection()
+        if self._pending is not None:
+            data, self._pending = self._pending, None
+            return data
         try:
             message = await asyncio.wait_for(ws.recv(), timeout)
         except TimeoutError as exc:

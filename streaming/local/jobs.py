@@ -25,7 +25,6 @@ import datetime as _dt
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import (
@@ -42,7 +41,7 @@ from ..models import CategoryEvent, UtteranceEvent
 if TYPE_CHECKING:
     from .stream import ServerStream
 
-__all__ = ["JobStore", "load_resources"]
+__all__ = ["JobStore"]
 
 _TERMINAL: Final = frozenset({"COMPLETED", "FAILED", "COMPLETED_WITH_ERRORS"})
 
@@ -118,23 +117,6 @@ _BY_TARGET: Final = {
     "Transcribe.GetCallAnalyticsJob": (_CALL_ANALYTICS, "CallAnalyticsJobName"),
     "VoiceID.DescribeSpeakerEnrollmentJob": (_ENROLLMENT, "JobId"),
 }
-
-
-def load_resources(source: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
-    """The resources file (JSON) as a dict; a mapping passes through; None is empty."""
-    if source is None:
-        return {}
-    if isinstance(source, Mapping):
-        return dict(source)
-    try:
-        data = json.loads(Path(source).read_text())
-    except OSError as exc:
-        raise ParameterError("resources", f"cannot read the resources file {source}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise ParameterError("resources", f"the resources file {source} is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ParameterError("resources", f"the resources file {source} must hold a JSON object")
-    return data
 
 
 class JobStore:

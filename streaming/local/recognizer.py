@@ -12,9 +12,11 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
+
+from .resources import VocabularyPhrase
 
 __all__ = [
     "ChannelRecognizer",
@@ -29,7 +31,46 @@ RATE: Final = 16000
 FRAME_SECONDS: Final = 0.03  # the endpointer's frame
 FRAME_BYTES: Final = int(RATE * FRAME_SECONDS) * 2
 PRE_ROLL_SECONDS: Final = 0.3  # without it, the endpointer clips word onsets
-_SKIP: Final = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "<unk>"})
+
+
+def _skip(word: str) -> bool:
+    """Silence and fillers (``<sil>``, ``[SPEECH]``, ``[NOISE]``, ``++UH++``): never items."""
+    return word.startswith(("<", "[", "+"))
+
+
+# ARPAbet for the IPA symbols English vocabularies use (the service's IPA column).
+_IPA: Final = {
+    "ɑ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɔ": "AO", "aʊ": "AW", "aɪ": "AY", "ɛ": "EH", "ɝ": "ER",  # noqa: RUF001
+    "ɚ": "ER", "eɪ": "EY", "ɪ": "IH", "i": "IY", "oʊ": "OW", "ɔɪ": "OY", "ʊ": "UH", "u": "UW",  # noqa: RUF001
+    "b": "B", "tʃ": "CH", "d": "D", "ð": "DH", "f": "F", "ɡ": "G", "g": "G", "h": "HH", "dʒ": "JH",  # noqa: RUF001
+    "k": "K", "l": "L", "m": "M", "n": "N", "ŋ": "NG", "p": "P", "ɹ": "R", "r": "R", "s": "S",
+    "ʃ": "SH", "t": "T", "θ": "TH", "v": "V", "w": "W", "j": "Y", "z": "Z", "ʒ": "ZH",
+}  # fmt: skip
+
+
+def pronunciations(lookup: Callable[[str], str | None], phrases: Iterable[VocabularyPhrase]) -> list[tuple[str, str]]:
+    """The words a vocabulary adds to the recogniser's dictionary, with their phones.
+
+    A phrase of several words becomes one hyphenated word (so it is decoded as a unit);
+    its phones come from IPA, from SoundsLike syllables that are dictionary words, or from
+    its own words. A phrase whose phones cannot be worked out is left to the dictionary.
+    """
+    added: list[tuple[str, str]] = []
+    for phrase in phrases:
+        word = "-".join(w.lower() for w in phrase.words)
+        if lookup(word) is not None or any(word == w for w, _ in added):
+            continue  # the dictionary knows it already (pocketsphinx refuses to add it twice)
+        if phrase.ipa:
+            phones = [_IPA.get(p.strip("ˈˌː")) for p in phrase.ipa]
+        elif phrase.sounds_like:
+            phones = [lookup(piece) for piece in phrase.sounds_like]
+        elif len(phrase.words) > 1:
+            phones = [lookup(w.lower()) for w in phrase.words]
+        else:
+            continue  # a single dictionary word needs nothing; an unknown one cannot be said
+        if phones and all(phones):
+            added.append((word, " ".join(p for p in phones if p)))
+    return added
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,33 +116,39 @@ class DecoderPool:
     """pocketsphinx decoders, loaded on demand and reused across streams.
 
     A reused decoder starts from the freshly loaded cepstral mean, so a stream's results
-    do not depend on which streams ran before it.
+    do not depend on which streams ran before it. Decoders that learnt a vocabulary's words
+    are kept apart, by those words: another stream never hears them.
     """
 
     def __init__(self) -> None:
-        self._free: list[Any] = []
+        self._free: dict[tuple[VocabularyPhrase, ...], list[Any]] = {}
         self._lock = threading.Lock()
         self._initial_cmn: str | None = None
         self.loaded = 0
 
-    def acquire(self) -> Any:
+    def acquire(self, phrases: tuple[VocabularyPhrase, ...] = ()) -> Any:
+        """A decoder that knows ``phrases`` (give it back with the same phrases)."""
         with self._lock:
-            if self._free:
-                decoder = self._free.pop()
+            free = self._free.get(phrases)
+            if free:
+                decoder = free.pop()
                 decoder.set_cmn(self._initial_cmn)
                 return decoder
         from pocketsphinx import Decoder  # noqa: PLC0415 - the local extra
 
         decoder = Decoder(samprate=RATE, loglevel="FATAL")
+        added = pronunciations(decoder.lookup_word, phrases)
+        for i, (word, phones) in enumerate(added):
+            decoder.add_word(word, phones, i == len(added) - 1)  # rebuild the search once, at the end
         with self._lock:
             self.loaded += 1
             if self._initial_cmn is None:
                 self._initial_cmn = decoder.get_cmn()
         return decoder
 
-    def release(self, decoder: Any) -> None:
+    def release(self, decoder: Any, phrases: tuple[VocabularyPhrase, ...] = ()) -> None:
         with self._lock:
-            self._free.append(decoder)
+            self._free.setdefault(phrases, []).append(decoder)
 
 
 _POOL: Final = DecoderPool()
@@ -115,12 +162,15 @@ def _clean(word: str) -> str:
 class ChannelRecognizer:
     """Streaming recognition of one channel of 16 kHz s16le audio."""
 
-    def __init__(self, channel: int = 0, *, pool: DecoderPool = _POOL) -> None:
+    def __init__(
+        self, channel: int = 0, *, pool: DecoderPool = _POOL, phrases: tuple[VocabularyPhrase, ...] = ()
+    ) -> None:
         from pocketsphinx import Endpointer, Vad  # noqa: PLC0415
 
         self.channel = channel
         self._pool = pool
-        self._decoder = pool.acquire()
+        self._phrases = phrases
+        self._decoder = pool.acquire(phrases)
         self._endpointer = Endpointer(window=0.3, ratio=0.9, vad_mode=Vad.LOOSE, sample_rate=RATE)
         self._buffer = bytearray()
         self._frames_in = 0  # input frames consumed, for stream time
@@ -164,7 +214,7 @@ class ChannelRecognizer:
             if self._segment is not None:
                 self._decoder.end_utt()
                 self._segment = None
-            self._pool.release(self._decoder)
+            self._pool.release(self._decoder, self._phrases)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -215,7 +265,7 @@ class ChannelRecognizer:
                 self._utterance_start + (s.end_frame + 1) / 100,
             )
             for s in self._decoder.seg()
-            if s.word not in _SKIP
+            if not _skip(s.word)
         ]
         words: list[Word] = []
         for i, text in enumerate(texts):
@@ -244,7 +294,7 @@ class ChannelRecognizer:
                 round(min(max(float(s.prob), 0.0), 1.0), 4),
             )
             for s in self._decoder.seg()
-            if s.word not in _SKIP
+            if not _skip(s.word)
         ]
         segment.words = words
         segment.is_partial = False

@@ -39,7 +39,8 @@ from ..errors import (
     UnrecognizedClientException,
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
-from .jobs import JobStore, load_resources
+from .jobs import JobStore
+from .resources import Resources, load_resources
 from .stream import Limits, ServerStream
 from .tls import ServerCertificates, mint_self_signed, server_context
 
@@ -51,14 +52,6 @@ log = logging.getLogger("streamscribe.local")
 def _not_found(what: str) -> str:
     return f"The requested {what} couldn't be found. Check the {what} name and try your request again."
 
-
-_NOT_FOUND: Final = {
-    "vocabulary_name": _not_found("vocabulary"),
-    "vocabulary_names": _not_found("vocabulary"),
-    "vocabulary_filter_name": _not_found("vocabulary filter"),
-    "vocabulary_filter_names": _not_found("vocabulary filter"),
-    "language_model_name": _not_found("language model"),
-}
 
 OpenResult = ServiceError | tuple[ServerStream, dict[str, str]]
 
@@ -87,10 +80,12 @@ class LocalEndpoint:
         resources: str | Path | Mapping[str, Any] | None = None,
         page: bool | None = None,
         allowed_origins: Iterable[str] = (),
+        reuse_port: bool = False,
     ) -> None:
         if engine not in ("pocketsphinx", "none"):
             raise ParameterError("engine", f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
         self.host = host
+        self.reuse_port = reuse_port  # several processes share the ports (serve --workers)
         self.port = port
         self.ws_port = ws_port
         self.tls = tls
@@ -101,7 +96,8 @@ class LocalEndpoint:
         self.limits = Limits(idle_timeout=idle_timeout, max_duration=max_duration)
         self.region = region
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
-        self.jobs = JobStore(load_resources(resources), clock=self.clock)
+        self.resources: Resources = load_resources(resources)
+        self.jobs = JobStore(self.resources.raw, clock=self.clock)
         # The page and its /presign sign for anyone who asks: on by default only on loopback.
         self.page_enabled = _is_loopback(host) if page is None else page
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
@@ -161,7 +157,11 @@ class LocalEndpoint:
             ws_context = server_context(cert, key, alpn=["http/1.1"])
         try:
             server = await asyncio.start_server(
-                lambda r, w: serve_http2_connection(self, r, w), self.host, self.port, ssl=h2_context
+                lambda r, w: serve_http2_connection(self, r, w),
+                self.host,
+                self.port,
+                ssl=h2_context,
+                reuse_port=self.reuse_port or None,
             )
         except OSError as exc:
             raise self._listen_error(exc, self.port) from exc
@@ -172,7 +172,9 @@ class LocalEndpoint:
         if self.ws_port is not None:
             self._runner = web.AppRunner(build_websocket_app(self), access_log=None)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.ws_port, ssl_context=ws_context)
+            site = web.TCPSite(
+                self._runner, self.host, self.ws_port, ssl_context=ws_context, reuse_port=self.reuse_port or None
+            )
             try:
                 await site.start()
             except OSError as exc:
@@ -386,13 +388,15 @@ class LocalEndpoint:
             params = parse(operation)
         except (ParameterError, sigv4.SigningError) as exc:
             return _with_id(BadRequestException(str(exc)), request_id)
-        for name, message in _NOT_FOUND.items():
-            if name in params.values:
-                return _with_id(BadRequestException(message), request_id)
-        if len(self.streams) >= self.max_streams:
+        missing = self._check_resources(params)
+        if missing is not None:
+            return _with_id(BadRequestException(missing), request_id)
+        # The quota is per protocol: HTTP/2 streams and WebSocket streams are counted apart.
+        if sum(1 for s in self.streams.values() if s.allow_unsigned == websocket) >= self.max_streams:
+            protocol = "WebSocket" if websocket else "HTTP/2"
             return _with_id(
                 LimitExceededException(
-                    f"You have reached your limit of {self.max_streams} concurrent streams. Try again later."
+                    f"You have reached your limit of {self.max_streams} concurrent {protocol} streams. Try again later."
                 ),
                 request_id,
             )
@@ -415,6 +419,7 @@ class LocalEndpoint:
             engine=self.engine,
             limits=self.limits,
             clock=self.clock,
+            resources=self.resources,
         )
         stream.access_key_id = verified.access_key_id
         self.streams[session_id] = stream
@@ -424,6 +429,37 @@ class LocalEndpoint:
             **params.with_session_id(session_id).to_headers(),
         }
         return stream, response
+
+    def _check_resources(self, params: StreamParams) -> str | None:
+        """Why the named vocabularies, filters or language model cannot serve this request."""
+        language = params.get("language_code")
+        options = set(params.get("language_options", ()))  # type: ignore[arg-type]
+        tables: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
+            ("vocabulary_name", "vocabulary", self.resources.vocabularies),
+            ("vocabulary_names", "vocabulary", self.resources.vocabularies),
+            ("vocabulary_filter_name", "vocabulary filter", self.resources.filters),
+            ("vocabulary_filter_names", "vocabulary filter", self.resources.filters),
+            ("language_model_name", "language model", self.resources.language_models),
+        )
+        for name, what, table in tables:
+            value = params.get(name)
+            if value is None:
+                continue
+            names = value if isinstance(value, tuple) else (str(value),)
+            languages: dict[str, str] = {}
+            for item in names:
+                resource = table.get(item)
+                if resource is None:
+                    return f"The requested {what} couldn't be found. Check the {what} name and try your request again."
+                code = resource.language_code
+                if language is not None and code != language:
+                    return f"The {what} {item} is for {code}, but the request's language code is {language}."
+                if language is None and code not in options:
+                    return f"The {what} {item} is for {code}, which is not one of the language options."
+                if code in languages:
+                    return f"Only one {what} per language may be named: {languages[code]} and {item} are both {code}."
+                languages[code] = item
+        return None
 
     def close_stream(self, stream: ServerStream) -> None:
         """Release a stream's slot and record how it ended (once, whoever calls first)."""

@@ -35,6 +35,7 @@ from ..params import Operation, StreamParams, check_post_call_settings
 from ..protocol import encode_result_event
 from .audio import AudioFormatError, AudioPipeline
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
+from .resources import Resources
 from .results import ResultBuilder
 
 __all__ = ["Limits", "ServerStream"]
@@ -83,6 +84,7 @@ class ServerStream:
         engine: str,
         limits: Limits,
         clock: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.UTC),
+        resources: Resources | None = None,
     ) -> None:
         self.params = params
         self.request_id = request_id
@@ -109,7 +111,7 @@ class ServerStream:
         self._configuration: dict[str, Any] | None = None
         self.finals: list[UtteranceEvent | CategoryEvent] = []  # Call Analytics: for the post-call job
         self._started = time.monotonic()
-        self._results = ResultBuilder(params)
+        self._results = ResultBuilder(params, resources=resources)
 
     # -- input (called by the transport for each chunk of received bytes) ---------------------
 
@@ -241,24 +243,30 @@ class ServerStream:
             raise BadRequestException("The ConfigurationEvent must be the first event, sent once.")
         try:
             config = json.loads(payload)
-            roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in config.get("ChannelDefinitions", [])}
+            definitions = config.get("ChannelDefinitions", [])
+            roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in definitions}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
         if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
             raise BadRequestException("ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER.")
+        if definitions and (sorted(roles) != [0, 1] or len(definitions) != 2 or len(set(roles.values())) != 2):
+            raise BadRequestException(
+                "ChannelDefinitions holds exactly two channels, ChannelId 0 and 1, each with its own ParticipantRole."
+            )
         if "PostCallAnalyticsSettings" in config:
             try:
                 config["PostCallAnalyticsSettings"] = check_post_call_settings(config["PostCallAnalyticsSettings"])
             except ParameterError as exc:
                 raise BadRequestException(str(exc)) from exc
         self._configuration = config
-        self._results.set_channel_roles(roles)
+        if roles:
+            self._results.set_channel_roles(roles)
 
     # -- the worker: decode, recognise, send ----------------------------------------------------
 
     async def run(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Process queued audio until the end; send result events as they come."""
-        pipeline = AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.params.channels)
+        pipeline: list[AudioPipeline] = []  # made with the first audio, once the configuration is known
         recognizers: list[Recognizer] = []
         # The thread's own future: cancelling the awaiting task marks an asyncio wrapper
         # done while the thread is still inside pocketsphinx; this one tells the truth.
@@ -316,24 +324,48 @@ class ServerStream:
             else:
                 close()
 
-    def _process(self, pipeline: AudioPipeline, recognizers: list[Recognizer], data: bytes, final: bool) -> list[Any]:
+    @property
+    def pcm_channels(self) -> int:
+        """Channels interleaved in PCM audio: Call Analytics counts its ChannelDefinitions."""
+        if self.params.operation is Operation.CALL_ANALYTICS:
+            return 2 if len(self.channel_definitions) == 2 else 1
+        return self.params.channels
+
+    @property
+    def all_channels(self) -> bool:
+        """Every channel is recognised (else the first only, as the service does)."""
+        return (
+            self.params.operation is Operation.CALL_ANALYTICS
+            or self.params.get("enable_channel_identification") is True
+        )
+
+    def _process(
+        self, pipeline: list[AudioPipeline], recognizers: list[Recognizer], data: bytes, final: bool
+    ) -> list[Any]:
+        if not pipeline:
+            pipeline.append(AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.pcm_channels))
         try:
-            decoded = pipeline.flush() if final else pipeline.feed(data)
+            decoded = pipeline[0].flush() if final else pipeline[0].feed(data)
         except AudioFormatError as exc:
             raise BadRequestException(f"Your audio is not valid {self.params.media_encoding}: {exc}") from exc
         self.audio_seconds += decoded.seconds
         while len(recognizers) < len(decoded.channels):
             channel = len(recognizers)
-            recognizers.append(NullRecognizer() if self.engine == "none" else ChannelRecognizer(channel))
-        channels = decoded.channels
-        if self.params.get("enable_channel_identification") is not True and len(channels) > 1:
-            channels = channels[:1]  # without channel identification, the first channel is transcribed
+            recognizers.append(
+                NullRecognizer()
+                if self.engine == "none"
+                else ChannelRecognizer(channel, phrases=self._results.rules.phrases)
+            )
+        channels = decoded.channels if self.all_channels else decoded.channels[:1]
         segments = []
         for recognizer, pcm in zip(recognizers, channels, strict=False):
             segments += recognizer.feed(pcm)
             if final:
                 segments += recognizer.finish()
-        return self._results.events(segments, self.audio_seconds)
+        # Channels are recognised one after the other: results go out in time order.
+        segments.sort(key=lambda s: (s.is_partial, s.end))
+        events = self._results.events(segments, self.audio_seconds)
+        return events + self._results.finish(self.audio_seconds) if final else events
 
     def summary(self) -> str:
         params = " ".join(f"{p.wire}={v}" for p, v in self.params.wire_items())

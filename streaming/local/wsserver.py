@@ -1,7 +1,10 @@
 """The local endpoint's WebSocket adapter (aiohttp), plus the small browser page.
 
-The presigned URL is verified before the upgrade: a bad one gets an HTTP error with the
-service's ``x-amzn-errortype``. After the upgrade each binary message carries one
+The presigned URL and the parameters are checked before the upgrade. A refused WebSocket
+handshake is still upgraded, then answered with one exception message and a close frame,
+as the service does: a browser cannot read an HTTP error's body, but it can read that
+(a request that is not a WebSocket handshake gets the HTTP error with the service's
+``x-amzn-errortype``). After the upgrade each binary message carries one
 event-stream message, signed (chained) or bare; an empty frame or a close ends the audio.
 Results stream back while audio is still arriving. An error is one exception message
 followed by a close frame.
@@ -40,6 +43,22 @@ def error_response(error: ServiceError) -> web.Response:
     )
 
 
+async def refuse_after_upgrade(request: web.Request, error: ServiceError) -> web.StreamResponse:
+    """The service's way (and the only one a browser can read): upgrade, one exception
+    message, then a close frame whose reason is the exception type."""
+    ws = web.WebSocketResponse(autoping=True)
+    ws.headers["x-amzn-request-id"] = error.request_id or ""
+    try:
+        await ws.prepare(request)
+    except (ConnectionError, RuntimeError, web.HTTPException):
+        return error_response(error)  # not a handshake aiohttp accepts: the HTTP form
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await ws.send_bytes(encode_exception(error))
+    with contextlib.suppress(ConnectionError, RuntimeError, asyncio.TimeoutError):
+        await asyncio.wait_for(ws.close(code=1000, message=error.code.encode()[:120]), 5.0)
+    return ws
+
+
 def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         if not endpoint.origin_allowed(request.headers.get("origin")):
@@ -49,7 +68,9 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
             return error_response(error)
         outcome = endpoint.open_websocket_stream(request.method, request.path_qs, list(request.headers.items()))
         if isinstance(outcome, ServiceError):
-            return error_response(outcome)
+            if request.headers.get("upgrade", "").lower() != "websocket" or request.method != "GET":
+                return error_response(outcome)
+            return await refuse_after_upgrade(request, outcome)
         stream, response_headers = outcome
         ws = web.WebSocketResponse(max_msg_size=endpoint.limits.max_frame_bytes + 1024, autoping=True)
         ws.headers.update(response_headers)

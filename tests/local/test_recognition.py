@@ -91,7 +91,10 @@ async def test_higher_stability_fixes_words_sooner(endpoint: LocalEndpoint) -> N
 async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoint) -> None:
     source = PcmSource(FIXTURES / "fox.pcm", sample_rate=16000)
     results = await run(endpoint, source, show_speaker_label=True)
-    assert {i.speaker for r in results for i in r.alternatives[0].items if i.type == "pronunciation"} == {"0"}
+    # Speaker labels come with complete segments only, as the service sends them.
+    for result in results:
+        speakers = {i.speaker for i in result.alternatives[0].items if i.type == "pronunciation"}
+        assert speakers == ({None} if result.is_partial else {"0"})
     results = await run(
         endpoint,
         PcmSource(FIXTURES / "fox.pcm", sample_rate=16000),
@@ -101,4 +104,6 @@ async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoin
     )
     final = next(r for r in results if not r.is_partial)
     assert final.language_code == "en-GB"
-    assert {s.language_code for s in final.language_identification} == {"de-DE", "en-GB"}
+    scores = {s.language_code: s.score for s in final.language_identification}
+    assert set(scores) == {"de-DE", "en-GB"}
+    assert scores["en-GB"] > 0.5 > scores["de-DE"]

@@ -6,10 +6,11 @@ import asyncio
 import json
 import ssl
 import time
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import eventstream
 from sigv4 import Credentials, signature_from_presigned_url
@@ -111,41 +112,54 @@ async def test_results_stream_back_while_audio_is_arriving(endpoint: LocalEndpoi
     assert first_result < last_sent
 
 
+async def refusal(url: str, ssl: Any) -> tuple[str, str, int, str]:
+    """A refused handshake the service's way: upgraded, one exception message, a close."""
+    async with connect(url, ssl=ssl) as ws:
+        message = eventstream.decode(await asyncio.wait_for(ws.recv(), 10))
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        assert ws.close_code is not None and ws.close_reason is not None
+        assert message.headers[":message-type"] == "exception"
+        body = json.loads(message.payload)
+        return str(message.headers[":exception-type"]), body["Message"], ws.close_code, ws.close_reason
+
+
 @pytest.mark.parametrize(
-    ("creds", "expires", "status", "code", "needle"),
+    ("creds", "expires", "code", "needle"),
     [
-        (Credentials(DEV_CREDENTIALS.access_key_id, "wrong"), 300, 403, "InvalidSignatureException", "does not match"),
-        (Credentials("AKIDUNKNOWN", "x"), 300, 403, "UnrecognizedClientException", "security token"),
-        (DEV_CREDENTIALS, 301, 403, "InvalidSignatureException", "1 to 300"),
+        (Credentials(DEV_CREDENTIALS.access_key_id, "wrong"), 300, "InvalidSignatureException", "does not match"),
+        (Credentials("AKIDUNKNOWN", "x"), 300, "UnrecognizedClientException", "security token"),
+        (DEV_CREDENTIALS, 301, "InvalidSignatureException", "1 to 300"),
     ],
 )
-async def test_bad_presigned_urls_are_refused_before_the_upgrade(
-    endpoint: LocalEndpoint, creds, expires, status, code, needle
+async def test_bad_presigned_urls_are_refused_after_the_upgrade(
+    endpoint: LocalEndpoint, creds, expires, code, needle
 ) -> None:
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(url_for(endpoint, creds, expires=expires), ssl=context(endpoint)):
-            pass
-    response = info.value.response
-    assert response.status_code == status
-    assert response.headers["x-amzn-errortype"].startswith(code + ":")
-    assert needle in json.loads(response.body)["Message"]
+    kind, text, close_code, reason = await refusal(url_for(endpoint, creds, expires=expires), context(endpoint))
+    assert (kind, close_code, reason) == (code, 1000, code)
+    assert needle in text
+
+
+async def test_a_request_that_is_not_a_handshake_gets_the_http_error(endpoint: LocalEndpoint) -> None:
+    import httpx
+
+    url = url_for(endpoint, Credentials("AKIDUNKNOWN", "x")).replace("wss://", "https://")
+    async with httpx.AsyncClient(verify=str(endpoint.ca_file)) as http:
+        response = await http.get(url)
+    assert response.status_code == 403
+    assert response.headers["x-amzn-errortype"].startswith("UnrecognizedClientException:")
 
 
 async def test_expired_url(endpoint: LocalEndpoint) -> None:
     url = url_for(endpoint, expires=1)
     await asyncio.sleep(2.1)
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(url, ssl=context(endpoint)):
-            pass
-    assert "expired" in json.loads(info.value.response.body)["Message"]
+    kind, text, _, _ = await refusal(url, context(endpoint))
+    assert kind == "InvalidSignatureException" and "expired" in text
 
 
-async def test_parameter_errors_before_the_upgrade(endpoint: LocalEndpoint) -> None:
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(url_for(endpoint, query=QUERY.replace("16000", "96000")), ssl=context(endpoint)):
-            pass
-    assert info.value.response.status_code == 400
-    assert "sample-rate" in json.loads(info.value.response.body)["Message"]
+async def test_parameter_errors_after_the_upgrade(endpoint: LocalEndpoint) -> None:
+    kind, text, _, _ = await refusal(url_for(endpoint, query=QUERY.replace("16000", "96000")), context(endpoint))
+    assert kind == "BadRequestException" and "sample-rate" in text
 
 
 async def test_an_error_is_one_exception_message_then_a_close(endpoint: LocalEndpoint) -> None:
@@ -181,7 +195,6 @@ async def test_medical_and_call_analytics_paths(endpoint: LocalEndpoint, path, q
 
 async def test_pages_of_other_sites_cannot_open_websockets() -> None:
     from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidStatus
 
     from streaming import presign_websocket_url
 

@@ -121,13 +121,25 @@ def test_transcribe_stdin_medical_and_call_analytics(threaded_endpoint: LocalEnd
             "--speed",
             "8",
             "--call-analytics",
-            "--channel-roles",
-            "CUSTOMER",
         ],
         capsys,
     )
     assert code == 0
     assert word_error_rate(FOX_TEXT, out) <= 0.15
+    # The service takes exactly two ChannelDefinitions: roles are for two-channel audio only.
+    code, _, err = run(
+        [
+            "transcribe",
+            FOX_WAV,
+            "--endpoint",
+            threaded_endpoint.http2_url,
+            "--call-analytics",
+            "--channel-roles",
+            "CUSTOMER",
+        ],
+        capsys,
+    )
+    assert code != 0 and "this audio is mono" in err
 
 
 @pytest.mark.parametrize(

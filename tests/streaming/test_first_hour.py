@@ -147,7 +147,54 @@ def test_call_analytics_on_two_channels_gets_both_roles_by_default(local: LocalE
     )
     assert result.returncode == 0, result.stderr
     assert "channel 0 is the AGENT, channel 1 the CUSTOMER" in result.stderr
-    assert any(line.startswith("AGENT: ") for line in result.stdout.splitlines())
+    lines = result.stdout.splitlines()
+    # Both participants are recognised, each from their own channel.
+    agent = " ".join(line.removeprefix("AGENT: ") for line in lines if line.startswith("AGENT: "))
+    customer = " ".join(line.removeprefix("CUSTOMER: ") for line in lines if line.startswith("CUSTOMER: "))
+    assert word_error_rate(CHANNEL_TEXT[0], agent) <= 0.25
+    assert word_error_rate(CHANNEL_TEXT[1], customer) <= 0.25
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.add(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+def test_serve_with_workers_shares_the_ports_and_stops_them_all() -> None:
+    server = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("listening http2=http://127.0.0.1:") and line.strip().endswith("workers=2"), line
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        url = line.split()[1].split("=", 1)[1]
+        # Several connections land on the shared port and every stream completes.
+        for _ in range(4):
+            result = cli("transcribe", FOX_FLAC, "--endpoint", url, "--no-pacing")
+            assert result.returncode == 0, result.stderr
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(20) == 0
+        time.sleep(0.5)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # no worker outlives it
+        assert server.stderr is not None
+        log = server.stderr.read()
+        assert log.count("outcome=completed") == 4
+    finally:
+        if server.poll() is None:
+            server.kill()
 
 
 def test_channel_roles_without_call_analytics_are_refused() -> None:

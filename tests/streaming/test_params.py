@@ -13,8 +13,13 @@ T, M, C = Operation.TRANSCRIPTION, Operation.MEDICAL, Operation.CALL_ANALYTICS
 BASE: dict[str, Any] = {"media_sample_rate_hz": 16000, "media_encoding": "pcm"}
 STD = {**BASE, "language_code": "en-US"}
 MED = {**BASE, "language_code": "en-US", "specialty": "PRIMARYCARE", "type": "DICTATION"}
+LID = {**BASE, "identify_language": True, "language_options": ["en-US", "fr-FR"]}
+# Today's service takes identify-language for Call Analytics too (the guide says it needs a code).
+LID_CA = {"identify_language": True, "language_options": ["en-US", "de-DE"]}
 
 VALID = [
+    (C, {**BASE, **LID_CA}),
+    (T, {**LID, "vocabulary_names": ["a", "b"], "vocabulary_filter_names": ["f"]}),
     (T, STD),
     (T, {**BASE, "identify_language": True, "language_options": ["en-US", "de-DE"], "preferred_language": "de-DE"}),
     (T, {**BASE, "identify_multiple_languages": True, "language_options": "en-US,fr-FR,ja-JP"}),
@@ -114,6 +119,20 @@ INVALID = [
         "not a parameter",
     ),
     (C, {**BASE, "language_code": "en-US", "show_speaker_label": True}, "show_speaker_label", "not a parameter"),
+    (
+        T,
+        {**STD, "content_redaction_type": "PII", "pii_entity_types": ["BANK_ACCOUNT_NUMBER"] * 16},
+        "pii_entity_types",
+        "at most 300",
+    ),
+    (T, {**STD, "content_redaction_type": "PII", "pii_entity_types": ["ALL", "PIN"]}, "pii_entity_types", "ALL"),
+    (T, {**LID, "content_identification_type": "PII"}, "content_identification_type", "cannot be combined"),
+    (T, {**LID, "content_redaction_type": "PII"}, "content_redaction_type", "cannot be combined"),
+    (T, {**LID, "language_model_name": "m"}, "language_model_name", "cannot be combined"),
+    (T, {**LID, "media_encoding": "ogg-opus"}, "media_encoding", "ogg-opus"),
+    (T, {**LID, "vocabulary_filter_name": "f"}, "vocabulary_filter_name", "vocabulary_filter_names"),
+    (T, {**STD, "vocabulary_filter_names": ["f"]}, "vocabulary_filter_names", "language identification"),
+    (C, {**BASE, **LID_CA, "language_model_name": "m"}, "language_model_name", "cannot be combined"),
 ]
 
 

@@ -1,0 +1,378 @@
+"""Named resources the local endpoint knows: vocabularies, filters, language models, categories.
+
+``serve --resources FILE`` loads a JSON or YAML object whose lists use the shapes of the
+service's own Create*/Get* APIs, so a file can be written from what ``aws transcribe
+get-vocabulary`` and friends print::
+
+    Vocabularies:            [{VocabularyName, LanguageCode, Phrases: [...]} or {..., Table: [...]}]
+    VocabularyFilters:       [{VocabularyFilterName, LanguageCode, Words: [...]}]
+    LanguageModels:          [{ModelName, LanguageCode, BaseModelName}]
+    CallAnalyticsCategories: [{CategoryName, Rules: [{TranscriptFilter: ...} | {SentimentFilter: ...}]}]
+
+(and the job lists of :mod:`.jobs`). A vocabulary table row is ``{Phrase, SoundsLike, IPA,
+DisplayAs}`` with the service's conventions: words of a phrase joined by hyphens, sounds-like
+syllables by hyphens, IPA phonemes by spaces. Every entry is checked when the file is loaded;
+a mistake is a :class:`~streaming.errors.ParameterError` naming the entry and the field.
+
+Built-in examples (``example-vocabulary``, ``example-filter``, ``example-language-model``,
+``example-category``) exist without a file, so each feature can be tried at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ..errors import ParameterError
+
+__all__ = [
+    "BUILT_IN",
+    "Category",
+    "CategoryRule",
+    "LanguageModel",
+    "Resources",
+    "Vocabulary",
+    "VocabularyFilter",
+    "VocabularyPhrase",
+    "load_resources",
+]
+
+_ROLES: Final = ("AGENT", "CUSTOMER")
+_SENTIMENTS: Final = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+_NAME_RE: Final = re.compile(r"[0-9a-zA-Z._-]{1,200}")
+
+
+def _fail(where: str, message: str) -> ParameterError:
+    return ParameterError("resources", f"resources {where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class VocabularyPhrase:
+    """One phrase: its words, how to say them (ARPAbet phones, if known), how to show it."""
+
+    words: tuple[str, ...]
+    sounds_like: tuple[str, ...] = ()
+    ipa: tuple[str, ...] = ()
+    display_as: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.display_as if self.display_as is not None else " ".join(self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    name: str
+    language_code: str
+    phrases: tuple[VocabularyPhrase, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VocabularyFilter:
+    name: str
+    language_code: str
+    words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageModel:
+    name: str
+    language_code: str
+    base_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRule:
+    """A TranscriptFilter (``targets`` set) or a SentimentFilter (``sentiments`` set)."""
+
+    kind: str  # "transcript" or "sentiment"
+    targets: tuple[str, ...] = ()
+    sentiments: frozenset[str] = frozenset()
+    role: str | None = None
+    negate: bool = False
+    # AbsoluteTimeRange, in milliseconds of the call: [start, end], the first or the last N.
+    start_ms: int | None = None
+    end_ms: int | None = None
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    name: str
+    rules: tuple[CategoryRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    vocabularies: Mapping[str, Vocabulary] = field(default_factory=dict)
+    filters: Mapping[str, VocabularyFilter] = field(default_factory=dict)
+    language_models: Mapping[str, LanguageModel] = field(default_factory=dict)
+    categories: tuple[Category, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the whole document (jobs read it)
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def _str(entry: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _fail(where, f"{key} must be a non-empty string")
+    return value
+
+
+def _name(entry: Mapping[str, Any], key: str, where: str) -> str:
+    name = _str(entry, key, where)
+    assert name is not None
+    if not _NAME_RE.fullmatch(name):
+        raise _fail(where, f"{key} {name!r} must be 1-200 of 0-9 a-z A-Z . _ -")
+    return name
+
+
+def _list(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    entries = document.get(key, [])
+    if not isinstance(entries, list):
+        raise _fail(key, "must be a list")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise _fail(f"{key}[{i}]", "must be an object")
+    return entries
+
+
+def _phrase_words(phrase: str, where: str) -> tuple[str, ...]:
+    words = tuple(w for w in re.split(r"[-\s]+", phrase.strip()) if w)
+    if not words or not all(re.fullmatch(r"[A-Za-z'.]+", w) for w in words):
+        raise _fail(where, f"Phrase {phrase!r} must be letters, apostrophes and periods, words joined by hyphens")
+    return words
+
+
+def _vocabulary(entry: Mapping[str, Any], where: str) -> Vocabulary:
+    name = _name(entry, "VocabularyName", where)
+    language = _str(entry, "LanguageCode", where)
+    assert language is not None
+    phrases: list[VocabularyPhrase] = []
+    if ("Phrases" in entry) == ("Table" in entry):
+        raise _fail(where, "give exactly one of Phrases (a list) or Table (a list of rows)")
+    if "Phrases" in entry:
+        if not isinstance(entry["Phrases"], list):
+            raise _fail(where, "Phrases must be a list of strings")
+        for i, phrase in enumerate(entry["Phrases"]):
+            if not isinstance(phrase, str):
+                raise _fail(f"{where}.Phrases[{i}]", "must be a string")
+            phrases.append(VocabularyPhrase(_phrase_words(phrase, f"{where}.Phrases[{i}]")))
+    else:
+        if not isinstance(entry["Table"], list):
+            raise _fail(where, "Table must be a list of {Phrase, SoundsLike, IPA, DisplayAs} rows")
+        for i, row in enumerate(entry["Table"]):
+            at = f"{where}.Table[{i}]"
+            if not isinstance(row, Mapping):
+                raise _fail(at, "must be an object")
+            phrase = _str(row, "Phrase", at)
+            assert phrase is not None
+            sounds = _str(row, "SoundsLike", at, required=False)
+            ipa = _str(row, "IPA", at, required=False)
+            if sounds and ipa:
+                raise _fail(at, "a row has SoundsLike or IPA, not both")
+            phrases.append(
+                VocabularyPhrase(
+                    _phrase_words(phrase, at),
+                    tuple(s for s in (sounds or "").lower().split("-") if s),
+                    tuple((ipa or "").split()),
+                    _str(row, "DisplayAs", at, required=False),
+                )
+            )
+    return Vocabulary(name, language, tuple(phrases))
+
+
+def _filter(entry: Mapping[str, Any], where: str) -> VocabularyFilter:
+    name = _name(entry, "VocabularyFilterName", where)
+    language = _str(entry, "LanguageCode", where)
+    assert language is not None
+    words = entry.get("Words")
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+        raise _fail(where, "Words must be a non-empty list of words")
+    return VocabularyFilter(name, language, frozenset(w.strip().lower() for w in words))
+
+
+def _time_range(rule: Mapping[str, Any], where: str) -> dict[str, int]:
+    span = rule.get("AbsoluteTimeRange")
+    if span is None:
+        return {}
+    if not isinstance(span, Mapping):
+        raise _fail(where, "AbsoluteTimeRange must be an object")
+    keys = {"StartTime": "start_ms", "EndTime": "end_ms", "First": "first_ms", "Last": "last_ms"}
+    out: dict[str, int] = {}
+    for key, value in span.items():
+        if key not in keys or not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _fail(where, f"AbsoluteTimeRange.{key} must be one of {', '.join(keys)} in milliseconds")
+        out[keys[key]] = value
+    given = set(out)
+    if given not in ({"start_ms", "end_ms"}, {"first_ms"}, {"last_ms"}):
+        raise _fail(where, "AbsoluteTimeRange holds StartTime and EndTime, or First, or Last")
+    return out
+
+
+def _role(rule: Mapping[str, Any], where: str) -> str | None:
+    role = rule.get("ParticipantRole")
+    if role is not None and role not in _ROLES:
+        raise _fail(where, f"ParticipantRole must be AGENT or CUSTOMER, not {role!r}")
+    return role
+
+
+def _category(entry: Mapping[str, Any], where: str) -> Category:
+    name = _name(entry, "CategoryName", where)
+    input_type = entry.get("InputType", "REAL_TIME")
+    if input_type != "REAL_TIME":
+        raise _fail(where, f"InputType {input_type!r}: a streaming endpoint matches REAL_TIME categories only")
+    rules_in = entry.get("Rules")
+    if not isinstance(rules_in, list) or not rules_in:
+        raise _fail(where, "Rules must be a non-empty list")
+    rules: list[CategoryRule] = []
+    for i, rule in enumerate(rules_in):
+        at = f"{where}.Rules[{i}]"
+        if not isinstance(rule, Mapping) or len(rule) != 1:
+            raise _fail(at, "a rule is an object with one key (TranscriptFilter or SentimentFilter)")
+        (kind, body), *_ = rule.items()
+        if not isinstance(body, Mapping):
+            raise _fail(at, f"{kind} must be an object")
+        negate = body.get("Negate", False)
+        if not isinstance(negate, bool):
+            raise _fail(at, "Negate must be true or false")
+        common = {"role": _role(body, at), "negate": negate, **_time_range(body, at)}
+        if kind == "TranscriptFilter":
+            targets = body.get("Targets")
+            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
+                raise _fail(at, "TranscriptFilter.Targets must be a non-empty list of phrases")
+            if body.get("TranscriptFilterType", "EXACT") != "EXACT":
+                raise _fail(at, "TranscriptFilterType must be EXACT")
+            rules.append(CategoryRule("transcript", targets=tuple(t.lower() for t in targets), **common))  # type: ignore[arg-type]
+        elif kind == "SentimentFilter":
+            sentiments = body.get("Sentiments")
+            if not isinstance(sentiments, list) or not sentiments or not set(sentiments) <= set(_SENTIMENTS):
+                raise _fail(at, f"SentimentFilter.Sentiments must be a non-empty list of {', '.join(_SENTIMENTS)}")
+            rules.append(CategoryRule("sentiment", sentiments=frozenset(sentiments), **common))  # type: ignore[arg-type]
+        else:
+            raise _fail(
+                at, f"{kind} is not matched in real time; real-time categories use TranscriptFilter or SentimentFilter"
+            )
+    return Category(name, tuple(rules))
+
+
+def _unique(kind: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise _fail(kind, f"{name!r} is defined twice")
+        seen.add(name)
+
+
+def parse_resources(document: Mapping[str, Any]) -> Resources:
+    """Check and type a resources document (see the module docstring)."""
+    vocabularies = [_vocabulary(e, f"Vocabularies[{i}]") for i, e in enumerate(_list(document, "Vocabularies"))]
+    filters = [_filter(e, f"VocabularyFilters[{i}]") for i, e in enumerate(_list(document, "VocabularyFilters"))]
+    models = []
+    for i, entry in enumerate(_list(document, "LanguageModels")):
+        where = f"LanguageModels[{i}]"
+        base = entry.get("BaseModelName", "WideBand")
+        if base not in ("NarrowBand", "WideBand"):
+            raise _fail(where, f"BaseModelName must be NarrowBand or WideBand, not {base!r}")
+        language = _str(entry, "LanguageCode", where)
+        assert language is not None
+        models.append(LanguageModel(_name(entry, "ModelName", where), language, base))
+    categories = [
+        _category(e, f"CallAnalyticsCategories[{i}]") for i, e in enumerate(_list(document, "CallAnalyticsCategories"))
+    ]
+    for kind, names in (
+        ("Vocabularies", [v.name for v in vocabularies]),
+        ("VocabularyFilters", [f.name for f in filters]),
+        ("LanguageModels", [m.name for m in models]),
+        ("CallAnalyticsCategories", [c.name for c in categories]),
+    ):
+        _unique(kind, names)
+    return Resources(
+        {v.name: v for v in vocabularies},
+        {f.name: f for f in filters},
+        {m.name: m for m in models},
+        tuple(categories),
+        dict(document),
+    )
+
+
+BUILT_IN: Final[Mapping[str, Any]] = {
+    "Vocabularies": [
+        {
+            "VocabularyName": "example-vocabulary",
+            "LanguageCode": "en-US",
+            "Table": [
+                {"Phrase": "streamscribe", "SoundsLike": "stream-scribe", "DisplayAs": "StreamScribe"},
+                {"Phrase": "Los-Angeles", "DisplayAs": "Los Angeles"},
+                {"Phrase": "quick-brown-fox", "DisplayAs": "Quick Brown Fox"},
+            ],
+        }
+    ],
+    "VocabularyFilters": [
+        {"VocabularyFilterName": "example-filter", "LanguageCode": "en-US", "Words": ["lazy", "weather"]}
+    ],
+    "LanguageModels": [{"ModelName": "example-language-model", "LanguageCode": "en-US", "BaseModelName": "WideBand"}],
+    "CallAnalyticsCategories": [
+        {
+            "CategoryName": "example-category",
+            "Rules": [{"TranscriptFilter": {"Targets": ["help you"], "ParticipantRole": "AGENT"}}],
+        }
+    ],
+}
+
+
+def load_resources(source: str | Path | Mapping[str, Any] | None) -> Resources:
+    """The built-in examples plus a resources file (JSON or YAML) or mapping; None adds nothing.
+
+    An entry of the file replaces a built-in one of the same name.
+    """
+    document: dict[str, Any]
+    if source is None:
+        document = {}
+    elif isinstance(source, Mapping):
+        document = dict(source)
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ParameterError("resources", f"cannot read the resources file {source}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ParameterError("resources", f"the resources file {source} is not UTF-8 text: {exc}") from exc
+        loaded = _parse_text(text, path)
+        if not isinstance(loaded, dict):
+            raise ParameterError("resources", f"the resources file {source} must hold an object (a mapping)")
+        document = loaded
+    own = parse_resources(document)
+    built_in = parse_resources(BUILT_IN)
+    return Resources(
+        {**built_in.vocabularies, **own.vocabularies},
+        {**built_in.filters, **own.filters},
+        {**built_in.language_models, **own.language_models},
+        # every category applies to every call: a file's own list replaces the example
+        own.categories if "CallAnalyticsCategories" in document else built_in.categories,
+        own.raw,
+    )
+
+
+def _parse_text(text: str, path: Path) -> object:
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # noqa: PLC0415 - the local extra
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParameterError("resources", f"the resources file {path} is not valid YAML: {exc}") from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ParameterError("resources", f"the resources file {path} is not JSON: {exc}") from exc

@@ -1,0 +1,414 @@
+"""Recognised words -> the items and transcript the service writes (English).
+
+Pure functions over timed words, in the order the service applies them:
+
+1. **Numbers** (the guide's "Transcribing numbers"): ``text2num``'s ``alpha2digit`` turns
+   spoken numbers into digits (cardinals from ten up, decimals, ordinals stay words); then
+   digit runs spoken one by one join into one number (phone and card numbers), years said
+   in pairs join ("nineteen ninety nine" -> 1999), and money, percent, times and ranges take
+   their written forms ($20, 50%, 3:30 PM, 5-10). ``alpha2digit`` is a maintained library
+   with the language's full grammar; our rules only join its output. When several spoken
+   words become one item, the item runs from the first word's start to the last word's end,
+   and its confidence is the lowest of theirs.
+2. **Custom vocabulary**: a phrase's words become one item showing its ``DisplayAs``.
+3. **Capitals and punctuation** on complete segments: the first word and "I" capitalised,
+   a closing period.
+4. **PII / PHI** (:func:`find_entities`): spans found by context and shape, redacted to
+   ``[PII]`` on request.
+5. **Vocabulary filters**: ``mask`` (``***``), ``remove`` or ``tag`` (VocabularyFilterMatch).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from .recognizer import Word
+from .resources import VocabularyPhrase
+
+__all__ = [
+    "Entity",
+    "Token",
+    "apply_filter",
+    "apply_vocabulary",
+    "find_entities",
+    "finish_sentence",
+    "normalize_numbers",
+    "redact",
+    "tokens_of",
+    "transcript_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One item: a word (or several spoken words written as one) or a punctuation mark."""
+
+    content: str
+    start: float
+    end: float
+    confidence: float
+    type: str = "pronunciation"
+    filter_match: bool = False
+    said: str = ""  # the spoken word a one-word number came from
+
+    @property
+    def is_word(self) -> bool:
+        return self.type == "pronunciation"
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """PII or PHI over tokens ``first..last`` (inclusive)."""
+
+    first: int
+    last: int
+    category: str
+    type: str
+    content: str
+    start: float
+    end: float
+    confidence: float
+
+
+def tokens_of(words: Iterable[Word]) -> list[Token]:
+    return [Token(w.text.lower(), w.start, w.end, w.confidence) for w in words]
+
+
+def _merge(tokens: Sequence[Token], content: str) -> Token:
+    return Token(content, tokens[0].start, tokens[-1].end, min(t.confidence for t in tokens))
+
+
+def transcript_of(tokens: Sequence[Token]) -> str:
+    out = ""
+    for token in tokens:
+        if token.is_word and out:
+            out += " "
+        out += token.content
+    return out
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+_DIGITS: Final = re.compile(r"\d+")
+_SINGLE: Final = re.compile(r"\d")
+
+
+def _alpha2digit(text: str) -> str:
+    from text_to_num import alpha2digit  # type: ignore[import-untyped]  # noqa: PLC0415 - the local extra
+
+    return str(alpha2digit(text, "en"))
+
+
+def normalize_numbers(tokens: list[Token], convert: Callable[[str], str] = _alpha2digit) -> list[Token]:
+    """Spoken numbers written as the service writes them (see the module docstring)."""
+    words = [t.content for t in tokens]
+    if not words:
+        return tokens
+    converted = convert(" ".join(words)).split()
+    out: list[Token] = []
+    matcher = difflib.SequenceMatcher(None, words, converted, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        source, target = tokens[i1:i2], converted[j1:j2]
+        if op == "equal":
+            out += source
+        elif not target:
+            continue  # words the library dropped inside a number ("and")
+        elif not source:
+            out += [replace(out[-1] if out else tokens[0], content=t) for t in target]
+        elif len(target) == 1:
+            said = source[0].content if len(source) == 1 else ""
+            out.append(replace(_merge(source, target[0]), said=said))
+        elif len(target) == len(source):
+            out += [replace(s, content=t, said=s.content) for s, t in zip(source, target, strict=True)]
+        else:  # several numbers from several words: share the words out in order
+            step = len(source) / len(target)
+            for k, t in enumerate(target):
+                part = source[round(k * step) : max(round((k + 1) * step), round(k * step) + 1)]
+                out.append(_merge(part, t))
+    # Zero to nine, said alone, stay words ("3 tickets" is written "three tickets").
+    return [
+        replace(t, content=t.said, said="") if t.said and _SINGLE.fullmatch(t.content) else t
+        for t in _written_forms(out)
+    ]
+
+
+def _is_number(token: Token) -> bool:
+    return bool(re.fullmatch(r"\d+(\.\d+)?", token.content))
+
+
+def _written_forms(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        # digits said one by one: a phone, card or account number
+        run = i
+        while run < len(tokens) and _SINGLE.fullmatch(tokens[run].content):
+            run += 1
+        if run - i >= 2:
+            out.append(_merge(tokens[i:run], "".join(t.content for t in tokens[i:run])))
+            i = run
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        # a year in two halves: 19 99 -> 1999
+        if (
+            nxt is not None
+            and re.fullmatch(r"1\d|20", token.content)
+            and re.fullmatch(r"\d\d", nxt.content)
+            and int(nxt.content) >= 10
+        ):
+            out.append(_merge([token, nxt], token.content + nxt.content))
+            i += 2
+            continue
+        # "a 100" (from "a hundred") is one hundred
+        if token.content == "a" and nxt is not None and _DIGITS.fullmatch(nxt.content) and int(nxt.content) >= 100:
+            out.append(_merge([token, nxt], nxt.content))
+            i += 2
+            continue
+        if _is_number(token) and nxt is not None:
+            unit = nxt.content
+            if unit in ("dollars", "dollar", "bucks"):
+                out.append(_merge([token, nxt], f"${token.content}"))
+                i += 2
+                continue
+            if unit == "percent":
+                out.append(_merge([token, nxt], f"{token.content}%"))
+                i += 2
+                continue
+            after = tokens[i + 2] if i + 2 < len(tokens) else None
+            if unit == "to" and after is not None and _is_number(after):
+                out.append(_merge([token, nxt, after], f"{token.content}-{after.content}"))
+                i += 3
+                continue
+            if (
+                re.fullmatch(r"1[0-2]|[1-9]", token.content)
+                and re.fullmatch(r"[0-5]\d", unit)
+                and after is not None
+                and after.content in ("am", "pm")
+            ):
+                out.append(_merge([token, nxt, after], f"{token.content}:{unit} {after.content.upper()}"))
+                i += 3
+                continue
+        out.append(token)
+        i += 1
+    return out
+
+
+# -- vocabularies and sentences ----------------------------------------------------------------
+
+
+def apply_vocabulary(tokens: list[Token], phrases: Sequence[VocabularyPhrase]) -> list[Token]:
+    """Each phrase's words, said in order, become one item showing its DisplayAs."""
+    if not phrases:
+        return tokens
+    table = sorted(((tuple(w.lower() for w in p.words), p) for p in phrases), key=lambda e: -len(e[0]))
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        for words, phrase in table:
+            span = tokens[i : i + len(words)]
+            # a compound the recogniser knows comes back as one hyphenated word
+            if tuple(t.content for t in span) == words:
+                out.append(_merge(span, phrase.display))
+                i += len(words)
+                break
+            if tokens[i].content == "-".join(words):
+                out.append(replace(tokens[i], content=phrase.display))
+                i += 1
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def finish_sentence(tokens: list[Token]) -> list[Token]:
+    """A complete segment: capitalised, "I" as a word, closed by a period item."""
+    if not tokens:
+        return tokens
+    out = [replace(t, content="I") if t.content == "i" else t for t in tokens]
+    first = out[0]
+    out[0] = replace(first, content=first.content[:1].upper() + first.content[1:])
+    last = out[-1]
+    out.append(Token(".", last.end, last.end, 1.0, type="punctuation"))
+    return out
+
+
+def apply_filter(tokens: list[Token], words: frozenset[str], method: str) -> list[Token]:
+    """A vocabulary filter's ``mask``, ``remove`` or ``tag`` (the service's outputs)."""
+    out: list[Token] = []
+    for token in tokens:
+        if not token.is_word or token.content.lower() not in words:
+            out.append(token)
+        elif method == "remove":
+            continue
+        elif method == "tag":
+            out.append(replace(token, filter_match=True))
+        else:
+            out.append(replace(token, content="***", filter_match=True))
+    return out
+
+
+# -- PII and PHI -------------------------------------------------------------------------------
+
+_EMAIL_TLDS: Final = frozenset({"com", "org", "net", "edu", "gov", "io", "co", "uk"})
+_STREET: Final = frozenset(
+    {"street", "road", "avenue", "lane", "drive", "boulevard", "way", "court", "place", "st", "ave", "rd"}
+)
+_NAME_CUES: Final = (("my", "name", "is"), ("name", "is"), ("name's",), ("doctor",), ("mister",), ("miss",))
+_NOT_NAMES: Final = frozenset(
+    {"a", "an", "the", "not", "calling", "going", "here", "just", "very", "so", "sorry", "fine", "good", "great"}
+)
+_MONTHS: Final = frozenset(
+    [
+        *("january", "february", "march", "april", "may", "june"),
+        *("july", "august", "september", "october", "november", "december"),
+    ]
+)
+_DIGIT_CONTEXT: Final = (
+    (("routing",), "BANK_ROUTING", range(9, 10)),
+    (("account",), "BANK_ACCOUNT_NUMBER", range(6, 18)),
+    (("cvv", "security code", "cvc"), "CREDIT_DEBIT_CVV", range(3, 5)),
+    (("pin",), "PIN", range(4, 7)),
+    (("social security", "ssn"), "SSN", range(9, 10)),
+    (("phone", "number", "call", "reach"), "PHONE", range(7, 12)),
+    (("card",), "CREDIT_DEBIT_NUMBER", range(13, 20)),
+)
+
+
+def _context(tokens: Sequence[Token], i: int, width: int = 5) -> str:
+    return " ".join(t.content.lower() for t in tokens[max(0, i - width) : i])
+
+
+def _digit_type(tokens: Sequence[Token], i: int) -> str | None:
+    digits = tokens[i].content.lstrip("$")
+    if not digits.isdigit():
+        return None
+    context = _context(tokens, i)
+    for cues, kind, lengths in _DIGIT_CONTEXT:
+        if len(digits) in lengths and any(re.search(rf"\b{cue}\b", context) for cue in cues):
+            return kind
+    if 13 <= len(digits) <= 19:
+        return "CREDIT_DEBIT_NUMBER"
+    if len(digits) in (7, 10) or (len(digits) == 11 and digits.startswith("1")):
+        return "PHONE"
+    if len(digits) == 9:
+        return "SSN"
+    return None
+
+
+def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Entity]:
+    """PII (or, with ``category="PHI"``, PHI) the local endpoint can find, with confidences.
+
+    Found by shape and context: digit runs (card, CVV, PIN, SSN, phone, account, routing),
+    "x at y dot com" (EMAIL), a number then a street word (ADDRESS), a name after "my name
+    is" / "this is" (NAME), expiry dates. PHI adds dates, ages and other numbers.
+    """
+    found: list[tuple[int, int, str]] = []
+    n = len(tokens)
+    i = 0
+    while i < n:
+        word = tokens[i].content.lower()
+        kind = _digit_type(tokens, i)
+        if category == "PII" and kind is not None:
+            # an address: number, a few words, a street word
+            street = next((j for j in range(i + 1, min(i + 5, n)) if tokens[j].content.lower() in _STREET), None)
+            if street is not None and len(tokens[i].content) <= 5:
+                found.append((i, street, "ADDRESS"))
+                i = street + 1
+                continue
+            found.append((i, i, kind))
+            i += 1
+            continue
+        if category == "PII" and tokens[i].content.isdigit() and len(tokens[i].content) <= 5:
+            street = next((j for j in range(i + 1, min(i + 5, n)) if tokens[j].content.lower() in _STREET), None)
+            if street is not None:
+                found.append((i, street, "ADDRESS"))
+                i = street + 1
+                continue
+        if (
+            category == "PII"
+            and word == "at"
+            and 0 < i < n - 3
+            and tokens[i + 2].content.lower() == "dot"
+            and tokens[i + 3].content.lower() in _EMAIL_TLDS
+        ):
+            found.append((i - 1, i + 3, "EMAIL"))
+            i += 4
+            continue
+        if category == "PII" and word in ("expires", "expiry", "expiration"):
+            j = i + 1
+            while j < n and (tokens[j].content.lower() in _MONTHS or tokens[j].content.isdigit()):
+                j += 1
+            if j > i + 1:
+                found.append((i + 1, j - 1, "CREDIT_DEBIT_EXPIRY"))
+                i = j
+                continue
+        cue = next((c for c in _NAME_CUES if tuple(t.content.lower() for t in tokens[i : i + len(c)]) == c), None)
+        if cue is not None and i + len(cue) < n:
+            j = i + len(cue)
+            name_end = j
+            while name_end < n and name_end < j + 2 and tokens[name_end].content.isalpha():
+                if tokens[name_end].content.lower() in _NOT_NAMES:
+                    break
+                name_end += 1
+            if name_end > j:
+                found.append((j, name_end - 1, "NAME"))
+                i = name_end
+                continue
+        if category == "PHI":
+            if tokens[i].content.lower() in _MONTHS:
+                j = i + 1
+                while j < n and j < i + 3 and tokens[j].content.rstrip("stndrh").isdigit():
+                    j += 1
+                found.append((i, j - 1, "DATE"))
+                i = j
+                continue
+            if re.fullmatch(r"\d+", tokens[i].content):
+                after = " ".join(t.content.lower() for t in tokens[i + 1 : i + 3])
+                found.append((i, i, "AGE" if after.startswith(("year old", "years old")) else "ID"))
+                i += 1
+                continue
+        i += 1
+    entities = []
+    for first, last, kind in found:
+        span = tokens[first : last + 1]
+        entity_category = "PHI" if category == "PHI" else "PII"
+        entity_type = "NAME" if category == "PHI" and kind == "NAME" else kind
+        if category == "PHI" and kind not in ("DATE", "AGE", "ID", "NAME"):
+            continue
+        entities.append(
+            Entity(
+                first,
+                last,
+                entity_category,
+                entity_type,
+                transcript_of(span),
+                span[0].start,
+                span[-1].end,
+                round(min(t.confidence for t in span), 4),
+            )
+        )
+    return entities
+
+
+def redact(tokens: list[Token], entities: Sequence[Entity]) -> tuple[list[Token], list[Entity]]:
+    """Each entity's items become one ``[PII]`` item; entities say ``[PII]`` too."""
+    out: list[Token] = []
+    moved: list[Entity] = []
+    by_first = {e.first: e for e in entities}
+    i = 0
+    while i < len(tokens):
+        entity = by_first.get(i)
+        if entity is None:
+            out.append(tokens[i])
+            i += 1
+            continue
+        out.append(_merge(tokens[entity.first : entity.last + 1], "[PII]"))
+        moved.append(replace(entity, first=len(out) - 1, last=len(out) - 1, content="[PII]"))
+        i = entity.last + 1
+    return out, moved

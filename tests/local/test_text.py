@@ -1,0 +1,243 @@
+"""The endpoint's text rules without a recogniser: numbers, vocabularies, filters, PII, scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streaming.errors import ParameterError
+from streaming.local.analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
+from streaming.local.recognizer import Word, pronunciations
+from streaming.local.resources import VocabularyPhrase, load_resources
+from streaming.local.results import language_scores
+from streaming.local.text import (
+    apply_filter,
+    apply_vocabulary,
+    find_entities,
+    finish_sentence,
+    normalize_numbers,
+    redact,
+    tokens_of,
+    transcript_of,
+)
+
+
+def said(text: str) -> list:
+    """Words half a second apart, each 0.4 s long, confidence falling slowly."""
+    return tokens_of(Word(w, i * 0.5, i * 0.5 + 0.4, 0.9 - i * 0.01) for i, w in enumerate(text.split()))
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("i have twenty five apples", "i have 25 apples"),
+        ("i have one dog and two cats and eleven fish", "i have one dog and two cats and 11 fish"),
+        ("call five five five one two three four", "call 5551234"),
+        ("it costs twenty dollars", "it costs $20"),
+        ("fifty percent of three point five", "50% of 3.5"),
+        ("in nineteen ninety nine", "in 1999"),
+        ("a hundred and twenty three", "123"),
+        ("meet at three thirty pm", "meet at 3:30 PM"),
+        ("from five to ten", "from 5-10"),
+        ("three tickets", "three tickets"),
+        ("the first time", "the first time"),
+    ],
+)
+def test_numbers_are_written_as_the_service_writes_them(spoken: str, written: str) -> None:
+    assert transcript_of(normalize_numbers(said(spoken))) == written
+
+
+def test_words_merged_into_one_item_keep_their_span_and_lowest_confidence() -> None:
+    tokens = normalize_numbers(said("call five five five one two three four"))
+    number = tokens[-1]
+    assert (number.content, number.start, number.end) == ("5551234", 0.5, 3.9)
+    assert number.confidence == pytest.approx(0.83)
+
+
+def test_vocabulary_phrases_and_display_as() -> None:
+    phrases = [VocabularyPhrase(("los", "angeles"), display_as="Los Angeles"), VocabularyPhrase(("quick", "brown"))]
+    tokens = apply_vocabulary(said("to los angeles by quick brown fox"), phrases)
+    assert [t.content for t in tokens] == ["to", "Los Angeles", "by", "quick brown", "fox"]
+    assert (tokens[1].start, tokens[1].end) == (0.5, 1.4)
+    # a compound the recogniser learnt comes back hyphenated: shown the same way
+    assert apply_vocabulary(said("los-angeles"), phrases)[0].content == "Los Angeles"
+
+
+def test_filters_mask_remove_and_tag() -> None:
+    words = frozenset({"darn"})
+    assert [(t.content, t.filter_match) for t in apply_filter(said("oh darn it"), words, "mask")][1] == ("***", True)
+    assert transcript_of(apply_filter(said("oh darn it"), words, "remove")) == "oh it"
+    assert [(t.content, t.filter_match) for t in apply_filter(said("oh darn it"), words, "tag")][1] == ("darn", True)
+
+
+def test_a_complete_sentence() -> None:
+    tokens = finish_sentence(said("i think so"))
+    assert transcript_of(tokens) == "I think so."
+    assert tokens[-1].type == "punctuation" and tokens[-1].start == tokens[-2].end
+
+
+@pytest.mark.parametrize(
+    ("spoken", "kind", "content"),
+    [
+        (
+            "my card number is four one one one one one one one one one one one one one one one",
+            "CREDIT_DEBIT_NUMBER",
+            "4111111111111111",
+        ),
+        ("my phone number is five five five one two three four", "PHONE", "5551234"),
+        ("my pin is one two three four", "PIN", "1234"),
+        ("the cvv is one two three", "CREDIT_DEBIT_CVV", "123"),
+        ("my social security number is one two three four five six seven eight nine", "SSN", "123456789"),
+        ("write to john at example dot com", "EMAIL", "john at example dot com"),
+        ("i live at twelve main street", "ADDRESS", "12 main street"),
+        ("my name is john smith", "NAME", "john smith"),
+        ("the routing number is one two three four five six seven eight nine", "BANK_ROUTING", "123456789"),
+    ],
+)
+def test_pii_by_shape_and_context(spoken: str, kind: str, content: str) -> None:
+    tokens = normalize_numbers(said(spoken))
+    (entity,) = find_entities(tokens)
+    assert (entity.category, entity.type, entity.content) == ("PII", kind, content)
+    span = tokens[entity.first : entity.last + 1]
+    assert (entity.start, entity.end) == (span[0].start, span[-1].end)
+    redacted, moved = redact(tokens, [entity])
+    assert "[PII]" in transcript_of(redacted) and content not in transcript_of(redacted)
+    assert moved[0].content == "[PII]"
+
+
+def test_no_pii_in_plain_speech() -> None:
+    assert find_entities(normalize_numbers(said("the quick brown fox jumps over the lazy dog"))) == []
+    assert find_entities(normalize_numbers(said("this is terrible i am angry"))) == []
+
+
+def test_phi_dates_ages_and_numbers() -> None:
+    tokens = normalize_numbers(said("the patient is forty two years old seen on march third"))
+    found = {(e.category, e.type, e.content) for e in find_entities(tokens, category="PHI")}
+    assert ("PHI", "AGE", "42") in found and ("PHI", "DATE", "march 3rd") in found
+
+
+def test_language_scores_say_what_the_recogniser_can_tell() -> None:
+    code, scores = language_scores(["fr-FR", "de-DE"], None, 0.9)
+    assert scores == {"fr-FR": 0.5, "de-DE": 0.5} and code == "fr-FR"
+    code, scores = language_scores(["fr-FR", "en-GB"], None, 0.9)
+    assert code == "en-GB" and scores["en-GB"] == 0.9 and scores["fr-FR"] == pytest.approx(0.1)
+    code, _ = language_scores(["en-US", "en-GB"], "en-GB", 0.8)
+    assert code == "en-GB"  # dialects cannot be told apart: the preferred one wins the tie
+
+
+def test_sentiment_and_issues() -> None:
+    assert sentiment_of("thank you so much that was great") == "POSITIVE"
+    assert sentiment_of("this is a terrible problem") == "NEGATIVE"
+    assert sentiment_of("the meeting is on tuesday") == "NEUTRAL"
+    text = "Hello. My order never arrived, and I want a refund."
+    spans = find_issues(text)
+    assert [text[b:e] for b, e in spans] == ["My order never arrived", "I want a refund"]
+    assert find_issues("Thank you for calling.") == []
+
+
+def test_categories_match_once_with_roles_ranges_and_negation() -> None:
+    resources = load_resources(
+        {
+            "CallAnalyticsCategories": [
+                {
+                    "CategoryName": "a",
+                    "Rules": [{"TranscriptFilter": {"Targets": ["refund"], "ParticipantRole": "CUSTOMER"}}],
+                },
+                {
+                    "CategoryName": "b",
+                    "Rules": [
+                        {
+                            "SentimentFilter": {
+                                "Sentiments": ["NEGATIVE"],
+                                "AbsoluteTimeRange": {"StartTime": 0, "EndTime": 1000},
+                            }
+                        }
+                    ],
+                },
+                {"CategoryName": "c", "Rules": [{"TranscriptFilter": {"Targets": ["sorry"], "Negate": True}}]},
+                {
+                    "CategoryName": "d",
+                    "Rules": [{"TranscriptFilter": {"Targets": ["bye"], "AbsoluteTimeRange": {"Last": 2000}}}],
+                },
+            ]
+        }
+    )
+    matcher = CategoryMatcher(resources.categories)
+    assert matcher.add(Spoken("AGENT", "A refund?", "NEUTRAL", 0, 500)) is None  # wrong participant
+    event = matcher.add(Spoken("CUSTOMER", "I want a refund.", "NEGATIVE", 2000, 3000))
+    assert event is not None and event.matched_categories == ("a",)  # b's range has passed
+    assert matcher.add(Spoken("CUSTOMER", "A refund!", "NEGATIVE", 4000, 5000)) is None  # reported once
+    matcher.add(Spoken("AGENT", "Bye.", "NEUTRAL", 9000, 9500))
+    final = matcher.finish(10_000)
+    assert final is not None and set(final.matched_categories) == {"c", "d"}
+    assert final.matched_details["d"].timestamp_ranges[0].begin_offset_millis == 9000
+
+
+@pytest.mark.parametrize(
+    ("document", "needle"),
+    [
+        ({"Vocabularies": [{"VocabularyName": "v", "LanguageCode": "en-US"}]}, "exactly one of Phrases"),
+        ({"Vocabularies": [{"VocabularyName": "v", "LanguageCode": "en-US", "Phrases": ["a b!"]}]}, "Phrases[0]"),
+        ({"VocabularyFilters": [{"VocabularyFilterName": "f", "LanguageCode": "en-US", "Words": []}]}, "Words"),
+        (
+            {"CallAnalyticsCategories": [{"CategoryName": "c", "Rules": [{"InterruptionFilter": {}}]}]},
+            "not matched in real time",
+        ),
+        (
+            {
+                "CallAnalyticsCategories": [
+                    {"CategoryName": "c", "Rules": [{"SentimentFilter": {"Sentiments": ["HAPPY"]}}]}
+                ]
+            },
+            "Sentiments",
+        ),
+        ({"LanguageModels": [{"ModelName": "m", "LanguageCode": "en-US", "BaseModelName": "Huge"}]}, "BaseModelName"),
+        (
+            {"VocabularyFilters": [{"VocabularyFilterName": "f", "LanguageCode": "en-US", "Words": ["x"]}] * 2},
+            "defined twice",
+        ),
+    ],
+)
+def test_resources_are_checked_when_loaded(document: dict, needle: str) -> None:
+    with pytest.raises(ParameterError, match="resources") as info:
+        load_resources(document)
+    assert needle in str(info.value)
+
+
+def test_resources_files_in_json_and_yaml(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "VocabularyFilters:\n  - VocabularyFilterName: mine\n    LanguageCode: en-US\n    Words: [heck]\n"
+    )
+    (tmp_path / "r.json").write_text(json.dumps({"LanguageModels": [{"ModelName": "lm", "LanguageCode": "en-US"}]}))
+    assert "mine" in load_resources(tmp_path / "r.yaml").filters
+    loaded = load_resources(tmp_path / "r.json")
+    assert "lm" in loaded.language_models and "example-vocabulary" in loaded.vocabularies  # built-ins stay
+    (tmp_path / "bad.yaml").write_text("a: [")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        load_resources(tmp_path / "bad.yaml")
+
+
+def test_pronunciations_from_sounds_like_ipa_and_words() -> None:
+    dictionary = {"stream": "S T R IY M", "scribe": "S K R AY B", "los": "L OW S", "angeles": "AE N JH AH L IH S"}
+    phrases = [
+        VocabularyPhrase(("streamscribe",), sounds_like=("stream", "scribe")),
+        VocabularyPhrase(("zed",), ipa=("z", "ɛ", "d")),
+        VocabularyPhrase(("los", "angeles")),
+        VocabularyPhrase(("unknown",)),  # no way to say it: left out
+        VocabularyPhrase(("zork",), sounds_like=("zork",)),  # a syllable the dictionary lacks: left out
+    ]
+    assert pronunciations(dictionary.get, phrases) == [
+        ("streamscribe", "S T R IY M S K R AY B"),
+        ("zed", "Z EH D"),
+        ("los-angeles", "L OW S AE N JH AH L IH S"),
+    ]
+
+
+def test_the_documented_example_resources_load() -> None:
+    resources = load_resources(Path(__file__).parents[2] / "docs" / "examples" / "resources.yaml")
+    assert {"product-names", "short-list"} <= set(resources.vocabularies)
+    assert [c.name for c in resources.categories] == ["unhappy-customer", "polite-opening", "no-apology"]
+    zed = next(p for p in resources.vocabularies["product-names"].phrases if p.words == ("zed",))
+    assert pronunciations(lambda word: None, [zed]) == [("zed", "Z EH D")]
