@@ -11,7 +11,9 @@ stream-second. Then the cost of one open stream that sends nothing.
 
 Settings (environment): ``SCALE_STREAMS`` (default ``10,100,300,1000``), ``SCALE_SECONDS``
 (default 15), ``SCALE_WORKERS`` (endpoint processes; default: the cores left after the
-client's, at least 1).
+client's, at least 1), ``SCALE_ENDPOINT_TREE`` (serve from another checkout, e.g. a git
+worktree of an older commit, to compare endpoints), ``SCALE_IMPLEMENTATIONS`` (a subset,
+e.g. ``streamscribe/http2``).
 """
 
 from __future__ import annotations
@@ -115,12 +117,19 @@ def main() -> None:
         server = subprocess.Popen(
             [
                 *(sys.executable, "-m", "streaming.cli", "serve", "--port", "0", "--ws-port", "0", "--ca-out", str(ca)),
-                *("--engine", "none", "--max-streams", "2000", "--idle-timeout", "120", "--workers", str(workers)),
+                *("--engine", "none", "--max-streams", "2000", "--idle-timeout", "120"),
+                *(("--workers", str(workers)) if workers > 1 else ()),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # SCALE_ENDPOINT_TREE: serve from another checkout (an older endpoint, for a before/after)
+            cwd=os.environ.get("SCALE_ENDPOINT_TREE"),
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.environ.get("SCALE_ENDPOINT_TREE", os.environ.get("PYTHONPATH", "")),
+            },
         )
         try:
             assert server.stdout is not None
@@ -139,8 +148,14 @@ def main() -> None:
                 "| of which replay audio | lateness p50 / p99 / max ms | failed | endpoint CPU ms per stream-s |"
             )
             print("|---|---|---|---|---|---|---|---|---|")
+            chosen = os.environ.get("SCALE_IMPLEMENTATIONS")
+            implementations = [
+                (impl, transport)
+                for impl, transport in IMPLEMENTATIONS
+                if not chosen or f"{impl}/{transport}" in chosen.split(",")
+            ]
             for n in counts:
-                for impl, transport in IMPLEMENTATIONS:
+                for impl, transport in implementations:
                     url = urls["http2"] if transport == "http2" else urls["websocket"]
                     r = _client(impl, transport, n, seconds, url, env, client_core, server.pid)
                     if "error" in r:
@@ -157,7 +172,7 @@ def main() -> None:
                     if r["failures"]:
                         print(f"|  | first failure: {r['first_failure'][:100]} | | | | | | | |", flush=True)
             print("\n| one open stream, no audio | client CPU (% of a core) |\n|---|---|")
-            for impl, transport in IMPLEMENTATIONS:
+            for impl, transport in implementations:
                 url = urls["http2"] if transport == "http2" else urls["websocket"]
                 r = _client(impl, transport, 1, 5.0, url, {**env, "IDLE": "1"}, client_core, server.pid)
                 idle = r.get("idle_core_fraction")

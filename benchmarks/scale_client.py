@@ -148,7 +148,7 @@ async def run(impl: str, transport: str, streams: int, seconds: float, url: str)
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await stream.send(CHUNK)
+                await stream.send(bytes(bytearray(len(CHUNK))))  # a new buffer per frame, as a real source makes
                 lateness.append(time.monotonic() - due)
             await stream.end()
             await stream.drain()
