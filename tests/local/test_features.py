@@ -441,3 +441,24 @@ async def test_the_stream_limit_is_per_protocol() -> None:
             await first.end_audio()
             async for _ in first:
                 pass
+
+
+async def test_medical_channel_identification_splits_the_channels(ep: LocalEndpoint) -> None:
+    client = TranscribeStreamingClient(endpoint=ep.http2_url)
+    source = open_audio(FIXTURES / "two-channel.pcm", sample_rate=16000, channels=2)
+    async with client.start_medical_stream_transcription(
+        language_code="en-US",
+        media_sample_rate_hz=16000,
+        media_encoding="pcm",
+        specialty="PRIMARYCARE",
+        type="CONVERSATION",
+        enable_channel_identification=True,
+        number_of_channels=2,
+    ) as stream:
+        sender = asyncio.create_task(stream.send_from(source, speed=8.0))
+        results = [r async for e in stream if hasattr(e, "transcript") for r in e.transcript.results]
+        await sender
+    finals = {r.channel_id: r.alternatives[0].transcript for r in results if not r.is_partial}
+    assert set(finals) == {"ch_0", "ch_1"}
+    for i in (0, 1):
+        assert word_error_rate((FIXTURES / f"channel{i}.txt").read_text(), finals[f"ch_{i}"]) <= 0.25
