@@ -9,6 +9,7 @@ deadline the core chose.
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import contextlib
 import ssl
 import urllib.request
@@ -52,6 +53,29 @@ __all__ = ["Http2Transport", "Transport", "WebSocketTransport", "client_ssl_cont
 _MAX_ERROR_BODY: Final = 64 * 1024
 # How long an upgraded WebSocket without the stream's headers is watched for a refusal.
 REFUSAL_WAIT: Final = 0.25
+
+
+# asyncio's TLS layer reads into a 256 KiB buffer it allocates per connection: at hundreds
+# of streams that is most of a stream's memory. TLS records hold at most 16 KiB, so 32 KiB
+# reads lose nothing.
+TLS_READ_BUFFER: Final = 32 * 1024
+
+
+def lean_tls(transport: asyncio.BaseTransport) -> None:
+    """Shrink the standard library's TLS read buffer of one of our connections.
+
+    CPython's ``asyncio.sslproto.SSLProtocol`` (3.11 to 3.13) sizes its reads by
+    ``max_size`` and keeps a ``_ssl_buffer`` of that size; both are set per instance here.
+    Anything else (no TLS, uvloop, a future CPython without these attributes) is left as
+    it is: this saves memory, it is never needed for correctness.
+    """
+    protocol = getattr(transport, "_ssl_protocol", None)
+    if not isinstance(protocol, asyncio.sslproto.SSLProtocol):
+        return
+    if not isinstance(getattr(protocol, "_ssl_buffer", None), bytearray) or not hasattr(protocol, "max_size"):
+        return
+    buffer = bytearray(TLS_READ_BUFFER)
+    vars(protocol).update(max_size=TLS_READ_BUFFER, _ssl_buffer=buffer, _ssl_buffer_view=memoryview(buffer))
 
 
 class Transport(Protocol):
@@ -157,8 +181,12 @@ class Http2Transport:
                 reader, writer = await _open_through_proxy(proxy, host, port, self.connect_timeout)
                 if context is not None:
                     await asyncio.wait_for(writer.start_tls(context, server_hostname=host), self.connect_timeout)
-                return reader, writer
-            return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=context), self.connect_timeout)
+            else:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port, ssl=context), self.connect_timeout
+                )
+            lean_tls(writer.transport)
+            return reader, writer
         except TimeoutError as exc:
             raise StreamTimeout(f"connecting to {self.authority} took more than {self.connect_timeout:g} s") from exc
         except ssl.SSLError as exc:
@@ -379,6 +407,7 @@ class WebSocketTransport:
             raise _tls_error(self.authority, exc) from exc
         except (OSError, InvalidHandshake) as exc:
             raise ConnectError(f"cannot open a WebSocket to {self.authority}: {exc}") from exc
+        lean_tls(self._ws.transport)
         headers = {k.lower(): v for k, v in self._ws.response.headers.raw_items()} if self._ws.response else {}
         if "x-amzn-transcribe-session-id" not in headers:
             # A refused handshake is upgraded and answered with one exception message (the

@@ -298,3 +298,22 @@ def test_local_endpoints_default_to_the_development_key() -> None:
         TranscribeStreamingClient(endpoint="https://localhost:8443", transport="carrier-pigeon")  # type: ignore[arg-type]
     with pytest.raises(streaming.ParameterError, match="WebSocket"):
         TranscribeStreamingClient(endpoint="https://localhost:8443", signed_frames=False)
+
+
+async def test_tls_connections_read_into_a_small_buffer(endpoint: LocalEndpoint) -> None:
+    """The standard library's 256 KiB TLS read buffer per connection is most of a stream's
+    memory; ours read into 32 KiB (every TLS test in this suite runs through it)."""
+    import ssl
+
+    from streaming.transports import TLS_READ_BUFFER, lean_tls
+
+    context = ssl.create_default_context(cafile=str(endpoint.ca_file))
+    _, writer = await asyncio.open_connection("127.0.0.1", endpoint.port, ssl=context)
+    try:
+        protocol = writer.transport._ssl_protocol  # type: ignore[attr-defined]
+        assert len(protocol._ssl_buffer) == 256 * 1024  # CPython's default, which this saves
+        lean_tls(writer.transport)
+        assert len(protocol._ssl_buffer) == protocol.max_size == TLS_READ_BUFFER
+    finally:
+        writer.close()
+    lean_tls(writer.transport)  # a closed or plain transport is left alone
