@@ -45,6 +45,7 @@ log = logging.getLogger("streamscribe.local")
 MISSING_END_FRAME: Final = "A complete signal was sent without the preceding empty frame."
 TOO_BIG: Final = "Your stream is too big. Reduce the frame size and try your request again."
 _END: Final = object()
+BATCH_BYTES: Final = 16 * 1024  # audio handed to the recogniser in one call, at most
 
 
 # Recognition runs here, off the event loop: one thread per core is what the CPU allows.
@@ -286,13 +287,16 @@ class ServerStream:
                         if time.monotonic() - self._started >= self.limits.max_duration:
                             continue
                         raise BadRequestException(idle_message(self.limits.idle_timeout)) from None
-                # Everything already queued goes to the recogniser in one call: one thread
-                # hop per wake-up, not one per frame.
+                # What is already queued goes to the recogniser in one call (one thread hop
+                # per wake-up, not per frame), up to a bound: a replayed backlog is
+                # recognised piece by piece, its results sent as they come.
                 chunks: list[bytes] = []
+                batched = 0
                 while isinstance(item, bytes):
                     self._took(len(item))
                     chunks.append(item)
-                    item = self._queued()
+                    batched += len(item)
+                    item = self._queued() if batched < BATCH_BYTES else None  # full: the next round
                 if isinstance(item, ServiceError):
                     raise item
                 final = item is _END
