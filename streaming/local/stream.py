@@ -71,6 +71,44 @@ class Limits:
     max_backlog_bytes: int = 1 << 20
 
 
+class _Watchdog:
+    """The stream's two time limits, as two timers rather than a timeout per frame.
+
+    The idle timer fires at most once per idle period: when it finds the worker has waited
+    for audio that long it queues the idle error, otherwise it re-arms for the rest of the
+    period. The duration timer queues LimitExceededException at the stream's deadline.
+    """
+
+    def __init__(self, stream: ServerStream, loop: asyncio.AbstractEventLoop) -> None:
+        self.stream = stream
+        self.loop = loop
+        self.waiting_since: float | None = None
+        limits = stream.limits
+        left = max(limits.max_duration - (time.monotonic() - stream._started), 0.0)
+        self._deadline = loop.call_later(left, self._too_long)
+        self._idle = loop.call_later(limits.idle_timeout, self._check_idle)
+
+    def _too_long(self) -> None:
+        self.stream.abort(
+            LimitExceededException(
+                f"Your stream exceeded the maximum duration of {self.stream.limits.max_duration:g} seconds."
+            )
+        )
+
+    def _check_idle(self) -> None:
+        timeout = self.stream.limits.idle_timeout
+        since = self.waiting_since
+        now = time.monotonic()
+        if since is not None and now - since >= timeout - 1e-3:
+            self.stream.abort(BadRequestException(idle_message(timeout)))
+            return
+        self._idle = self.loop.call_later((since if since is not None else now) + timeout - now, self._check_idle)
+
+    def cancel(self) -> None:
+        self._deadline.cancel()
+        self._idle.cancel()
+
+
 class ServerStream:
     """Protocol state of one stream; see the module docstring."""
 
@@ -272,21 +310,14 @@ class ServerStream:
         # The thread's own future: cancelling the awaiting task marks an asyncio wrapper
         # done while the thread is still inside pocketsphinx; this one tells the truth.
         inflight: concurrent.futures.Future[list[Any]] | None = None
+        watchdog = _Watchdog(self, asyncio.get_running_loop())
         try:
             while True:
-                remaining = self.limits.max_duration - (time.monotonic() - self._started)
-                if remaining <= 0:
-                    raise LimitExceededException(
-                        f"Your stream exceeded the maximum duration of {self.limits.max_duration:g} seconds."
-                    )
                 item = self._queued()
                 if item is None:
-                    try:
-                        item = await asyncio.wait_for(self._inbox.get(), min(self.limits.idle_timeout, remaining))
-                    except TimeoutError:
-                        if time.monotonic() - self._started >= self.limits.max_duration:
-                            continue
-                        raise BadRequestException(idle_message(self.limits.idle_timeout)) from None
+                    watchdog.waiting_since = time.monotonic()
+                    item = await self._inbox.get()  # the watchdog ends a wait that lasts too long
+                    watchdog.waiting_since = None
                 # What is already queued goes to the recogniser in one call (one thread hop
                 # per wake-up, not per frame), up to a bound: a replayed backlog is
                 # recognised piece by piece, its results sent as they come.
@@ -326,6 +357,7 @@ class ServerStream:
             self.outcome = "InternalFailureException"
             raise InternalFailureException(f"The local endpoint failed: {type(exc).__name__}") from exc
         finally:
+            watchdog.cancel()
 
             def close(_: object = None) -> None:
                 for recognizer in recognizers:
