@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from .resources import VocabularyPhrase
+from .voice import pitch
 
 __all__ = [
     "ChannelRecognizer",
@@ -31,6 +32,7 @@ RATE: Final = 16000
 FRAME_SECONDS: Final = 0.03  # the endpointer's frame
 FRAME_BYTES: Final = int(RATE * FRAME_SECONDS) * 2
 PRE_ROLL_SECONDS: Final = 0.3  # without it, the endpointer clips word onsets
+MAX_VOICE_BYTES: Final = RATE * 2 * 10  # an utterance's pitch is measured on its first 10 s
 
 
 def _skip(word: str) -> bool:
@@ -91,6 +93,7 @@ class Segment:
     end: float
     words: list[Word] = field(default_factory=list)
     is_partial: bool = True
+    pitch: float | None = None  # the voice's median pitch (Hz), on finals when asked for
 
 
 class Recognizer(Protocol):
@@ -163,13 +166,20 @@ class ChannelRecognizer:
     """Streaming recognition of one channel of 16 kHz s16le audio."""
 
     def __init__(
-        self, channel: int = 0, *, pool: DecoderPool = _POOL, phrases: tuple[VocabularyPhrase, ...] = ()
+        self,
+        channel: int = 0,
+        *,
+        pool: DecoderPool = _POOL,
+        phrases: tuple[VocabularyPhrase, ...] = (),
+        voices: bool = False,
     ) -> None:
         from pocketsphinx import Endpointer, Vad  # noqa: PLC0415
 
         self.channel = channel
         self._pool = pool
         self._phrases = phrases
+        self._voices = voices  # measure each utterance's pitch (speaker labels)
+        self._voice = bytearray()
         self._decoder = pool.acquire(phrases)
         self._endpointer = Endpointer(window=0.3, ratio=0.9, vad_mode=Vad.LOOSE, sample_rate=RATE)
         self._buffer = bytearray()
@@ -239,6 +249,8 @@ class ChannelRecognizer:
             self._segment = Segment(str(uuid.uuid4()), self.channel, self._utterance_start, onset)
             self._last_text = ""
         self._decoder.process_raw(speech, False, False)
+        if self._voices and len(self._voice) < MAX_VOICE_BYTES:
+            self._voice += speech
 
     def _now(self) -> float:
         return self._frames_in * FRAME_SECONDS
@@ -298,6 +310,9 @@ class ChannelRecognizer:
         ]
         segment.words = words
         segment.is_partial = False
+        if self._voices:
+            segment.pitch = pitch(bytes(self._voice))
+            self._voice.clear()
         segment.end = words[-1].end if words else self._now()
         self._segment = None
         return _snapshot(segment)
@@ -311,4 +326,5 @@ def _snapshot(segment: Segment) -> Segment:
         segment.end,
         list(segment.words),
         segment.is_partial,
+        segment.pitch,
     )

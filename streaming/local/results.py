@@ -41,6 +41,7 @@ from . import text
 from .analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
 from .recognizer import Segment, Word
 from .resources import Resources, VocabularyPhrase
+from .voice import Speakers
 
 __all__ = ["ResultBuilder", "TextRules", "language_scores"]
 
@@ -190,6 +191,7 @@ class ResultBuilder:
         analytics = self.operation is Operation.CALL_ANALYTICS
         self.categories = CategoryMatcher(self.resources.categories if analytics else ())
         self._progress: dict[str, _Progress] = {}
+        self._voices: dict[int, Speakers] = {}
         self._shown: set[str] = set()
         self._heard_end_ms = 0
 
@@ -310,8 +312,8 @@ class ResultBuilder:
         return [TranscriptEvent(transcript=Transcript(results=(result,)))]
 
     def _speaker(self, segment: Segment) -> str:
-        # One voice per channel is what the local recogniser can tell apart (see README).
-        return str(segment.channel)
+        # Voices are told apart by pitch (see .voice): different channels never share one.
+        return self._voices.setdefault(segment.channel, Speakers()).label(segment.pitch)
 
     def _identify(self, tokens: list[text.Token]) -> tuple[str | None, tuple[LanguageWithScore, ...]]:
         """A final's identified language and scores (nothing without language identification)."""

@@ -408,7 +408,7 @@ class ServerStream:
             recognizers.append(
                 NullRecognizer()
                 if self.engine == "none"
-                else ChannelRecognizer(channel, phrases=self._results.rules.phrases)
+                else ChannelRecognizer(channel, phrases=self._results.rules.phrases, voices=self._results.speakers)
             )
         channels = decoded.channels if self.all_channels else decoded.channels[:1]
         segments = []

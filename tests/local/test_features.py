@@ -462,3 +462,22 @@ async def test_medical_channel_identification_splits_the_channels(ep: LocalEndpo
     assert set(finals) == {"ch_0", "ch_1"}
     for i in (0, 1):
         assert word_error_rate((FIXTURES / f"channel{i}.txt").read_text(), finals[f"ch_{i}"]) <= 0.25
+
+
+async def test_speaker_labels_tell_two_voices_on_one_channel_apart(ep: LocalEndpoint) -> None:
+    """A low voice, then a high one (flite's rms and slt), in one mono recording."""
+    client = TranscribeStreamingClient(endpoint=ep.http2_url)
+    source = open_audio(FIXTURES / "two-voices.flac")
+    async with client.start_stream_transcription(
+        language_code="en-US",
+        media_sample_rate_hz=source.sample_rate,
+        media_encoding=source.media_encoding,
+        show_speaker_label=True,
+    ) as stream:
+        sender = asyncio.create_task(stream.send_from(source, speed=8.0))
+        results = [r async for e in stream if hasattr(e, "transcript") for r in e.transcript.results]
+        await sender
+    finals = [r for r in results if not r.is_partial]
+    speakers = [{i.speaker for i in r.alternatives[0].items if i.type == "pronunciation"} for r in finals]
+    assert speakers == [{"0"}, {"1"}], [(r.transcript, s) for r, s in zip(finals, speakers, strict=True)]
+    assert all(i.speaker is None for r in results if r.is_partial for i in r.alternatives[0].items)

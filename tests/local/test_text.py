@@ -241,3 +241,40 @@ def test_the_documented_example_resources_load() -> None:
     assert [c.name for c in resources.categories] == ["unhappy-customer", "polite-opening", "no-apology"]
     zed = next(p for p in resources.vocabularies["product-names"].phrases if p.words == ("zed",))
     assert pronunciations(lambda word: None, [zed]) == [("zed", "Z EH D")]
+
+
+def _tone(hz: float, seconds: float = 1.0) -> bytes:
+    """A voiced-like signal: a pulse train's first harmonics at ``hz``, 16 kHz s16le."""
+    import math
+    from array import array
+
+    n = int(16000 * seconds)
+    wave = array(
+        "h", (int(6000 * sum(math.sin(2 * math.pi * hz * k * i / 16000) / k for k in (1, 2, 3))) for i in range(n))
+    )
+    return wave.tobytes()
+
+
+@pytest.mark.parametrize("hz", [95.0, 130.0, 180.0, 240.0])
+def test_pitch_of_a_voiced_signal(hz: float) -> None:
+    from streaming.local.voice import pitch
+
+    measured = pitch(_tone(hz))
+    assert measured is not None and abs(measured - hz) / hz < 0.05
+
+
+def test_silence_and_noise_have_no_pitch() -> None:
+    import random
+
+    from streaming.local.voice import pitch
+
+    assert pitch(bytes(32000)) is None
+    noise = random.Random(7)
+    assert pitch(b"".join(noise.randbytes(2) for _ in range(16000))) is None
+
+
+def test_speakers_by_pitch() -> None:
+    from streaming.local.voice import Speakers
+
+    speakers = Speakers()
+    assert [speakers.label(hz) for hz in (100.0, 105.0, 180.0, None, 96.0, 250.0)] == ["0", "0", "1", "1", "0", "2"]
