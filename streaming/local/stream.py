@@ -284,7 +284,7 @@ class ServerStream:
             config = json.loads(payload)
             definitions = config.get("ChannelDefinitions", [])
             roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in definitions}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:  # JSON allows Infinity
             raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
         if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
             raise BadRequestException("ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER.")

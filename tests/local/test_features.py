@@ -481,3 +481,28 @@ async def test_speaker_labels_tell_two_voices_on_one_channel_apart(ep: LocalEndp
     speakers = [{i.speaker for i in r.alternatives[0].items if i.type == "pronunciation"} for r in finals]
     assert speakers == [{"0"}, {"1"}], [(r.transcript, s) for r, s in zip(finals, speakers, strict=True)]
     assert all(i.speaker is None for r in results if r.is_partial for i in r.alternatives[0].items)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"ChannelDefinitions": [{"ChannelId": Infinity, "ParticipantRole": "AGENT"}]}',
+        b'{"ChannelDefinitions": "AGENT"}',
+        b"[1, 2]",
+        b'{"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "AGENT"}]}',
+        b'{"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "AGENT"}]}',
+        b'{"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 5, "ParticipantRole": "CUSTOMER"}]}',
+        b'{"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "BOSS"}, {"ChannelId": 1, "ParticipantRole": "AGENT"}]}',
+        b"not json",
+    ],
+)
+async def test_hostile_configuration_events_get_a_typed_refusal(ep: LocalEndpoint, body: bytes) -> None:
+    header = {":message-type": "event", ":event-type": "ConfigurationEvent", ":content-type": "application/json"}
+    query = {"language-code": "en-US", "media-encoding": "pcm", "sample-rate": "16000"}
+    messages = await exchange(
+        ep, CA_PATH, query, [eventstream.encode(header, body), eventstream.encode(AUDIO_HEADERS, bytes(3200))]
+    )
+    assert [m["type"] for m in messages] == ["BadRequestException"]
+    assert (
+        "ChannelDefinitions" in messages[0]["body"]["Message"] or "ConfigurationEvent" in messages[0]["body"]["Message"]
+    )
