@@ -78,6 +78,12 @@ def lean_tls(transport: asyncio.BaseTransport) -> None:
     vars(protocol).update(max_size=TLS_READ_BUFFER, _ssl_buffer=buffer, _ssl_buffer_view=memoryview(buffer))
 
 
+def _binary(message: str | bytes) -> bytes:
+    if isinstance(message, str):
+        raise ProtocolError("the service sent a text WebSocket frame; expected binary event-stream messages")
+    return bytes(message)
+
+
 class Transport(Protocol):
     """One connection carrying one stream. Every method raises only :class:`TranscribeError`."""
 
@@ -424,9 +430,7 @@ class WebSocketTransport:
             return  # nothing yet: an accepted stream whose service sends fewer headers
         except ConnectionClosed as exc:
             raise ConnectionLost(f"WebSocket closed right after the handshake: {exc}") from exc
-        if isinstance(message, str):
-            raise ProtocolError("the service sent a text WebSocket frame; expected binary event-stream messages")
-        data = bytes(message)
+        data = _binary(message)
         try:
             decoded = eventstream.decode(data)
         except eventstream.EventStreamError:
@@ -468,9 +472,7 @@ class WebSocketTransport:
             return None
         except ConnectionClosedError as exc:
             raise ConnectionLost(f"WebSocket closed abnormally: {exc}") from exc
-        if isinstance(message, str):
-            raise ProtocolError("the service sent a text WebSocket frame; expected binary event-stream messages")
-        return bytes(message)
+        return _binary(message)
 
     async def aclose(self, *, abort: bool = False) -> None:
         if self._ws is not None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import ParameterError
+from ..params import StreamParams
 
 __all__ = [
     "BUILT_IN",
@@ -39,6 +40,7 @@ __all__ = [
     "VocabularyFilter",
     "VocabularyPhrase",
     "load_resources",
+    "requested_names",
 ]
 
 _ROLES: Final = ("AGENT", "CUSTOMER")
@@ -114,6 +116,15 @@ class Resources:
     language_models: Mapping[str, LanguageModel] = field(default_factory=dict)
     categories: tuple[Category, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)  # the whole document (jobs read it)
+
+
+def requested_names(params: StreamParams, single: str) -> tuple[str, ...]:
+    """The names a request gives for one kind of resource, in its single form
+    (``vocabulary_name``) or its list form (``vocabulary_names``)."""
+    if single in params.values:
+        return (str(params[single]),)
+    many = params.get(single + "s", ())
+    return tuple(many) if isinstance(many, tuple) else ()
 
 
 # -- parsing ---------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from ..params import PII_ENTITY_TYPES, Operation, StreamParams
 from . import text
 from .analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
 from .recognizer import Segment, Word
-from .resources import Resources, VocabularyPhrase
+from .resources import Resources, VocabularyPhrase, requested_names
 from .voice import Speakers
 
 __all__ = ["ResultBuilder", "TextRules", "language_scores"]
@@ -63,24 +63,18 @@ class TextRules:
 
     @classmethod
     def for_stream(cls, params: StreamParams, resources: Resources, language: str | None) -> TextRules:
-        def names(single: str) -> list[str]:
-            if single in params.values:
-                return [str(params[single])]
-            many = params.get(single + "s", ())
-            return list(many) if isinstance(many, tuple) else []
-
         def fits(code: str) -> bool:  # with language identification, one resource per language
             return language is None or code == language
 
         phrases = tuple(
             p
-            for n in names("vocabulary_name")
+            for n in requested_names(params, "vocabulary_name")
             if n in resources.vocabularies and fits(resources.vocabularies[n].language_code)
             for p in resources.vocabularies[n].phrases
         )
         words = frozenset(
             w
-            for n in names("vocabulary_filter_name")
+            for n in requested_names(params, "vocabulary_filter_name")
             if n in resources.filters and fits(resources.filters[n].language_code)
             for w in resources.filters[n].words
         )

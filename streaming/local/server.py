@@ -40,7 +40,7 @@ from ..errors import (
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
 from .jobs import JobStore
-from .resources import Resources, load_resources
+from .resources import Resources, load_resources, requested_names
 from .stream import Limits, ServerStream
 from .tls import ServerCertificates, mint_self_signed, server_context
 
@@ -436,21 +436,15 @@ class LocalEndpoint:
         options = set(params.get("language_options", ()))  # type: ignore[arg-type]
         tables: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
             ("vocabulary_name", "vocabulary", self.resources.vocabularies),
-            ("vocabulary_names", "vocabulary", self.resources.vocabularies),
             ("vocabulary_filter_name", "vocabulary filter", self.resources.filters),
-            ("vocabulary_filter_names", "vocabulary filter", self.resources.filters),
             ("language_model_name", "language model", self.resources.language_models),
         )
         for name, what, table in tables:
-            value = params.get(name)
-            if value is None:
-                continue
-            names = value if isinstance(value, tuple) else (str(value),)
             languages: dict[str, str] = {}
-            for item in names:
+            for item in requested_names(params, name):
                 resource = table.get(item)
                 if resource is None:
-                    return f"The requested {what} couldn't be found. Check the {what} name and try your request again."
+                    return _not_found(what)
                 code = resource.language_code
                 if language is not None and code != language:
                     return f"The {what} {item} is for {code}, but the request's language code is {language}."

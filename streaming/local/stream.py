@@ -151,6 +151,8 @@ class ServerStream:
         self.finals: list[UtteranceEvent | CategoryEvent] = []  # Call Analytics: for the post-call job
         self._started = time.monotonic()
         self._results = ResultBuilder(params, resources=resources)
+        self._pipeline: AudioPipeline | None = None  # made with the first audio, once configured
+        self._recognizers: list[Recognizer] = []
 
     # -- input (called by the transport for each chunk of received bytes) ---------------------
 
@@ -305,8 +307,6 @@ class ServerStream:
 
     async def run(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Process queued audio until the end; send result events as they come."""
-        pipeline: list[AudioPipeline] = []  # made with the first audio, once the configuration is known
-        recognizers: list[Recognizer] = []
         # The thread's own future: cancelling the awaiting task marks an asyncio wrapper
         # done while the thread is still inside pocketsphinx; this one tells the truth.
         inflight: concurrent.futures.Future[list[Any]] | None = None
@@ -331,18 +331,16 @@ class ServerStream:
                 if isinstance(item, ServiceError):
                     raise item
                 final = item is _END
-                for data, last in ((b"".join(chunks), False), (b"", True)):
-                    if (last and not final) or (not last and not data):
-                        continue
-                    if self.engine == "none":  # decoding and counting only: cheaper than a thread hop
-                        events = self._process(pipeline, recognizers, data, last)
-                    else:
-                        inflight = _RECOGNITION.submit(self._process, pipeline, recognizers, data, last)
-                        events = await asyncio.wrap_future(inflight)
-                    for event in events:
-                        await send(encode_result_event(event))
-                        if isinstance(event, UtteranceEvent | CategoryEvent) and not getattr(event, "is_partial", 0):
-                            self.finals.append(event)  # what a post-call job is built from
+                data = b"".join(chunks)
+                if self.engine == "none":  # decoding and counting only: cheaper than a thread hop
+                    events = self._process(data, final)
+                else:
+                    inflight = _RECOGNITION.submit(self._process, data, final)
+                    events = await asyncio.wrap_future(inflight)
+                for event in events:
+                    await send(encode_result_event(event))
+                    if isinstance(event, UtteranceEvent | CategoryEvent) and not getattr(event, "is_partial", False):
+                        self.finals.append(event)  # what a post-call job is built from
                 if final:
                     self.outcome = "completed"
                     return
@@ -360,7 +358,7 @@ class ServerStream:
             watchdog.cancel()
 
             def close(_: object = None) -> None:
-                for recognizer in recognizers:
+                for recognizer in self._recognizers:
                     recognizer.close()
 
             if inflight is not None and not inflight.done():
@@ -393,28 +391,33 @@ class ServerStream:
             or self.params.get("enable_channel_identification") is True
         )
 
-    def _process(
-        self, pipeline: list[AudioPipeline], recognizers: list[Recognizer], data: bytes, final: bool
-    ) -> list[Any]:
-        if not pipeline:
-            pipeline.append(AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.pcm_channels))
+    def _process(self, data: bytes, final: bool) -> list[Any]:
+        """Decode ``data`` (then, at the end, what the decoder still holds), recognise it,
+        and turn the segments into result events (run in the recognition thread)."""
+        if self._pipeline is None:
+            self._pipeline = AudioPipeline(self.params.media_encoding, self.params.sample_rate, self.pcm_channels)
         try:
-            decoded = pipeline[0].flush() if final else pipeline[0].feed(data)
+            parts = [self._pipeline.feed(data)] if data else []
+            if final:
+                parts.append(self._pipeline.flush())
         except AudioFormatError as exc:
             raise BadRequestException(f"Your audio is not valid {self.params.media_encoding}: {exc}") from exc
-        self.audio_seconds += decoded.seconds
-        while len(recognizers) < len(decoded.channels):
-            channel = len(recognizers)
-            recognizers.append(
-                NullRecognizer()
-                if self.engine == "none"
-                else ChannelRecognizer(channel, phrases=self._results.rules.phrases, voices=self._results.speakers)
-            )
-        channels = decoded.channels if self.all_channels else decoded.channels[:1]
         segments = []
-        for recognizer, pcm in zip(recognizers, channels, strict=False):
-            segments += recognizer.feed(pcm)
-            if final:
+        for decoded in parts:
+            self.audio_seconds += decoded.seconds
+            while len(self._recognizers) < len(decoded.channels):
+                self._recognizers.append(
+                    NullRecognizer()
+                    if self.engine == "none"
+                    else ChannelRecognizer(
+                        len(self._recognizers), phrases=self._results.rules.phrases, voices=self._results.speakers
+                    )
+                )
+            channels = decoded.channels if self.all_channels else decoded.channels[:1]
+            for recognizer, pcm in zip(self._recognizers, channels, strict=False):
+                segments += recognizer.feed(pcm)
+        if final:
+            for recognizer in self._recognizers:
                 segments += recognizer.finish()
         # Channels are recognised one after the other: results go out in time order.
         segments.sort(key=lambda s: (s.is_partial, s.end))

@@ -306,7 +306,7 @@ def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Ent
 
     Found by shape and context: digit runs (card, CVV, PIN, SSN, phone, account, routing),
     "x at y dot com" (EMAIL), a number then a street word (ADDRESS), a name after "my name
-    is" / "this is" (NAME), expiry dates. PHI adds dates, ages and other numbers.
+    is" or "doctor" (NAME), expiry dates. PHI finds names, dates, ages and other numbers.
     """
     found: list[tuple[int, int, str]] = []
     n = len(tokens)
@@ -314,22 +314,17 @@ def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Ent
     while i < n:
         word = tokens[i].content.lower()
         kind = _digit_type(tokens, i)
-        if category == "PII" and kind is not None:
-            # an address: number, a few words, a street word
-            street = next((j for j in range(i + 1, min(i + 5, n)) if tokens[j].content.lower() in _STREET), None)
-            if street is not None and len(tokens[i].content) <= 5:
-                found.append((i, street, "ADDRESS"))
-                i = street + 1
-                continue
-            found.append((i, i, kind))
-            i += 1
-            continue
-        if category == "PII" and tokens[i].content.isdigit() and len(tokens[i].content) <= 5:
+        if category == "PII" and (kind is not None or word.isdigit()) and len(word) <= 5:
+            # an address: a house number, a few words, a street word
             street = next((j for j in range(i + 1, min(i + 5, n)) if tokens[j].content.lower() in _STREET), None)
             if street is not None:
                 found.append((i, street, "ADDRESS"))
                 i = street + 1
                 continue
+        if category == "PII" and kind is not None:
+            found.append((i, i, kind))
+            i += 1
+            continue
         if (
             category == "PII"
             and word == "at"
@@ -375,23 +370,11 @@ def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Ent
                 continue
         i += 1
     entities = []
-    for first, last, kind in found:
+    for first, last, kind in found:  # PHI finds only NAME, DATE, AGE and ID: the rest is PII-only
         span = tokens[first : last + 1]
-        entity_category = "PHI" if category == "PHI" else "PII"
-        entity_type = "NAME" if category == "PHI" and kind == "NAME" else kind
-        if category == "PHI" and kind not in ("DATE", "AGE", "ID", "NAME"):
-            continue
+        confidence = round(min(t.confidence for t in span), 4)
         entities.append(
-            Entity(
-                first,
-                last,
-                entity_category,
-                entity_type,
-                transcript_of(span),
-                span[0].start,
-                span[-1].end,
-                round(min(t.confidence for t in span), 4),
-            )
+            Entity(first, last, category, kind, transcript_of(span), span[0].start, span[-1].end, confidence)
         )
     return entities
 

@@ -129,6 +129,11 @@ async def call_analytics(ep: LocalEndpoint, **extra: str) -> list[dict[str, Any]
     return await exchange(ep, CA_PATH, query, frames)
 
 
+def transcript_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every Result of every TranscriptEvent (standard and medical), in order."""
+    return [r for m in messages if m["type"] == "TranscriptEvent" for r in m["body"]["Transcript"]["Results"]]
+
+
 def utterances(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m["body"] for m in messages if m["type"] == "UtteranceEvent"]
 
@@ -212,7 +217,7 @@ async def test_pii_identification_and_redaction(ep: LocalEndpoint) -> None:
     path = "/stream-transcription-websocket"
 
     def final(messages: list[dict[str, Any]]) -> dict[str, Any]:
-        results = [r for m in messages if m["type"] == "TranscriptEvent" for r in m["body"]["Transcript"]["Results"]]
+        results = transcript_results(messages)
         return next(r for r in results if not r["IsPartial"])["Alternatives"][0]
 
     plain = final(await exchange(ep, path, base, frames))
@@ -250,7 +255,7 @@ async def test_medical_phi_identification(ep: LocalEndpoint) -> None:
         "content-identification-type": "PHI",
     }
     messages = await exchange(ep, "/medical-stream-transcription-websocket", query, frames)
-    results = [r for m in messages if m["type"] == "TranscriptEvent" for r in m["body"]["Transcript"]["Results"]]
+    results = transcript_results(messages)
     final = next(r for r in results if not r["IsPartial"])["Alternatives"][0]
     (entity,) = final["Entities"]
     assert entity["Category"] == "PHI" and entity["Content"] == "5551234" and "Type" not in entity
@@ -270,7 +275,7 @@ async def test_vocabulary_filters_mask_remove_and_tag(ep: LocalEndpoint) -> None
         messages = await exchange(
             ep, "/stream-transcription-websocket", {**base, "vocabulary-filter-method": method}, frames
         )
-        results = [r for m in messages if m["type"] == "TranscriptEvent" for r in m["body"]["Transcript"]["Results"]]
+        results = transcript_results(messages)
         seen[method] = [r for r in results if not r["IsPartial"]][-1]["Alternatives"][0]
         for result in results:  # partials are filtered too
             text = result["Alternatives"][0]["Transcript"].lower()
@@ -292,7 +297,7 @@ async def test_custom_vocabulary_changes_recognition(ep: LocalEndpoint) -> None:
 
     async def transcript(**extra: str) -> str:
         messages = await exchange(ep, "/stream-transcription-websocket", {**base, **extra}, frames)
-        results = [r for m in messages if m["type"] == "TranscriptEvent" for r in m["body"]["Transcript"]["Results"]]
+        results = transcript_results(messages)
         return " ".join(r["Alternatives"][0]["Transcript"] for r in results if not r["IsPartial"])
 
     without = await transcript()
