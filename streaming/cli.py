@@ -434,6 +434,13 @@ async def _serve_workers(args: argparse.Namespace) -> int:
     """
     from .local.tls import mint_self_signed  # noqa: PLC0415
 
+    # Before anything is announced: Ctrl-C or SIGTERM right after the listening line stops
+    # the workers and exits 0, as a single endpoint does.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     holders: list[socket.socket] = []
     ports = []
     for wanted in (args.port, args.ws_port):
@@ -471,16 +478,13 @@ async def _serve_workers(args: argparse.Namespace) -> int:
                 lines.append("")
         for holder in holders:
             holder.close()
+        if stop.is_set():
+            return 0  # stopped while starting (the workers got the same Ctrl-C)
         if not all(line.startswith("listening") for line in lines):
             raise CliError("a worker did not start (its error is above)")
         if args.ca_out and not args.no_tls and not args.tls_cert:
             Path(args.ca_out).write_bytes(minted.ca_file.read_bytes())
         print(f"{lines[0]} workers={args.workers}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         ended = [asyncio.ensure_future(w.wait()) for w in workers]
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait([stopping, *ended], return_when=asyncio.FIRST_COMPLETED)

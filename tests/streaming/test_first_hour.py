@@ -167,6 +167,27 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def test_ctrl_c_right_after_serve_with_workers_starts_stops_everything() -> None:
+    server = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: Ctrl-C reaches the server and its workers
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("listening")
+        workers = _children(server.pid)
+        os.killpg(server.pid, signal.SIGINT)  # at once: no window where Ctrl-C is a traceback
+        assert server.wait(20) == 0
+        time.sleep(0.5)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
 def test_serve_with_workers_shares_the_ports_and_stops_them_all() -> None:
     server = subprocess.Popen(
         [*CLI, "serve", "--workers", "2", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
