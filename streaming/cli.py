@@ -432,7 +432,11 @@ async def _serve_workers(args: argparse.Namespace) -> int:
     One certificate serves them all (clients trust one CA). Each worker has its own limits
     and its own job store, so a post-call job is known to the worker that ran its stream.
     """
+    from .local.resources import load_resources  # noqa: PLC0415
     from .local.tls import mint_self_signed  # noqa: PLC0415
+
+    if args.resources:
+        load_resources(args.resources)  # a mistake in the file is one error here, not one per worker
 
     # Before anything is announced: Ctrl-C or SIGTERM right after the listening line stops
     # the workers and exits 0, as a single endpoint does.

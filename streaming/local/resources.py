@@ -382,7 +382,8 @@ def _parse_text(text: str, path: Path) -> object:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ParameterError("resources", f"the resources file {path} is not valid YAML: {exc}") from exc
+            where = " ".join(str(exc).split())  # PyYAML's message spans lines; ours is one
+            raise ParameterError("resources", f"the resources file {path} is not valid YAML: {where}") from exc
     try:
         return json.loads(text)
     except ValueError as exc:

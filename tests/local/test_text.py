@@ -215,8 +215,9 @@ def test_resources_files_in_json_and_yaml(tmp_path: Path) -> None:
     loaded = load_resources(tmp_path / "r.json")
     assert "lm" in loaded.language_models and "example-vocabulary" in loaded.vocabularies  # built-ins stay
     (tmp_path / "bad.yaml").write_text("a: [")
-    with pytest.raises(ParameterError, match="not valid YAML"):
+    with pytest.raises(ParameterError, match="not valid YAML") as info:
         load_resources(tmp_path / "bad.yaml")
+    assert "\n" not in str(info.value)  # the CLI prints errors on one line
 
 
 def test_pronunciations_from_sounds_like_ipa_and_words() -> None:

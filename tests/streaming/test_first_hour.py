@@ -167,6 +167,14 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bad_resources_file_is_one_line(tmp_path: Path, workers: str) -> None:
+    bad = tmp_path / "resources.yaml"
+    bad.write_text("Vocabularies:\n  - VocabularyName: v\n    LanguageCode: en-US\n")
+    result = cli("serve", "--workers", workers, "--no-tls", "--port", "0", "--ws-port", "0", "--resources", bad)
+    assert "Vocabularies[0]: give exactly one of Phrases" in one_line_error(result)
+
+
 def test_ctrl_c_right_after_serve_with_workers_starts_stops_everything() -> None:
     server = subprocess.Popen(
         [*CLI, "serve", "--workers", "2", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
