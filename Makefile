@@ -62,8 +62,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Three workers on two cores: much of a test's time is spent waiting on sockets and paced
+# audio. Tests that share a module's server carry an xdist_group mark and stay together.
+PYTEST_WORKERS ?= 3
 unit: $(STAMP) system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Live captions from the bundled recording, through the local endpoint, in real time.
 demo: $(DEMO_STAMP)

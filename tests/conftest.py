@@ -22,9 +22,16 @@ def _collect_garbage_between_tests() -> Iterator[None]:
     depth mismatch" when a garbage collection runs finalizers in the middle of it
     (CPython issue gh-106905); pytest parses lazily imported modules for assertion
     rewriting at the end of a session. Collecting here keeps that collection out of it.
+    What was alive once the tests were collected (modules, test items) is frozen out
+    of the collector, so each collection walks only what the tests made since.
     """
     yield
     gc.collect()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

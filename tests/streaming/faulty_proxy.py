@@ -7,12 +7,50 @@ sockets (a reset), ``stall`` stops forwarding but keeps them open (a hung peer),
 ``corrupt`` flips one byte of the current chunk and goes on (a damaged byte), and
 ``deaf`` stops reading from the client but keeps forwarding to it (a server that
 stops reading). Later connections pass through untouched, unless ``every_connection``.
+
+With ``after_final`` (h2c only) an upstream fault also waits until a final transcript
+result has gone down on that connection: each broken connection has then made progress,
+however slowly the endpoint recognises on a busy machine, so the number of reconnects a
+stream needs depends on its audio, not on the machine's speed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import struct
+
+import eventstream
+
+_DATA, _PADDED = 0x0, 0x8
+
+
+class FinalSpotter:
+    """Reads the server's HTTP/2 bytes (h2c) and notes when a final transcript result passes."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._decoders: dict[int, eventstream.Decoder] = {}
+        self.finals = 0
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= 9:
+            length = int.from_bytes(self._buffer[:3], "big")
+            if len(self._buffer) < 9 + length:
+                return
+            kind, flags, stream_id = self._buffer[3], self._buffer[4], struct.unpack(">I", self._buffer[5:9])[0]
+            payload, self._buffer = self._buffer[9 : 9 + length], self._buffer[9 + length :]
+            if kind != _DATA or not stream_id:
+                continue
+            if flags & _PADDED:
+                payload = payload[1 : len(payload) - payload[0]]
+            decoder = self._decoders.setdefault(stream_id & 0x7FFFFFFF, eventstream.Decoder())
+            for message in decoder.feed(payload):
+                if message.headers.get(":event-type") == "TranscriptEvent":
+                    results = json.loads(message.payload)["Transcript"]["Results"]
+                    self.finals += sum(1 for r in results if not r["IsPartial"])
 
 
 class FaultyProxy:
@@ -25,6 +63,7 @@ class FaultyProxy:
         after_bytes: int,
         direction: str = "up",
         every_connection: bool = False,
+        after_final: bool = False,
     ) -> None:
         assert mode in ("drop", "stall", "truncate", "corrupt", "deaf")
         assert direction in ("up", "down")
@@ -33,6 +72,7 @@ class FaultyProxy:
         self.after_bytes = after_bytes
         self.direction = direction
         self.every_connection = every_connection  # fault each connection, not just the first
+        self.after_final = after_final
         self.connections = 0
         self.faults = 0
         self._server: asyncio.Server | None = None
@@ -59,6 +99,7 @@ class FaultyProxy:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         stalled = asyncio.Event()
         done = asyncio.Event()  # the one fault of this connection has happened
+        spotter = FinalSpotter()
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
             sent = 0
@@ -66,7 +107,10 @@ class FaultyProxy:
                 while data := await src.read(65536):
                     if stalled.is_set():
                         await asyncio.Event().wait()  # hang: forward nothing more
+                    if not upstream and self.after_final:
+                        spotter.feed(data)
                     armed = faulty and upstream == (self.direction == "up") and not done.is_set()
+                    armed = armed and (not self.after_final or spotter.finals > 0)
                     if armed and sent + len(data) > self.after_bytes:
                         self.faults += 1
                         done.set()

@@ -31,6 +31,9 @@ DEMO = FIXTURES.parent.parent / "streaming" / "data" / "demo.flac"
 CHANNEL_TEXT = [(FIXTURES / f"channel{i}.txt").read_text().strip() for i in (0, 1)]
 CLI = [sys.executable, "-m", "streaming.cli"]
 
+# The module's endpoint (the `local` fixture) is shared: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("first-hour-endpoint")
+
 
 def cli(*argv: str | Path, stdin: bytes | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
