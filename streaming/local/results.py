@@ -177,7 +177,7 @@ class ResultBuilder:
         self.lag = STABILITY_LAG[str(params.get("partial_results_stability", "high"))]
         self.channel_ids = params.get("enable_channel_identification") is True
         self.speakers = params.get("show_speaker_label") is True
-        self.identify = "identify_language" in params.values or "identify_multiple_languages" in params.values
+        self.identify = params.get("identify_language") is True or params.get("identify_multiple_languages") is True
         self.options: tuple[str, ...] = tuple(params.get("language_options", ()))  # type: ignore[arg-type]
         self.channel_roles = dict(channel_roles or {0: "AGENT", 1: "CUSTOMER"})
         self.resources = resources or Resources()

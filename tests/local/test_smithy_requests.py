@@ -1,0 +1,118 @@
+"""Requests as smithy-generated AWS SDKs send them: every boolean member present, ``false``.
+
+The JavaScript v3, Go v2, Rust, Kotlin and Swift SDKs serialise each boolean member of
+the request, so a stream that does not ask for language identification still carries
+``x-amzn-transcribe-identify-language: false``. A parameter sent with its default value
+must give the same stream as one left out: the endpoint reads values, not presence.
+The requests are signed by botocore (HTTP/2) and presigned by botocore (WebSocket).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from websockets.asyncio.client import connect
+
+import eventstream
+from sigv4 import signature_from_authorization
+from streaming.local import DEV_CREDENTIALS, LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+from .raw_clients import AUDIO_HEADERS, FrameSigner, botocore_presigned, botocore_signed_headers, chunks, h2_exchange
+
+FOX = (FIXTURES / "fox.pcm").read_bytes()
+BASIC = {"language-code": "en-US", "sample-rate": "16000", "media-encoding": "pcm"}
+
+# What each operation's smithy request carries when the application sets no flag at all.
+OPERATIONS = {
+    "standard": (
+        "/stream-transcription",
+        {
+            "enable-channel-identification": "false",
+            "enable-partial-results-stabilization": "false",
+            "identify-language": "false",
+            "identify-multiple-languages": "false",
+            "show-speaker-label": "false",
+        },
+    ),
+    "medical": (
+        "/medical-stream-transcription",
+        {
+            "specialty": "PRIMARYCARE",
+            "type": "DICTATION",
+            "enable-channel-identification": "false",
+            "show-speaker-label": "false",
+        },
+    ),
+    "call-analytics": (
+        "/call-analytics-stream-transcription",
+        {"enable-partial-results-stabilization": "false", "identify-language": "false"},
+    ),
+}
+
+
+def final_texts(messages: list[eventstream.Message]) -> list[str]:
+    """Final transcripts of any of the three operations' result events."""
+    texts = []
+    for message in messages:
+        assert message.headers.get(":message-type") == "event", message.payload
+        body = json.loads(message.payload)
+        if "Transcript" in body and isinstance(body["Transcript"], dict):
+            for result in body["Transcript"]["Results"]:
+                assert "LanguageCode" not in result or result["LanguageCode"] == "en-US"
+                assert "LanguageIdentification" not in result  # identification was not asked for
+                assert "ChannelId" not in result  # nor channel identification
+                if not result["IsPartial"]:
+                    texts.append(result["Alternatives"][0]["Transcript"])
+        elif message.headers.get(":event-type") == "UtteranceEvent" and not body["IsPartial"]:
+            assert "LanguageIdentification" not in body
+            texts.append(body["Transcript"])
+    return texts
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+async def test_every_boolean_sent_false_over_http2(plain_endpoint: LocalEndpoint, operation: str) -> None:
+    path, flags = OPERATIONS[operation]
+    wire = {f"x-amzn-transcribe-{k}": v for k, v in {**BASIC, **flags}.items()}
+    headers = botocore_signed_headers(
+        plain_endpoint.http2_url + path,
+        {
+            "content-type": "application/vnd.amazon.eventstream",
+            "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-EVENTS",
+            **wire,
+        },
+        DEV_CREDENTIALS,
+    )
+
+    def frames(h: dict[str, str]) -> list[bytes]:
+        signer = FrameSigner(DEV_CREDENTIALS, signature_from_authorization(h["authorization"]))
+        return [*(signer.audio(c) for c in chunks(FOX)), signer.end()]
+
+    response = await h2_exchange(plain_endpoint.http2_url, path, headers, frames)
+    assert response.status == 200, bytes(response.body)
+    assert response.exception() is None
+    # Every parameter sent is echoed, false ones included, as the service does.
+    for name, value in flags.items():
+        assert response.headers.get(f"x-amzn-transcribe-{name}") == value
+    assert word_error_rate(FOX_TEXT, " ".join(final_texts(response.events()))) <= 0.25
+    assert [s.outcome for s in plain_endpoint.completed] == ["completed"]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+async def test_every_boolean_sent_false_over_websocket(plain_endpoint: LocalEndpoint, operation: str) -> None:
+    path, flags = OPERATIONS[operation]
+    query = urlencode({**BASIC, **flags})
+    url = botocore_presigned(f"{plain_endpoint.websocket_url}{path}-websocket?{query}", DEV_CREDENTIALS)
+    messages: list[eventstream.Message] = []
+    decoder = eventstream.Decoder()
+    async with connect(url) as ws:
+        for chunk in chunks(FOX):
+            await ws.send(eventstream.encode(AUDIO_HEADERS, chunk))
+        await ws.send(eventstream.encode(AUDIO_HEADERS, b""))  # the end of the audio
+        async for data in ws:
+            assert isinstance(data, bytes)
+            messages += decoder.feed(data)
+    assert word_error_rate(FOX_TEXT, " ".join(final_texts(messages))) <= 0.25
+    assert [s.outcome for s in plain_endpoint.completed] == ["completed"]
