@@ -55,7 +55,7 @@ from .core import (
 )
 from .credentials import credentials_for, is_local_endpoint
 from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
-from .params import Operation, StreamParams, check_post_call_settings
+from .params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
 from .session import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from .transports import Http2Transport, Transport, WebSocketTransport, client_ssl_context
 
@@ -90,6 +90,12 @@ def check_endpoint(endpoint: str, transport: str) -> str:
         )
     if not parts.hostname:
         raise ParameterError("endpoint", f"endpoint {endpoint!r} has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise ParameterError(
+            "endpoint",
+            f"endpoint {parts.scheme}://{parts.hostname}... must not carry a user name or password: "
+            "requests are signed with AWS credentials, not URL credentials",
+        )
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise ParameterError("endpoint", f"endpoint {endpoint!r} must be scheme://host[:port], without a path")
     return endpoint.rstrip("/")
@@ -281,23 +287,8 @@ class TranscribeStreamingClient:
 
 
 def _check_channel_definitions(definitions: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
-    for i, definition in enumerate(definitions):
-        channel, role = definition.get("ChannelId"), definition.get("ParticipantRole")
-        if channel not in (0, 1) or role not in ("AGENT", "CUSTOMER"):
-            raise ParameterError(
-                "channel_definitions",
-                f"channel_definitions[{i}] must be {{'ChannelId': 0|1, 'ParticipantRole': 'AGENT'|'CUSTOMER'}}, "
-                f"not {dict(definition)!r}",
-            )
-        out.append({"ChannelId": channel, "ParticipantRole": role})
-    if sorted(d["ChannelId"] for d in out) != [0, 1]:  # type: ignore[type-var]
-        raise ParameterError(
-            "channel_definitions",
-            "channel_definitions holds exactly two entries, one for ChannelId 0 and one for ChannelId 1 "
-            "(the service's fixed size); for mono audio leave it out",
-        )
-    return out
+    roles = check_channel_definitions(definitions)
+    return [{"ChannelId": channel, "ParticipantRole": roles[channel]} for channel in sorted(roles)]
 
 
 def _check_post_call(settings: Mapping[str, object]) -> dict[str, object]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
@@ -29,6 +29,7 @@ __all__ = [
     "Operation",
     "Param",
     "StreamParams",
+    "check_channel_definitions",
     "check_post_call_settings",
     "params_from_headers",
     "params_from_query",
@@ -636,11 +637,41 @@ def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
+_MAX_URI: Final = 2000  # the service's bound on an S3 URI (Media.MediaFileUri, OutputLocation)
 _S3_URI_RE: Final = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
 _ROLE_ARN_RE: Final = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/\-]{1,1023}")
 _POST_CALL_KEYS: Final = frozenset(
     {"OutputLocation", "DataAccessRoleArn", "ContentRedactionOutput", "OutputEncryptionKMSKeyId"}
 )
+
+
+_ROLES: Final = ("AGENT", "CUSTOMER")
+
+
+def check_channel_definitions(definitions: object) -> dict[int, str]:
+    """ChannelDefinitions as the service checks them (the role of each channel), or
+    :class:`ParameterError`: exactly two entries, ChannelId 0 and 1, each with its own
+    ParticipantRole (AGENT or CUSTOMER). The client checks before connecting and the local
+    endpoint when the ConfigurationEvent arrives, with this one rule."""
+    name = "channel_definitions"
+    shape = "{'ChannelId': 0|1, 'ParticipantRole': 'AGENT'|'CUSTOMER'}"
+    if not isinstance(definitions, Sequence) or isinstance(definitions, str | bytes):
+        raise ParameterError(name, f"ChannelDefinitions must be a list of {shape}")
+    roles: dict[int, str] = {}
+    for i, definition in enumerate(definitions):
+        if not isinstance(definition, Mapping):
+            raise ParameterError(name, f"ChannelDefinitions[{i}] must be {shape}, not {definition!r:.80}")
+        channel, role = definition.get("ChannelId"), definition.get("ParticipantRole")
+        if type(channel) is not int or channel not in (0, 1) or role not in _ROLES:
+            raise ParameterError(name, f"ChannelDefinitions[{i}] must be {shape}, not {dict(definition)!r:.120}")
+        roles[channel] = str(role)
+    if len(definitions) != 2 or sorted(roles) != [0, 1] or len(set(roles.values())) != 2:
+        raise ParameterError(
+            name,
+            "ChannelDefinitions holds exactly two entries, ChannelId 0 and 1, each with its own ParticipantRole "
+            "(one AGENT, one CUSTOMER); for mono audio leave it out",
+        )
+    return roles
 
 
 def check_post_call_settings(settings: object) -> dict[str, str]:
@@ -660,9 +691,11 @@ def check_post_call_settings(settings: object) -> dict[str, str]:
     for key in ("OutputLocation", "DataAccessRoleArn"):
         if not isinstance(values.get(key), str) or not values[key]:
             raise ParameterError(name, f"PostCallAnalyticsSettings.{key} is required")
-    if not _S3_URI_RE.fullmatch(values["OutputLocation"]):
+    if len(values["OutputLocation"]) > _MAX_URI or not _S3_URI_RE.fullmatch(values["OutputLocation"]):
         raise ParameterError(
-            name, f"PostCallAnalyticsSettings.OutputLocation {values['OutputLocation']!r} must be an s3:// URI"
+            name,
+            f"PostCallAnalyticsSettings.OutputLocation {values['OutputLocation']!r:.120} must be an s3:// URI "
+            f"of at most {_MAX_URI} characters",
         )
     if not _ROLE_ARN_RE.fullmatch(values["DataAccessRoleArn"]):
         raise ParameterError(

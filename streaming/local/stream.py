@@ -31,7 +31,7 @@ from ..errors import (
     ServiceError,
 )
 from ..models import CategoryEvent, UtteranceEvent
-from ..params import Operation, StreamParams, check_post_call_settings
+from ..params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
 from ..protocol import encode_result_event
 from .audio import AudioFormatError, AudioPipeline
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
@@ -284,16 +284,16 @@ class ServerStream:
             raise BadRequestException("The ConfigurationEvent must be the first event, sent once.")
         try:
             config = json.loads(payload)
-            definitions = config.get("ChannelDefinitions", [])
-            roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in definitions}
-        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:  # JSON allows Infinity
-            raise BadRequestException(f"The ConfigurationEvent is not valid: {exc}") from exc
-        if any(role not in ("AGENT", "CUSTOMER") for role in roles.values()):
-            raise BadRequestException("ChannelDefinitions ParticipantRole must be AGENT or CUSTOMER.")
-        if definitions and (sorted(roles) != [0, 1] or len(definitions) != 2 or len(set(roles.values())) != 2):
-            raise BadRequestException(
-                "ChannelDefinitions holds exactly two channels, ChannelId 0 and 1, each with its own ParticipantRole."
-            )
+        except ValueError as exc:
+            raise BadRequestException(f"The ConfigurationEvent is not valid JSON: {exc}") from exc
+        if not isinstance(config, dict):
+            raise BadRequestException("The ConfigurationEvent must be a JSON object.")
+        roles: dict[int, str] = {}
+        if config.get("ChannelDefinitions") is not None:
+            try:
+                roles = check_channel_definitions(config["ChannelDefinitions"])
+            except ParameterError as exc:
+                raise BadRequestException(str(exc)) from exc
         if "PostCallAnalyticsSettings" in config:
             try:
                 config["PostCallAnalyticsSettings"] = check_post_call_settings(config["PostCallAnalyticsSettings"])
