@@ -52,6 +52,14 @@ class NoCredentialsError(CredentialsError):
         """The profile that was asked for by name (argument or AWS_PROFILE), else None."""
 
 
+class ProfileNotFoundError(NoCredentialsError):
+    """The profile named (argument or ``AWS_PROFILE``) is in neither shared file."""
+
+    def __init__(self, profile: str, files: list[str]) -> None:
+        super().__init__([f"{f} [{profile}]" for f in files], profile=profile)
+        self.args = (f"the profile {profile!r} is not defined in {' or '.join(files)}",)
+
+
 class VerificationError(SigV4Error):
     """A signature check failed. ``reason`` is a stable short code."""
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .credentials import Credentials
-from .errors import CredentialsError, NoCredentialsError
+from .errors import CredentialsError, NoCredentialsError, ProfileNotFoundError
 
 __all__ = ["resolve_credentials"]
 
@@ -104,13 +104,15 @@ def resolve_credentials(
                 _run_process(section["credential_process"], where), source=f"{where} credential_process"
             )
     searched.append(f"{config_file} [{config_name}] (keys, credential_process)")
+    named = profile or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE")
+    if named and section is None and _read_section(credentials_file, name) is None:
+        raise ProfileNotFoundError(named, [str(credentials_file), str(config_file)])
 
     if use_botocore:
         found = _from_botocore(name if profile or "AWS_PROFILE" in env else None)
         if found is not None:
             return dataclasses.replace(found, source="botocore's credential chain")
         searched.append("botocore's credential chain (SSO, assume-role, metadata)")
-    named = profile or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE")
     raise NoCredentialsError(searched, profile=named or None)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -18,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from .params import PARAMETERS, Param
 
@@ -29,6 +30,7 @@ __all__ = ["build_parser", "main"]
 
 _LOCAL_EXTRA = frozenset({"aiohttp", "pocketsphinx", "av", "cryptography"})
 _HEADER_LOGGERS = ("hpack", "h2", "websockets", "aiohttp.access", "asyncio")
+_REQUEST_LOGGERS = ("httpx", "httpcore")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -70,7 +72,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="streamscribe",
         description="Stream live audio to Amazon Transcribe (or a local endpoint) and get captions back.",
         formatter_class=_Help,
@@ -154,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (beyond loopback the page is off unless --page)"
     )
-    s.add_argument("--port", type=int, default=8443, help="HTTP/2 port (0 picks one)")
-    s.add_argument("--ws-port", type=int, default=8444, help="WebSocket and page port (0 picks one)")
+    s.add_argument("--port", type=_port, default=8443, help="HTTP/2 port (0 picks one)")
+    s.add_argument("--ws-port", type=_port, default=8444, help="WebSocket, job API and page port (0 picks one)")
     tls = s.add_mutually_exclusive_group()
     tls.add_argument("--tls", choices=["self-signed"], default="self-signed", help="TLS with a CA minted at start")
     tls.add_argument("--tls-cert", help="certificate chain (PEM); needs --tls-key")
@@ -214,17 +216,50 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--call-analytics", action="store_true", help="a call analytics job")
     kind.add_argument("--speaker-enrollment", action="store_true", help="a Voice ID speaker enrollment job")
     j.add_argument("--domain-id", help="the Voice ID domain (with --speaker-enrollment)")
-    j.add_argument("--output", choices=["text", "json"], default="text", help="json: the service's response, exactly")
+    j.add_argument(
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="json: the service's response as the aws CLI prints it (wrapper key, ISO 8601 times)",
+    )
+    j.add_argument(
+        "--exit-status",
+        action="store_true",
+        help="get: exit with the job's status (0 completed, 3 failed, 4 with errors, 5 running); wait always does",
+    )
     j.add_argument("--timeout", type=_positive(float), default=3600.0, help="wait: seconds before giving up")
     j.add_argument("--region", default="us-east-1", help="AWS region")
     j.add_argument("--profile", help="credentials profile (~/.aws/credentials, ~/.aws/config)")
     j.add_argument("--endpoint", help="API endpoint URL, e.g. a local endpoint's http://127.0.0.1:8444")
     j.add_argument("--ca", help="CA file (PEM) to trust")
+    for sub in commands.choices.values():  # as people type them: before or after the subcommand
+        sub.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+        )
+        sub.add_argument("--version", action="version", version=f"streamscribe {_version()}")
     return parser
 
 
 class CliError(Exception):
     """An error for the user: one line, with what to do."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line that says what and where to look, not a usage dump.
+    (Subcommands' parsers are of this class too: argparse makes them with ``type(self)``.)"""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0 picks a free one), not {port}")
+    return port
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -252,6 +287,7 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
+@functools.cache
 def _version() -> str:
     from importlib import metadata  # noqa: PLC0415
 
@@ -289,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in _HEADER_LOGGERS:  # they log request headers: signatures, session tokens
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not args.debug:  # a line per HTTP request is for --debug, not a normal run
+        for chatty in _REQUEST_LOGGERS:
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         if args.command == "serve":
             return _run(_serve(args))
@@ -339,22 +378,35 @@ def _explain(exc: BaseException) -> str:
         return f"invalid parameter: {text} (see --help)"
     if isinstance(exc, errors.UnrecognizedClientException | errors.InvalidSignatureException):
         return (
-            f"the service refused the credentials: {text}. Check --profile / AWS_PROFILE / AWS_ACCESS_KEY_ID "
-            "(--debug shows which were used) or the endpoint's --credentials."
+            f"the service refused the credentials: {text.rstrip('.')}. Check --profile / AWS_PROFILE / "
+            "AWS_ACCESS_KEY_ID (--debug shows which were used) or the endpoint's --credentials."
         )
     if isinstance(exc, errors.ServiceError):
         return f"the service said {text}"
     if isinstance(exc, errors.ConnectError):
-        return f"{text}. Is the endpoint running and the address right? For a local TLS endpoint pass --ca."
+        return f"{text.rstrip('.')}. {_connect_hint(exc)}"
     if isinstance(exc, errors.TransportError):
         return f"connection problem: {text}"
-    if isinstance(exc, AudioFormatError):
+    if isinstance(exc, errors.ProtocolError):
+        return f"protocol problem: {text}"
+    if isinstance(exc, AudioFormatError | errors.AudioSourceError):
         return f"audio problem: {text}"
     if isinstance(exc, errors.CredentialsError) or exc.__class__.__module__.startswith("sigv4"):
         return f"credentials problem: {text}"
     if isinstance(exc, OSError):
         return f"{exc.strerror or text}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
     return f"{type(exc).__name__}: {text} (run with --debug for details)"
+
+
+def _connect_hint(exc: BaseException) -> str:
+    """What to check after a failed connection: a local endpoint's address and CA, or the
+    network and region for the service (a CA flag does not fix a name lookup)."""
+    text = str(exc)
+    if isinstance(exc.__cause__, socket.gaierror) or "name resolution" in text or "Name or service" in text:
+        return "The host name did not resolve: check the network, --region and --endpoint."
+    if ".amazonaws.com" in text:
+        return "Check the network, --region and --endpoint."
+    return "Is the endpoint running and the address right? For a local TLS endpoint pass --ca."
 
 
 # -- serve -----------------------------------------------------------------------------------
@@ -518,8 +570,6 @@ _JOB_TIMEOUT_EXIT = 6  # wait: still running at --timeout
 def _job(args: argparse.Namespace) -> int:
     import json  # noqa: PLC0415
 
-    import msgspec  # noqa: PLC0415
-
     from .jobs import BlockingJobsClient, Job, JobFailedError, JobWaitTimeout, default_jobs_endpoint  # noqa: PLC0415
 
     if args.speaker_enrollment and not args.domain_id:
@@ -567,15 +617,41 @@ def _job(args: argparse.Namespace) -> int:
             if tty and args.action == "wait":
                 print("\r\x1b[K", end="", file=sys.stderr, flush=True)
     if args.output == "json":
-        document = msgspec.to_builtins(job)
-        extra = document.pop("__extra_fields__", {})
-        print(json.dumps({**document, **extra}, indent=2, default=str))
+        print(json.dumps({_response_key(job): _cli_document(job)}, indent=4))
     else:
         print(_job_text(job))
     if timed_out:
         _note(f"still {job.raw_status} after {args.timeout:g} s")
         return _JOB_TIMEOUT_EXIT
+    if args.action == "get" and not args.exit_status:
+        return 0  # the call succeeded; the job's status is in what was printed
     return _JOB_EXIT.get(job.raw_status or "", _JOB_RUNNING_EXIT)
+
+
+def _response_key(job: Any) -> str:
+    """The member the service's Get/Describe response wraps the job in."""
+    name = type(job).__name__
+    return "Job" if name == "SpeakerEnrollmentJob" else name
+
+
+def _cli_document(job: Any) -> Any:
+    """The job as the aws CLI (v2) prints it: wire names, fields the model does not know
+    kept, and timestamps (epoch seconds on the wire) in ISO 8601 with their UTC offset."""
+    import datetime as dt  # noqa: PLC0415
+
+    import msgspec  # noqa: PLC0415
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.isoformat()
+        if isinstance(value, dict):
+            extra = value.pop("__extra_fields__", None) or {}
+            return {k: convert(v) for k, v in {**value, **extra}.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(msgspec.to_builtins(job, builtin_types=(dt.datetime,)))
 
 
 def _job_text(job: Any) -> str:
@@ -632,7 +708,7 @@ def _presign(args: argparse.Namespace) -> str:
 
 # -- transcribe ------------------------------------------------------------------------------
 
-_SUFFIXES = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "text"}
+_SUFFIXES = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl", ".txt": "text"}
 _KEEPALIVE = 2.0  # seconds a live PCM source may stall before silence keeps the stream open
 
 
@@ -724,7 +800,10 @@ def _transport(args: argparse.Namespace) -> Literal["http2", "websocket"]:
     """The transport: the flag, else what the endpoint's scheme says."""
     from urllib.parse import urlsplit  # noqa: PLC0415
 
-    scheme = urlsplit(args.endpoint).scheme if args.endpoint else ""
+    try:
+        scheme = urlsplit(args.endpoint).scheme if args.endpoint else ""
+    except ValueError as exc:
+        raise CliError(f"--endpoint {args.endpoint!r} is not a URL: {exc}") from exc
     inferred: Literal["http2", "websocket"] = "websocket" if scheme in ("ws", "wss") else "http2"
     if args.transport is None:
         return inferred
@@ -742,12 +821,27 @@ def _check_ca(path: str | None) -> None:
         return
     import ssl  # noqa: PLC0415
 
+    if Path(path).is_dir():
+        raise CliError(f"--ca {path} is a directory; give the CA file (PEM) itself, e.g. the one serve --ca-out wrote")
     if not Path(path).is_file():
         raise CliError(f"--ca {path}: no such file (a local endpoint writes its CA with serve --ca-out)")
     try:
         ssl.create_default_context(cafile=path)
     except ssl.SSLError as exc:
         raise CliError(f"--ca {path} is not a PEM certificate: {exc.reason or exc}") from exc
+
+
+def _output_mode(args: argparse.Namespace) -> str:
+    """--output, else what the -o file's suffix says (checked before connecting)."""
+    if args.output is not None or args.output_file is None:
+        return str(args.output or "text")
+    suffix = Path(args.output_file).suffix.lower()
+    if suffix == ".json":
+        raise CliError(
+            f"-o {args.output_file}: streamscribe writes JSON Lines (one result per line, not one JSON document); "
+            "name the file .jsonl, or pass --output jsonl to write them there anyway"
+        )
+    return _SUFFIXES.get(suffix, "text")
 
 
 def _outputs(args: argparse.Namespace, source: Any) -> tuple[list[Any], Any]:
@@ -758,7 +852,7 @@ def _outputs(args: argparse.Namespace, source: Any) -> tuple[list[Any], Any]:
     mode = args.output
     if args.output_file is None:
         return [CaptionPrinter(sys.stdout, mode=mode or "text", total_seconds=total)], None
-    mode = mode or _SUFFIXES.get(Path(args.output_file).suffix.lower(), "text")
+    mode = mode or _output_mode(args)
     try:
         file = open(args.output_file, "w", encoding="utf-8")  # noqa: SIM115 - closed by _transcribe
     except OSError as exc:
@@ -788,10 +882,14 @@ async def _transcribe(args: argparse.Namespace) -> int:
 
     if args.medical and args.call_analytics:
         raise CliError("choose one of --medical and --call-analytics")
+    for flag, value in (("--specialty", args.specialty), ("--type", args.medical_type)):
+        if value is not None and not args.medical:
+            raise CliError(f"{flag} is for --medical streams (StartMedicalStreamTranscription); add --medical")
     transport = _transport(args)
     check_region(args.region)  # flags first: a bad endpoint must not look like a credentials problem
     endpoint = check_endpoint(args.endpoint or default_endpoint(args.region, transport), transport)
     _check_ca(args.ca)
+    _output_mode(args)
     source = _source(args)
     _warn_about_language(args, endpoint)
     credentials = _credentials(args, endpoint)

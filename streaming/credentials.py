@@ -54,9 +54,11 @@ def credentials_for(endpoint: str | None, *, profile: str | None = None) -> Cred
     local = is_local_endpoint(endpoint)
     try:
         return sigv4.resolve_credentials(profile, use_botocore=not local)
+    except sigv4.ProfileNotFoundError as exc:
+        raise CredentialsError(f"{exc} (check --profile / AWS_PROFILE)") from exc
     except sigv4.NoCredentialsError as exc:
         if local and exc.profile is None:
             return DEV_CREDENTIALS
         raise CredentialsError(f"{exc}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
     except sigv4.CredentialsError as exc:
-        raise CredentialsError(f"credentials problem: {exc}") from exc
+        raise CredentialsError(str(exc)) from exc

@@ -37,6 +37,7 @@ __all__ = [
     "encode_error",
     "encode_exception",
     "encode_result_event",
+    "error_type_header",
     "parse_result_message",
 ]
 
@@ -152,3 +153,8 @@ def _error_text(payload: bytes) -> str:
     except msgspec.DecodeError:
         return payload.decode("utf-8", "replace")
     return str(body.get("Message") or body.get("message") or "")
+
+
+def error_type_header(code: str) -> str:
+    """The ``x-amzn-errortype`` value the streaming service sends for an error ``code``."""
+    return f"{code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/"

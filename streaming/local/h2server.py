@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import h2.config
@@ -21,8 +23,8 @@ import h2.events
 import h2.exceptions
 
 from ..errors import ConnectionLost, ServiceError, TranscribeError, TransportError
-from ..h2channel import H2Channel
-from ..protocol import encode_exception
+from ..h2channel import READ_SIZE, H2Channel
+from ..protocol import encode_exception, error_type_header
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -31,6 +33,22 @@ __all__ = ["TolerantH2Connection", "serve_http2_connection"]
 
 log = logging.getLogger("streamscribe.local")
 _CLOSE_GRACE = 5.0  # seconds a client gets to close after our GOAWAY
+_HTTP1_REQUEST_LINE = re.compile(rb"[A-Z]{3,10} [\x21-\x7e]+ HTTP/1\.[01]\r?\n")
+
+
+def http1_error(status: int, error_type: str, message: str) -> bytes:
+    """A whole HTTP/1.1 error response in the AWS JSON protocol's shape (as the job API
+    answers), closing the connection."""
+    body = json.dumps({"__type": error_type, "message": message}).encode()
+    reason = {400: "Bad Request"}.get(status, "Error")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Content-Type: application/x-amz-json-1.1\r\n"
+        f"x-amzn-ErrorType: {error_type}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 class TolerantH2Connection(h2.connection.H2Connection):
@@ -68,6 +86,41 @@ class _Connection:
     def flush(self) -> None:
         self.channel.flush()
 
+    async def _first_bytes(self) -> bytes | None:
+        """The connection's first bytes; None (answered and closed) when there were none
+        before the idle timeout, or when they are an HTTP/1.1 request: a job API call or a
+        browser sent to this port gets a JSON error that names the right port, not a GOAWAY
+        its HTTP/1.1 client would read as an "illegal request line"."""
+        try:
+            async with asyncio.timeout(self.endpoint.limits.idle_timeout):
+                first = await self.channel.reader.read(READ_SIZE)
+        except TimeoutError:
+            log.info("closed an HTTP/2 connection that sent nothing for %g s", self.endpoint.limits.idle_timeout)
+            return None
+        except (ConnectionError, OSError):
+            return None
+        if not first:
+            return None
+        if not first.startswith(b"PRI ") and _HTTP1_REQUEST_LINE.match(first):
+            method, target = first.split(b" ", 2)[:2]
+            where = self.endpoint.http_url
+            message = (
+                "This port speaks HTTP/2 only (the streaming API)"
+                + (f"; the job API, WebSocket streams and the browser page are on {where}" if where else "")
+                + "."
+            )
+            log.info(
+                "refused an HTTP/1.1 request on the HTTP/2 port: %s %s",
+                method.decode("ascii", "replace"),
+                target[:200].decode("ascii", "replace"),
+            )
+            self.writer.write(http1_error(400, "BadRequestException", message))
+            with contextlib.suppress(ConnectionError, OSError):
+                await asyncio.wait_for(self.writer.drain(), self.endpoint.limits.idle_timeout)
+            self.writer.close()
+            return None
+        return first
+
     def _acknowledge(self) -> None:
         if self.unacknowledged and self.stream_id is not None:
             self.channel.consumed(self.stream_id, self.unacknowledged)
@@ -85,9 +138,15 @@ class _Connection:
         await self.channel.send(self.stream_id, payload, end=end, timeout=self.endpoint.limits.idle_timeout)
 
     async def run(self) -> None:
-        self.conn.initiate_connection()
-        self.flush()
         try:
+            first = await self._first_bytes()
+            if first is None:
+                return
+            self.conn.initiate_connection()
+            self.flush()
+            for event in self.channel.receive_bytes(first):
+                await self.handle(event)
+            self.flush()
             while not self.closed and not self.writer.is_closing():
                 # Without a stream in progress, a connection may sit idle only so long
                 # (a stream has its own idle rule): open sockets are not free.
@@ -176,10 +235,7 @@ class _Connection:
                     [
                         (":status", str(outcome.status)),
                         ("content-type", "application/json"),
-                        (
-                            "x-amzn-errortype",
-                            f"{outcome.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
-                        ),
+                        ("x-amzn-errortype", error_type_header(outcome.code)),
                         ("x-amzn-requestid", outcome.request_id or ""),
                         ("content-length", str(len(body))),
                     ],

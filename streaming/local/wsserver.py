@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from ..errors import AccessDeniedException, BadRequestException, ServiceError
-from ..protocol import encode_exception
+from ..protocol import encode_exception, error_type_header
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -37,7 +37,7 @@ def error_response(error: ServiceError) -> web.Response:
         body=error.to_json(),
         content_type="application/json",
         headers={
-            "x-amzn-errortype": f"{error.code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/",
+            "x-amzn-errortype": error_type_header(error.code),
             "x-amzn-requestid": error.request_id or "",
         },
     )

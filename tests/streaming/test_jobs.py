@@ -561,19 +561,32 @@ def test_job_get_and_wait_on_the_command_line(jobs_endpoint_thread: str) -> None
     assert "transcript: https://s3.example/meeting.json" in done.stdout
     as_json = cli("get", "call-9", "--call-analytics", "--endpoint", url, "--output", "json")
     assert as_json.returncode == 0
-    document = json.loads(as_json.stdout)
-    assert document["CallAnalyticsJobDetails"] == CALL_ANALYTICS["CallAnalyticsJobDetails"]
-    assert document["CompletionTime"].startswith("2025-11-30T")
+    # As `aws transcribe get-call-analytics-job` prints it: the response's wrapper, every
+    # field, and epoch seconds as ISO 8601 with the offset (so jq scripts carry over).
+    iso = {key: "2025-11-30T10:53:20+00:00" for key in ("StartTime", "CreationTime")}
+    expected = {**CALL_ANALYTICS, **iso, "CompletionTime": "2025-11-30T10:53:50+00:00"}
+    assert json.loads(as_json.stdout) == {"CallAnalyticsJob": expected}
+    # `get` succeeded, whatever the job's status; --exit-status opts in to status codes.
     failed = cli("get", "clinic-7", "--medical", "--endpoint", url)
-    assert failed.returncode == 3 and "failure: The media format" in failed.stdout
+    assert failed.returncode == 0 and "failure: The media format" in failed.stdout
+    assert cli("get", "clinic-7", "--medical", "--endpoint", url, "--exit-status").returncode == 3
     running = cli("get", "stuck", "--endpoint", url)
-    assert running.returncode == 5
+    assert running.returncode == 0 and "stuck: IN_PROGRESS" in running.stdout
+    assert cli("get", "stuck", "--endpoint", url, "--exit-status").returncode == 5
+    assert "HTTP Request" not in done.stderr + failed.stderr + running.stderr  # no library logging
+    assert done.stderr == ""
     waited = cli("wait", "slow", "--endpoint", url)
     assert waited.returncode == 0 and "slow: COMPLETED" in waited.stdout
     timed_out = cli("wait", "stuck", "--endpoint", url, "--timeout", "0.5")
     assert timed_out.returncode == 6 and "still IN_PROGRESS" in timed_out.stderr
-    enrolled = cli("get", "job-1", "--speaker-enrollment", "--domain-id", "dom-1", "--endpoint", url)
+    enrolled = cli("get", "job-1", "--speaker-enrollment", "--domain-id", "dom-1", "--endpoint", url, "--exit-status")
     assert enrolled.returncode == 4 and "progress: 100" in enrolled.stdout
+    voice_id = cli(
+        "get", "job-1", "--speaker-enrollment", "--domain-id", "dom-1", "--endpoint", url, "--output", "json"
+    )
+    assert (
+        json.loads(voice_id.stdout)["Job"]["CreatedAt"] == "2025-11-30T10:53:20+00:00"
+    )  # describe-speaker-enrollment-job
     missing = cli("get", "nope", "--endpoint", url)
     assert missing.returncode == 1 and "NotFoundException" in missing.stderr and "Traceback" not in missing.stderr
     no_domain = cli("get", "job-1", "--speaker-enrollment", "--endpoint", url)
@@ -634,3 +647,27 @@ def test_against_moto(moto_url: str) -> None:
     assert job.transcript is not None and job.transcript.transcript_file_uri
     assert medical.specialty == "PRIMARYCARE" and medical.type == "DICTATION"
     assert medical.status is TranscriptionJobStatus.COMPLETED
+
+
+def test_job_pointed_at_the_http2_port_names_the_job_port(threaded_endpoint: LocalEndpoint) -> None:
+    wrong = cli("get", "meeting-42", "--endpoint", threaded_endpoint.http2_url)
+    assert wrong.returncode == 1
+    assert wrong.stderr.count("\n") == 1 and "Traceback" not in wrong.stderr
+    assert "HTTP/2 only" in wrong.stderr and threaded_endpoint.http_url in wrong.stderr
+    assert "illegal request line" not in wrong.stderr
+
+
+def test_streaming_over_http2_to_the_http_port_says_which_port(threaded_endpoint: LocalEndpoint) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "streaming.cli", "transcribe", str(FIXTURES / "fox.wav")),
+            *("--endpoint", threaded_endpoint.http_url, "--no-pacing"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "answered in HTTP/1.1" in result.stderr and "--transport websocket" in result.stderr
+    assert "ProtocolError" not in result.stderr

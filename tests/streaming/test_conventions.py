@@ -1,0 +1,145 @@
+"""Command-line conventions people expect, each checked by running `streamscribe` as a process.
+
+Mistakes are one line that names the flag or file and says what to do, with no Python class
+name in it; `--debug` goes before or after the subcommand; nothing a library logs shows on
+a normal run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES
+
+FOX_WAV = FIXTURES / "fox.wav"
+# Python's and our own exception classes; the service's error codes (BadRequestException)
+# are part of its API and stay, as the AWS CLI shows them.
+CLASS_NAME = re.compile(
+    r"\b(ValueError|OverflowError|TypeError|KeyError|RuntimeError|OSError|AttributeError|ModuleNotFoundError"
+    r"|AudioSourceError|AudioFormatError|ProtocolError|ConnectError|TransportError|ParameterError"
+    r"|CredentialsError|SigningError|StreamStateError)\b"
+)
+
+
+def cli(*argv: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streaming.cli", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env=env,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    err = result.stderr.strip()
+    assert err.count("\n") == 0, err
+    assert "Traceback" not in err and "usage:" not in err
+    assert not CLASS_NAME.search(err), err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["serve", "--port", "70000"], ["--port", "0..65535", "70000"]),
+        (["serve", "--ws-port", "http"], ["--ws-port", "not a port number"]),
+        (["serve", "--max-streams", "0"], ["--max-streams", "greater than 0"]),
+        (["serve", "--idle-timeout", "-1"], ["--idle-timeout", "greater than 0"]),
+        (["transcribe", FOX_WAV, "--speed", "0"], ["--speed", "greater than 0"]),
+        (["transcribe", FOX_WAV, "--endpoint", "https://[::1:8443"], ["--endpoint", "not a URL"]),
+        (["transcribe", FOX_WAV, "--endpoint", "https://user@127.0.0.1:8443"], ["user name or password"]),
+        (["transcribe", FOX_WAV, "--specialty", "PRIMARYCARE"], ["--specialty", "--medical"]),
+        (["transcribe", FOX_WAV, "--type", "DICTATION"], ["--type", "--medical"]),
+        (["transcribe", "--mic", "--endpoint", "http://127.0.0.1:9"], ["audio problem", "streamscribe[mic]"]),
+        (["transcribe", FOX_WAV, "-o", "out.json"], ["out.json", ".jsonl", "--output jsonl"]),
+        (["transcribe", FOX_WAV, "--ca", "."], ["--ca .", "is a directory"]),
+    ],
+)
+def test_mistakes_are_one_line_that_names_the_flag(argv: list[str], needles: list[str], tmp_path: Path) -> None:
+    env = dict(os.environ)
+    if "--mic" in argv:  # a machine without the mic extra, whatever this one has
+        shadow = tmp_path / "shadow"
+        shadow.mkdir()
+        (shadow / "sounddevice.py").write_text("raise ImportError('no sounddevice here')\n")
+        env["PYTHONPATH"] = os.pathsep.join([str(shadow), str(Path.cwd())])
+    result = subprocess.run(
+        [sys.executable, "-m", "streaming.cli", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    err = one_line(result)
+    for needle in needles:
+        assert needle in err, err
+    assert not (tmp_path / "out.json").exists()  # refused before anything was written
+
+
+def test_debug_goes_before_or_after_the_subcommand() -> None:
+    for argv in (["--debug", "transcribe"], ["transcribe", "--debug"]):
+        result = cli(*argv, FOX_WAV, "--endpoint", "http://127.0.0.1:9", "--no-pacing")
+        assert result.returncode == 1
+        assert "Traceback" in result.stderr  # --debug shows it, wherever it was written
+
+
+def test_version_after_a_subcommand() -> None:
+    for command in ("serve", "transcribe", "job"):
+        result = cli(command, "--version")
+        assert result.returncode == 0 and result.stdout.startswith("streamscribe ")
+
+
+def test_a_profile_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_PROFILE": "nope", "AWS_EC2_METADATA_DISABLED": "true"}
+    err = one_line(cli("transcribe", FOX_WAV, "--region", "eu-west-1", env=env))
+    assert "profile 'nope' is not defined" in err
+    assert err.count("credentials problem") == 1
+
+
+def test_a_name_that_does_not_resolve_does_not_suggest_a_ca() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    err = one_line(cli("transcribe", FOX_WAV, "--endpoint", "https://streaming.invalid", env=env))
+    assert "did not resolve" in err and "--ca" not in err
+
+
+def test_refused_credentials_end_in_one_period(threaded_endpoint: LocalEndpoint) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "AKIDNOTKNOWN",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    err = one_line(cli("transcribe", FOX_WAV, "--endpoint", threaded_endpoint.http2_url, "--no-pacing", env=env))
+    assert "refused the credentials" in err and ".." not in err
+
+
+def test_duplicate_channel_roles_are_refused_before_connecting() -> None:
+    # Port 9 has no endpoint: the refusal must come from the client, not a connection.
+    err = one_line(
+        cli(
+            "transcribe",
+            FIXTURES / "two-channel.flac",
+            "--call-analytics",
+            "--channel-roles",
+            "AGENT,AGENT",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        )
+    )
+    assert "one AGENT, one CUSTOMER" in err and "cannot connect" not in err
