@@ -164,14 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     tls.add_argument("--no-tls", action="store_true", help="h2c and ws:// (no TLS)")
     s.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     s.add_argument("--ca-out", help="write the self-signed CA here, for clients to trust")
-    s.add_argument("--credentials", action="append", metavar="AKID:SECRET", help="accepted key pair (repeatable)")
+    s.add_argument(
+        "--credentials",
+        action="append",
+        metavar="AKID:SECRET",
+        help="accepted key pair, repeatable (default: the development pair clients fall back to)",
+    )
     s.add_argument(
         "--engine", choices=["pocketsphinx", "none"], default="pocketsphinx", help="recogniser (none: decode only)"
     )
     s.add_argument("--max-streams", type=_positive(int), default=25, help="concurrent streams (the 26th gets 429)")
     s.add_argument("--idle-timeout", type=_positive(float), default=15.0, help="seconds without audio before 400")
     s.add_argument("--max-duration", type=_positive(float), default=4 * 3600.0, help="seconds a stream may last")
-    s.add_argument("--region", help="only accept requests signed for this region")
+    s.add_argument("--region", help="only accept requests signed for this region (default: any region)")
     s.add_argument(
         "--workers",
         type=_positive(int),
@@ -190,9 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     page = s.add_mutually_exclusive_group()
     page.add_argument(
-        "--page", dest="page", action="store_true", default=None, help="serve the browser page and /presign"
+        "--page",
+        dest="page",
+        action="store_true",
+        default=None,
+        help="serve the browser page and /presign (default: on when --host is loopback, else off)",
     )
-    page.add_argument("--no-page", dest="page", action="store_false", help="serve neither")
+    page.add_argument(
+        "--no-page", dest="page", action="store_false", default=None, help="serve neither, even on loopback"
+    )
     s.add_argument(
         "--allow-origin",
         action="append",
@@ -268,7 +279,7 @@ class _Help(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        if default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+        if default in (None, False, [], argparse.SUPPRESS) or "default" in text or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
 
@@ -342,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _job(args)
         return _run(_transcribe(args))
     except KeyboardInterrupt:
+        if args.command not in ("serve", "demo"):
+            print("streamscribe: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `| head -1` closed our output: that is what the user wanted
         with contextlib.suppress(OSError):
@@ -460,13 +473,43 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if args.reuse_port:  # a worker of --workers: it ends with its parent (stdin closes)
+        _stop_when_stdin_closes(loop, stop)
     async with endpoint:
         print(endpoint.listening_line(), flush=True)
-        if endpoint.websocket_url:
-            page = endpoint.websocket_url.replace("ws", "http", 1)
-            logging.getLogger("streamscribe.local").info("browser page: %s/", page)
+        if endpoint.websocket_url and endpoint.page_enabled and not args.reuse_port:
+            logging.getLogger("streamscribe.local").info("browser page: %s/", endpoint.http_url)
         await stop.wait()
     return 0
+
+
+def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """A worker's stdin is a pipe from its parent: end of file means the parent is gone
+    (even killed with SIGKILL), and the worker must not serve on, holding the ports."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
+
+
+def _check_port_free(host: str, port: int, flag: str) -> None:
+    """Fail as a single endpoint does when ``port`` is taken, even by another --workers
+    endpoint: its sockets use SO_REUSEPORT, so a second one would silently join it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"{flag} {port} on {host}: {exc.strerror or exc} (another endpoint serves it?)") from exc
 
 
 def _reserve_port(host: str) -> socket.socket:
@@ -485,6 +528,7 @@ async def _serve_workers(args: argparse.Namespace) -> int:
     and its own job store, so a post-call job is known to the worker that ran its stream.
     """
     from .local.resources import load_resources  # noqa: PLC0415
+    from .local.server import is_loopback  # noqa: PLC0415
     from .local.tls import mint_self_signed  # noqa: PLC0415
 
     if args.resources:
@@ -499,9 +543,11 @@ async def _serve_workers(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
     holders: list[socket.socket] = []
     ports = []
-    for wanted in (args.port, args.ws_port):
+    for wanted, flag in ((args.port, "--port"), (args.ws_port, "--ws-port")):
         if wanted == 0:
             holders.append(_reserve_port(args.host))
+        else:
+            _check_port_free(args.host, wanted, flag)
         ports.append(holders[-1].getsockname()[1] if wanted == 0 else wanted)
     if args.no_tls:
         tls = ["--no-tls"]
@@ -523,7 +569,10 @@ async def _serve_workers(args: argparse.Namespace) -> int:
         argv += ["--allow-origin", origin]
     if args.page is not None:
         argv.append("--page" if args.page else "--no-page")
-    workers = [await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE) for _ in range(args.workers)]
+    workers = [
+        await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        for _ in range(args.workers)
+    ]
     try:
         lines = []
         for worker in workers:
@@ -541,6 +590,10 @@ async def _serve_workers(args: argparse.Namespace) -> int:
         if args.ca_out and not args.no_tls and not args.tls_cert:
             Path(args.ca_out).write_bytes(minted.ca_file.read_bytes())
         print(f"{lines[0]} workers={args.workers}", flush=True)
+        page_on = args.page if args.page is not None else is_loopback(args.host)
+        if page_on and " websocket=" in lines[0]:
+            web = lines[0].split(" websocket=", 1)[1].split()[0].replace("ws", "http", 1)
+            logging.getLogger("streamscribe.local").info("browser page: %s/", web)
         ended = [asyncio.ensure_future(w.wait()) for w in workers]
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait([stopping, *ended], return_when=asyncio.FIRST_COMPLETED)
@@ -901,6 +954,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
     speed = 1.0 if args.speed is None else args.speed
     keepalive = _KEEPALIVE if live and source.media_encoding == "pcm" else None
     printers, file = _outputs(args, source)
+    finished = False
     try:
         async with stream:
             sender = asyncio.create_task(
@@ -917,7 +971,16 @@ async def _transcribe(args: argparse.Namespace) -> int:
                     await sender
         for printer in printers:
             printer.finish(stream.stats)
+        finished = True
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C: asyncio.run cancels us
+        for printer in printers:
+            printer.abandon()
+        finished = True
+        raise
     finally:
+        if not finished:  # an error: what was recognised stays on screen, then the error line
+            for printer in printers:
+                printer.abandon()
         if file is not None:
             file.close()
     return 0

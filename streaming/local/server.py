@@ -99,7 +99,7 @@ class LocalEndpoint:
         self.resources: Resources = load_resources(resources)
         self.jobs = JobStore(self.resources.raw, clock=self.clock)
         # The page and its /presign sign for anyone who asks: on by default only on loopback.
-        self.page_enabled = _is_loopback(host) if page is None else page
+        self.page_enabled = is_loopback(host) if page is None else page
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
@@ -487,7 +487,7 @@ def _access_key(headers: list[tuple[str, str]], target: str) -> str:
     return match[1] if match else "none"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
 

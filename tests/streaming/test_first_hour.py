@@ -7,6 +7,7 @@ and one-line errors that name the file or flag and say what to do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +131,7 @@ def test_two_channel_audio_is_transcribed_per_channel(local: LocalEndpoint, tmp_
 def test_two_channels_in_the_library_must_be_asked_for(local: LocalEndpoint) -> None:
     code = f"""
 import asyncio
+import contextlib
 from streaming import TranscribeStreamingClient, open_audio, ParameterError
 async def main():
     source = open_audio({str(FIXTURES / "two-channel.flac")!r})
@@ -176,6 +180,10 @@ def test_a_bad_resources_file_is_one_line(tmp_path: Path, workers: str) -> None:
     bad.write_text("Vocabularies:\n  - VocabularyName: v\n    LanguageCode: en-US\n")
     result = cli("serve", "--workers", workers, "--no-tls", "--port", "0", "--ws-port", "0", "--resources", bad)
     assert "Vocabularies[0]: give exactly one of Phrases" in one_line_error(result)
+    typo = tmp_path / "typo.yaml"  # a misspelt section is refused, not silently ignored
+    typo.write_text("Vocabulary:\n  - VocabularyName: v\n    LanguageCode: en-US\n    Phrases: [fox]\n")
+    result = cli("serve", "--workers", workers, "--no-tls", "--port", "0", "--ws-port", "0", "--resources", typo)
+    assert "unknown section 'Vocabulary': did you mean Vocabularies?" in one_line_error(result)
 
 
 def test_ctrl_c_right_after_serve_with_workers_starts_stops_everything() -> None:
@@ -192,8 +200,7 @@ def test_ctrl_c_right_after_serve_with_workers_starts_stops_everything() -> None
         workers = _children(server.pid)
         os.killpg(server.pid, signal.SIGINT)  # at once: no window where Ctrl-C is a traceback
         assert server.wait(20) == 0
-        time.sleep(0.5)
-        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        assert _all_gone(workers)
     finally:
         if server.poll() is None:
             server.kill()
@@ -219,11 +226,65 @@ def test_serve_with_workers_shares_the_ports_and_stops_them_all() -> None:
             assert result.returncode == 0, result.stderr
         server.send_signal(signal.SIGTERM)
         assert server.wait(20) == 0
-        time.sleep(0.5)
-        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # no worker outlives it
+        assert _all_gone(workers)  # no worker outlives it
         assert server.stderr is not None
         log = server.stderr.read()
         assert log.count("outcome=completed") == 4
+        assert log.count("browser page:") == 1  # printed once, by the parent
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _all_gone(pids: list[int], deadline: float = 20.0) -> bool:
+    """True once none of ``pids`` runs (zombies count as gone), polled up to ``deadline`` s."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        alive = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(pid)
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _start_workers(*flags: str) -> tuple[subprocess.Popen[str], str]:
+    server = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--no-tls", "--engine", "none", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline()
+
+
+def test_workers_die_with_their_parent_and_a_second_serve_is_refused() -> None:
+    server, line = _start_workers("--port", "0", "--ws-port", "0", "--no-page")
+    try:
+        assert line.startswith("listening http2=http://127.0.0.1:"), line
+        http2_port = line.split()[1].rsplit(":", 1)[1]
+        ws_port = line.split()[2].split("=", 1)[1].rsplit(":", 1)[1]
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        # A second endpoint on the same ports fails as a single `serve` does; with
+        # SO_REUSEPORT it would silently join the first (and overwrite its CA file).
+        for extra in (["--workers", "2"], []):
+            second = cli("serve", "--no-tls", "--engine", "none", "--port", http2_port, "--ws-port", ws_port, *extra)
+            assert second.returncode == 1 and "in use" in second.stderr, second.stderr
+        server.kill()  # SIGKILL: no chance to stop its workers
+        server.wait(20)
+        assert _all_gone(workers)
+        with socket.create_server(("127.0.0.1", int(http2_port))):
+            pass  # the port is free again
+        assert server.stderr is not None
+        assert "browser page" not in server.stderr.read()  # --no-page: no page URL that answers 404
     finally:
         if server.poll() is None:
             server.kill()
@@ -511,7 +572,7 @@ def test_serve_without_the_local_extra_says_what_to_install() -> None:
 
 def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_path: Path) -> None:
     server = subprocess.Popen(
-        [*CLI, "serve", "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none"],
+        [*CLI, "serve", "--no-tls", "--port", "0", "--ws-port", "0"],  # a real recogniser: finals show progress
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -521,7 +582,20 @@ def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_pat
         assert server.stdout is not None
         listening = server.stdout.readline()
         assert listening.startswith("listening http2=http://127.0.0.1:")  # machine-readable, on stdout
-        url = dict(part.split("=", 1) for part in listening.split()[1:])["http2"]
+        urls = dict(part.split("=", 1) for part in listening.split()[1:])
+        url = urls["http2"]
+        web = urls["websocket"].replace("ws", "http", 1)
+        # Plain HTTP requests on the WebSocket port are logged like the rest...
+        for path, status in (("/", 200), ("/favicon.ico", 200), ("/nothing-here", 404)):
+            with contextlib.suppress(urllib.error.HTTPError), urllib.request.urlopen(web + path, timeout=30) as r:
+                assert r.status == status
+        # ...and so is a WebSocket refused for its Origin (another site's page).
+        request = urllib.request.Request(
+            web + "/stream-transcription-websocket",
+            headers={"Origin": "https://evil.example", "Upgrade": "websocket", "Connection": "Upgrade"},
+        )
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(request, timeout=30)
         refused = subprocess.run(
             [*CLI, "transcribe", str(FOX_WAV), "--endpoint", url],
             env={**os.environ, "AWS_ACCESS_KEY_ID": "AKIDSTRANGER", "AWS_SECRET_ACCESS_KEY": "x"},
@@ -535,7 +609,8 @@ def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_pat
         client = subprocess.Popen(
             [*CLI, "transcribe", str(DEMO), "--endpoint", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        time.sleep(3)
+        assert client.stdout is not None
+        assert client.stdout.readline()  # its first final: the 23 s stream is under way
         server.send_signal(signal.SIGTERM)
         assert server.wait(20) == 0
         client.wait(30)
@@ -546,8 +621,11 @@ def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_pat
     log = server.stderr.read() if server.stderr else ""
     lines = [line for line in log.splitlines() if line.strip()]
     refusals = [line for line in lines if line.startswith("refused ")]
-    assert len(refusals) == 1
-    assert "key=AKIDSTRANGER" in refusals[0] and "status=403 UnrecognizedClientException" in refusals[0]
+    assert len(refusals) == 2
+    assert "origin='https://evil.example'" in refusals[0] and "status=403 AccessDeniedException" in refusals[0]
+    assert "key=AKIDSTRANGER" in refusals[1] and "status=403 UnrecognizedClientException" in refusals[1]
+    http = [line for line in lines if line.startswith("http ")]
+    assert http == ["http GET / status=200", "http GET /favicon.ico status=200", "http GET /nothing-here status=404"]
     assert any("outcome=ended by server shutdown" in line for line in lines), log
     assert "listening" not in log  # the listening line is stdout's alone
 
@@ -641,3 +719,57 @@ def test_no_secret_or_token_in_any_output_of_failing_runs_with_debug(tmp_path: P
     assert "refused" in outputs[-1]  # the server did log the refusals...
     for text in outputs:  # ...and nobody printed the secret or the token
         assert secret not in text and token not in text
+
+
+def _read_until(fd: int, needle: bytes, deadline: float = 60.0) -> bytes:
+    """Read a pty until ``needle`` shows (or the other side closes, or the deadline)."""
+    import select
+
+    out = b""
+    end = time.monotonic() + deadline
+    while needle not in out and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    return out
+
+
+def test_ctrl_c_on_a_terminal_clears_the_live_lines_and_says_interrupted(local: LocalEndpoint) -> None:
+    import pty
+
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, "transcribe", str(DEMO), "--endpoint", local.http2_url],  # real time: 23 s of audio
+        stdout=secondary,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(secondary)
+    try:
+        # A final line, then a partial line under way (a live block is on screen).
+        screen = _read_until(main, b"\n")
+        screen += _read_until(main, b"s sent")
+        assert b"s sent" in screen
+        process.send_signal(signal.SIGINT)
+        rest = _read_until(main, b"interrupted")
+        assert process.wait(20) == 130
+        rest += _read_until(main, b"\0", deadline=2)  # whatever else it wrote before closing
+    finally:
+        os.close(main)
+        if process.poll() is None:
+            process.kill()
+    text = rest.decode("utf-8", "replace")
+    # The live block (partial line, progress bar) is cleared, not left half-drawn above
+    # the message, and nothing drawn after the clear is a progress bar.
+    assert re.search(r"\x1b\[\d+F\x1b\[J", text), repr(text)
+    after_clear = re.split(r"\x1b\[\d+F\x1b\[J", text)[-1]
+    assert "s sent" not in after_clear
+    assert after_clear.rstrip().endswith("streamscribe: interrupted"), repr(after_clear)
+    assert "Traceback" not in text
