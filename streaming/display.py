@@ -10,6 +10,7 @@ from the service is stripped of control characters before it reaches a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -19,6 +20,7 @@ import msgspec
 
 from .captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
 from .client import StreamReconnected, StreamStats
+from .models import to_service_json
 
 __all__ = ["CaptionPrinter"]
 
@@ -60,7 +62,9 @@ class CaptionPrinter:
             self._note(f"(reconnected: {event.reason}; resuming at {event.offset:.1f} s)")
             return
         if self.mode == "jsonl":
-            self.out.write(json.dumps({"type": type(event).__name__, **msgspec.to_builtins(event)}) + "\n")
+            # As the service writes it: optional fields that are not set are absent, not null.
+            body = json.loads(to_service_json(event)) if isinstance(event, msgspec.Struct) else {}
+            self.out.write(json.dumps({"type": type(event).__name__, **body}) + "\n")
             self.out.flush()
         changed = self.captions.update(event)
         finals = [line for line in changed if line.is_final and line.text]
@@ -129,6 +133,27 @@ class CaptionPrinter:
         return f"{DIM}{sent:5.1f} s sent{RESET}"
 
     # -- the end -----------------------------------------------------------------------------
+
+    def abandon(self) -> None:
+        """The stream ended early (an error, Ctrl-C): what was recognised so far is kept.
+
+        On a terminal the live block (partial line, progress bar) is cleared; the words of
+        the pending partial are written as a line of their own, marked unfinished, so
+        nothing heard is lost; files get them as a last line or cue.
+        """
+        if self.tty:
+            self._clear()
+        pending = [line for line in self.captions.pending if line.text]
+        if self.mode == "text":
+            for line in pending:
+                self.out.write(_labelled(line) + (f" {DIM}(unfinished){RESET}" if self.tty else "") + "\n")
+        elif self.mode in ("srt", "vtt"):
+            for line in pending:
+                for cue in self.captions.cues_of(line):
+                    self._cues += 1
+                    self.out.write(srt_block(self._cues, cue) if self.mode == "srt" else vtt_block(cue))
+        with contextlib.suppress(OSError, ValueError):
+            self.out.flush()
 
     def finish(self, stats: StreamStats) -> None:
         if self.tty:

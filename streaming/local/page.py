@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
@@ -23,7 +23,16 @@ from .audio import AudioPipeline
 if TYPE_CHECKING:
     from .server import LocalEndpoint
 
-__all__ = ["install"]
+__all__ = ["FAVICON", "install"]
+
+FAVICON: Final = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    b'<rect x="2" y="5" width="28" height="19" rx="4" fill="#2563eb"/>'
+    b'<path d="M9 24v6l7-6z" fill="#2563eb"/>'
+    b'<rect x="7" y="11" width="12" height="2.5" rx="1.2" fill="#fff"/>'
+    b'<rect x="7" y="16" width="18" height="2.5" rx="1.2" fill="#fff"/></svg>'
+)
+"""A caption bubble: the page's icon (SVG; browsers take it at /favicon.ico)."""
 
 
 def install(app: web.Application, endpoint: LocalEndpoint) -> None:
@@ -57,7 +66,11 @@ def install(app: web.Application, endpoint: LocalEndpoint) -> None:
             cache["pcm"] = await asyncio.get_running_loop().run_in_executor(None, _decode_demo)
         return web.Response(body=cache["pcm"], content_type="application/octet-stream")
 
+    async def favicon(_: web.Request) -> web.Response:
+        return web.Response(body=FAVICON, content_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
+
     app.router.add_get("/", page)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/presign", presign)
     app.router.add_get("/demo.pcm", demo_pcm)
 

@@ -20,6 +20,7 @@ Built-in examples (``example-vocabulary``, ``example-filter``, ``example-languag
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -284,8 +285,26 @@ def _unique(kind: str, names: list[str]) -> None:
         seen.add(name)
 
 
+SECTIONS: Final = (
+    "Vocabularies",
+    "VocabularyFilters",
+    "LanguageModels",
+    "CallAnalyticsCategories",
+    "TranscriptionJobs",
+    "MedicalTranscriptionJobs",
+    "CallAnalyticsJobs",
+    "SpeakerEnrollmentJobs",
+)
+"""The top-level keys a resources document may have (a typo must not be ignored)."""
+
+
 def parse_resources(document: Mapping[str, Any]) -> Resources:
     """Check and type a resources document (see the module docstring)."""
+    for key in document:
+        if key not in SECTIONS:
+            close = difflib.get_close_matches(str(key), SECTIONS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"the sections are {', '.join(SECTIONS)}"
+            raise ParameterError("resources", f"the resources file has an unknown section {str(key)[:80]!r}: {hint}")
     vocabularies = [_vocabulary(e, f"Vocabularies[{i}]") for i, e in enumerate(_list(document, "Vocabularies"))]
     filters = [_filter(e, f"VocabularyFilters[{i}]") for i, e in enumerate(_list(document, "VocabularyFilters"))]
     models = []

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -63,8 +63,18 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         if not endpoint.origin_allowed(request.headers.get("origin")):
             # Another site's page must not drive this endpoint from a visitor's browser.
-            error = AccessDeniedException(f"WebSocket connections from {request.headers['origin']} are not allowed.")
+            origin = request.headers["origin"]
+            error = AccessDeniedException(f"WebSocket connections from {origin!r:.200} are not allowed.")
             error.request_id = str(uuid.uuid4())
+            log.info(
+                "refused request=%s websocket %s origin=%r status=%d %s: %s",
+                error.request_id,
+                request.path,
+                origin[:200],
+                error.status,
+                error.code,
+                error.message,
+            )
             return error_response(error)
         outcome = endpoint.open_websocket_stream(request.method, request.path_qs, list(request.headers.items()))
         if isinstance(outcome, ServiceError):
@@ -129,7 +139,23 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
             endpoint.close_stream(stream)
         return ws
 
-    app = web.Application()
+    stream_paths = frozenset(operation.websocket_path for operation in endpoint.operations)
+
+    @web.middleware
+    async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+        """One line per plain HTTP request (page, /presign, files, 404s), as streams and job
+        calls have theirs. The path only: a query may carry a presigned signature."""
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as exc:
+            if request.path not in stream_paths and not (request.method == "POST" and request.path == "/"):
+                log.info("http %s %s status=%d", request.method, request.path[:200], exc.status)
+            raise
+        if request.path not in stream_paths and not (request.method == "POST" and request.path == "/"):
+            log.info("http %s %s status=%d", request.method, request.path[:200], response.status)
+        return response
+
+    app = web.Application(middlewares=[log_requests])
     for operation in endpoint.operations:
         app.router.add_route("*", operation.websocket_path, handle)
     endpoint.add_page_routes(app)

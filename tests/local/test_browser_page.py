@@ -45,6 +45,10 @@ async def test_page_captions_the_bundled_recording(tls: str) -> None:
             # ...and the final lines settle.
             await page.wait_for_selector("body[data-done=true]", timeout=60_000)
             finals = await page.locator("#finals p.final").all_text_contents()
+            icon = await page.locator("link[rel=icon]").get_attribute("href")
+            assert icon is not None
+            fetched = await page.request.get(f"{base}{icon}")
+            assert fetched.status == 200 and fetched.headers["content-type"].startswith("image/")
         finally:
             await browser.close()
     assert len(finals) >= 4  # one line per sentence

@@ -63,6 +63,11 @@ def test_transcribe_jsonl(threaded_endpoint: LocalEndpoint, capsys, transport: s
     results = [r for e in events for r in e["Transcript"]["Results"]]
     assert results[-1]["IsPartial"] is False
     assert results[-1]["Alternatives"][0]["Items"][0]["Speaker"] == "0"
+    # Fields the service leaves out are left out, not null (no channel id, no language).
+    assert "null" not in out
+    assert all("ChannelId" not in r and "LanguageCode" not in r for r in results)
+    partial_items = [i for r in results if r["IsPartial"] for i in r["Alternatives"][0]["Items"]]
+    assert partial_items and all("Speaker" not in i for i in partial_items)
 
 
 @pytest.mark.parametrize(("fmt", "head"), [("srt", "1\n00:00:0"), ("vtt", "WEBVTT\n\n00:00:0")])

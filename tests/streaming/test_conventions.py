@@ -143,3 +143,13 @@ def test_duplicate_channel_roles_are_refused_before_connecting() -> None:
         )
     )
     assert "one AGENT, one CUSTOMER" in err and "cannot connect" not in err
+
+
+def test_every_flag_with_a_default_says_it() -> None:
+    text = cli("serve", "--help").stdout
+    flat = " ".join(text.split())
+    for flag, default in (("--port", "8443"), ("--ws-port", "8444"), ("--max-streams", "25"), ("--workers", "1")):
+        assert re.search(rf"{flag} \S+ .*?\(default: {default}\)", flat), flag
+    assert "(default: True)" not in flat and "(default: [])" not in flat
+    assert "--no-page serve neither, even on loopback" in flat
+    assert "default: on when --host is loopback" in flat
