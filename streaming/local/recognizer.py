@@ -118,15 +118,22 @@ class NullRecognizer:
 class DecoderPool:
     """pocketsphinx decoders, loaded on demand and reused across streams.
 
-    A reused decoder starts from the freshly loaded cepstral mean, so a stream's results
-    do not depend on which streams ran before it. Decoders that learnt a vocabulary's words
-    are kept apart, by those words: another stream never hears them.
+    A reused decoder starts with its feature state (cepstral mean and its running sums)
+    reloaded from the configuration, exactly as a freshly loaded one: the same audio gives
+    the same words, times and confidences whatever ran on that decoder before. Decoders
+    that learnt a vocabulary's words are kept apart, by those words: another stream never
+    hears them.
+
+    Each decoder holds ~100 MiB, so idle ones are kept only up to a bound: ``max_idle``
+    plain decoders, and ``max_idle_vocabulary`` vocabulary decoders in all (the least
+    recently used vocabulary goes first). Decoders in use are bounded by the streams.
     """
 
-    def __init__(self) -> None:
-        self._free: dict[tuple[VocabularyPhrase, ...], list[Any]] = {}
+    def __init__(self, *, max_idle: int = 4, max_idle_vocabulary: int = 2) -> None:
+        self._free: collections.OrderedDict[tuple[VocabularyPhrase, ...], list[Any]] = collections.OrderedDict()
         self._lock = threading.Lock()
-        self._initial_cmn: str | None = None
+        self.max_idle = max_idle
+        self.max_idle_vocabulary = max_idle_vocabulary
         self.loaded = 0
 
     def acquire(self, phrases: tuple[VocabularyPhrase, ...] = ()) -> Any:
@@ -135,7 +142,9 @@ class DecoderPool:
             free = self._free.get(phrases)
             if free:
                 decoder = free.pop()
-                decoder.set_cmn(self._initial_cmn)
+                if not free:
+                    del self._free[phrases]
+                decoder.reinit_feat()  # as loaded: nothing of earlier streams carries over
                 return decoder
         from pocketsphinx import Decoder  # noqa: PLC0415 - the local extra
 
@@ -145,13 +154,26 @@ class DecoderPool:
             decoder.add_word(word, phones, i == len(added) - 1)  # rebuild the search once, at the end
         with self._lock:
             self.loaded += 1
-            if self._initial_cmn is None:
-                self._initial_cmn = decoder.get_cmn()
         return decoder
 
     def release(self, decoder: Any, phrases: tuple[VocabularyPhrase, ...] = ()) -> None:
         with self._lock:
             self._free.setdefault(phrases, []).append(decoder)
+            self._free.move_to_end(phrases)
+            while len(self._free.get((), ())) > self.max_idle:
+                self._free[()].pop(0)
+            while self.idle_vocabulary() > self.max_idle_vocabulary:
+                oldest = next(key for key in self._free if key)
+                self._free[oldest].pop(0)
+                if not self._free[oldest]:
+                    del self._free[oldest]
+
+    def idle(self) -> int:
+        """Decoders loaded and waiting for a stream."""
+        return sum(len(free) for free in self._free.values())
+
+    def idle_vocabulary(self) -> int:
+        return sum(len(free) for key, free in self._free.items() if key)
 
 
 _POOL: Final = DecoderPool()

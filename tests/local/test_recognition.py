@@ -115,3 +115,116 @@ async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoin
     scores = {s.language_code: s.score for s in final.language_identification}
     assert set(scores) == {"de-DE", "en-GB"}
     assert scores["en-GB"] > 0.5 > scores["de-DE"]
+
+
+# -- the same words for the same audio ------------------------------------------------------------
+
+
+def decode(name: str) -> bytes:
+    from streaming.local.audio import AudioPipeline
+
+    path = FIXTURES / name if (FIXTURES / name).exists() else FIXTURES.parent.parent / "streaming" / "data" / name
+    if name.endswith(".pcm"):
+        return path.read_bytes()
+    pipeline = AudioPipeline("flac", 16000)
+    decoded = pipeline.feed(path.read_bytes())
+    return decoded.channels[0] + pipeline.flush().channels[0]
+
+
+def recognise(pool: Any, pcm: bytes, chunk: int) -> list[tuple[Any, ...]]:
+    from streaming.local.recognizer import ChannelRecognizer
+
+    recognizer = ChannelRecognizer(pool=pool)
+    segments = []
+    for i in range(0, len(pcm), chunk):
+        segments += recognizer.feed(pcm[i : i + chunk])
+    segments += recognizer.finish()
+    recognizer.close()
+    return [(w.text, w.start, w.end, w.confidence) for s in segments if not s.is_partial for w in s.words]
+
+
+def test_a_reused_decoder_gives_the_same_words_times_and_confidences() -> None:
+    from streaming.local.recognizer import DecoderPool
+
+    pool = DecoderPool(max_idle=1)
+    target = decode("two-voices.flac")
+    first = recognise(pool, target, 3200)
+    for other in ("fox.pcm", "numbers.pcm", "vocabulary.pcm", "demo.flac"):
+        recognise(pool, decode(other), 3200)
+    assert pool.loaded == 1  # one decoder did all of it
+    assert recognise(pool, target, 3200) == first
+    assert recognise(pool, target, 32000) == first  # in other pieces too
+    assert recognise(DecoderPool(), target, 640) == first  # and as a fresh decoder hears it
+    assert first
+
+
+def finals_exactly(results: list[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r.transcript,
+            r.start_time,
+            r.end_time,
+            tuple((i.content, i.start_time, i.end_time, i.confidence) for i in r.alternatives[0].items),
+        )
+        for r in results
+        if not r.is_partial
+    ]
+
+
+async def test_the_same_audio_gives_the_same_results_over_either_transport_at_any_speed(
+    plain_endpoint: LocalEndpoint,
+) -> None:
+    import asyncio
+
+    async def once(transport: str, **pacing: Any) -> list[tuple[Any, ...]]:
+        url = plain_endpoint.http2_url if transport == "http2" else plain_endpoint.websocket_url
+        client = TranscribeStreamingClient(endpoint=url, transport=transport)  # type: ignore[arg-type]
+        source = open_audio(FIXTURES / "two-voices.flac")
+        async with client.start_stream_transcription(
+            language_code="en-US", media_sample_rate_hz=source.sample_rate, media_encoding="flac"
+        ) as stream:
+            sender = asyncio.create_task(stream.send_from(source, **pacing))
+            results = [r for e in [e async for e in stream] for r in e.transcript.results]
+            await sender
+        return finals_exactly(results)
+
+    reference = await once("http2", speed=8.0)
+    assert reference and "thank you" in " ".join(t for t, *_ in reference).lower()
+    assert await once("websocket", realtime=False) == reference
+    assert await once("http2", realtime=False) == reference
+    assert await once("websocket", speed=4.0) == reference
+
+
+def test_idle_decoders_are_bounded_and_the_least_recent_vocabulary_goes_first() -> None:
+    from streaming.local.recognizer import DecoderPool
+    from streaming.local.resources import VocabularyPhrase
+
+    pool = DecoderPool(max_idle=1, max_idle_vocabulary=2)
+    vocabularies = [(VocabularyPhrase((f"word{i}",)),) for i in range(4)]
+    for phrases in vocabularies:  # each distinct vocabulary loads a decoder (~100 MiB)...
+        pool.release(pool.acquire(phrases), phrases)
+    assert pool.loaded == 4
+    assert pool.idle_vocabulary() == 2  # ...but only two are kept once their streams end
+    pool.release(pool.acquire(vocabularies[3]), vocabularies[3])
+    assert pool.loaded == 4  # the most recent one was kept
+    pool.release(pool.acquire(vocabularies[0]), vocabularies[0])
+    assert pool.loaded == 5  # the oldest was not
+    plain = [pool.acquire() for _ in range(3)]
+    for decoder in plain:
+        pool.release(decoder)
+    assert pool.idle() == 1 + 2
+
+
+async def test_streams_naming_many_vocabularies_do_not_keep_a_decoder_each() -> None:
+    from streaming.local.recognizer import _POOL
+
+    resources = {
+        "Vocabularies": [
+            {"VocabularyName": f"v{i}", "LanguageCode": "en-US", "Phrases": [f"fox-{'abcde'[i]}"]} for i in range(5)
+        ]
+    }
+    async with LocalEndpoint(tls="none", resources=resources) as ep:
+        for i in range(5):
+            results = await run(ep, PcmSource(FIXTURES / "fox.pcm", sample_rate=16000), vocabulary_name=f"v{i}")
+            assert word_error_rate(FOX_TEXT, final_text(results)) <= 0.3
+    assert _POOL.idle_vocabulary() <= _POOL.max_idle_vocabulary
