@@ -20,6 +20,9 @@ from .faulty_proxy import FaultyProxy
 DEMO = FIXTURES.parent.parent / "streaming" / "data" / "demo.flac"
 DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
 POLICY = RetryPolicy(base_delay=0.05, max_delay=0.2)
+# Long enough that an endpoint holding the client back with flow control while a busy
+# machine recognises (a batch of audio per window update) is not taken for a stall.
+STALL_TIMEOUT = 8.0
 
 
 async def transcribe(client: TranscribeStreamingClient, speed: float = 8.0) -> tuple[list[Any], streaming.Stream]:
@@ -58,7 +61,9 @@ async def test_connection_faults_resume_with_a_complete_transcript(plain_endpoin
     size = DEMO.stat().st_size
     async with FaultyProxy("127.0.0.1", port, mode=mode, after_bytes=size // 2) as proxy:
         # A stall is noticed by default: the sender waits on a window the peer never opens.
-        client = TranscribeStreamingClient(endpoint=f"http://127.0.0.1:{proxy.port}", retry=POLICY, stall_timeout=2.0)
+        client = TranscribeStreamingClient(
+            endpoint=f"http://127.0.0.1:{proxy.port}", retry=POLICY, stall_timeout=STALL_TIMEOUT
+        )
         events, stream = await transcribe(client)
     assert proxy.faults == 1
     reconnects = [e for e in events if isinstance(e, StreamReconnected)]
@@ -156,7 +161,7 @@ async def test_every_fault_ends_in_a_complete_transcript_or_a_typed_error(
             endpoint=f"{scheme}://127.0.0.1:{proxy.port}",
             transport=transport,  # type: ignore[arg-type]
             retry=POLICY,
-            stall_timeout=2.0,
+            stall_timeout=STALL_TIMEOUT,
         )
         failure: streaming.TranscribeError | None = None
         try:
