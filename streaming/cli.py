@@ -174,7 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", choices=["pocketsphinx", "none"], default="pocketsphinx", help="recogniser (none: decode only)"
     )
     s.add_argument("--max-streams", type=_positive(int), default=25, help="concurrent streams (the 26th gets 429)")
-    s.add_argument("--idle-timeout", type=_positive(float), default=15.0, help="seconds without audio before 400")
+    s.add_argument(
+        "--idle-timeout",
+        type=_positive(float),
+        default=15.0,
+        help="seconds without audio before 400; also a connection's time to its first request, and between them",
+    )
+    s.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        help="open connections, both ports together (default: 4 x --max-streams, at least 256, within the "
+        "process's open-files limit)",
+    )
+    s.add_argument(
+        "--max-post-call-jobs",
+        type=_positive(int),
+        default=256,
+        help="post-call analytics jobs kept (the oldest is forgotten first; at most 64 MiB of them)",
+    )
+    s.add_argument(
+        "--max-connections-per-client",
+        type=_positive(int),
+        help="open connections from one client address (default: --max-streams + 8, at least a quarter of the total)",
+    )
     s.add_argument("--max-duration", type=_positive(float), default=4 * 3600.0, help="seconds a stream may last")
     s.add_argument("--region", help="only accept requests signed for this region (default: any region)")
     s.add_argument(
@@ -467,6 +489,9 @@ async def _serve(args: argparse.Namespace) -> int:
         page=args.page,
         allowed_origins=args.allow_origin,
         reuse_port=args.reuse_port,
+        max_connections=args.max_connections,
+        max_connections_per_client=args.max_connections_per_client,
+        max_post_call_jobs=args.max_post_call_jobs,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -560,9 +585,15 @@ async def _serve_workers(args: argparse.Namespace) -> int:
     argv += ["--port", str(ports[0]), "--ws-port", str(ports[1]), *tls, "--engine", args.engine]
     argv += ["--max-streams", str(args.max_streams), "--idle-timeout", str(args.idle_timeout)]
     argv += ["--max-duration", str(args.max_duration)]
-    for flag, value in (("--region", args.region), ("--resources", args.resources)):
+    for flag, value in (
+        ("--region", args.region),
+        ("--resources", args.resources),
+        ("--max-connections", args.max_connections),
+        ("--max-connections-per-client", args.max_connections_per_client),
+        ("--max-post-call-jobs", args.max_post_call_jobs),
+    ):
         if value:
-            argv += [flag, value]
+            argv += [flag, str(value)]
     for pair in args.credentials or []:
         argv += ["--credentials", pair]
     for origin in args.allow_origin:

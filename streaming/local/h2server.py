@@ -29,7 +29,7 @@ from ..protocol import encode_exception, error_type_header
 if TYPE_CHECKING:
     from .server import LocalEndpoint
 
-__all__ = ["TolerantH2Connection", "serve_http2_connection"]
+__all__ = ["TolerantH2Connection", "client_address", "serve_http2_connection"]
 
 log = logging.getLogger("streamscribe.local")
 _CLOSE_GRACE = 5.0  # seconds a client gets to close after our GOAWAY
@@ -321,6 +321,13 @@ async def serve_http2_connection(
     endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """asyncio.start_server callback: serve one HTTP/2 connection."""
+    client = client_address(writer.get_extra_info("peername"))
+    refused = endpoint.guard.admit(client)
+    if refused is not None:
+        if endpoint.guard.should_log_refusal():
+            log.info("closed a new HTTP/2 connection: %s (%d refused so far)", refused, endpoint.guard.refused)
+        writer.transport.abort()  # its descriptor back at once
+        return
     connection = _Connection(endpoint, reader, writer)
     endpoint.connections.add(connection)
     try:
@@ -331,3 +338,9 @@ async def serve_http2_connection(
         writer.close()
     finally:
         endpoint.connections.discard(connection)
+        endpoint.guard.release(client)
+
+
+def client_address(peername: object) -> str:
+    """The client's address from a socket's peer name (``?`` when the socket has none)."""
+    return str(peername[0]) if isinstance(peername, tuple) and peername else "?"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -41,7 +42,12 @@ from ..models import CategoryEvent, UtteranceEvent
 if TYPE_CHECKING:
     from .stream import ServerStream
 
-__all__ = ["JobStore"]
+__all__ = ["MAX_POST_CALL_BYTES", "MAX_POST_CALL_JOBS", "JobStore"]
+
+MAX_POST_CALL_JOBS: Final = 256
+"""Post-call jobs kept at most (the oldest is forgotten first)."""
+MAX_POST_CALL_BYTES: Final = 64 * 1024 * 1024
+"""Bytes of post-call jobs (documents and transcripts) kept at most."""
 
 _TERMINAL: Final = frozenset({"COMPLETED", "FAILED", "COMPLETED_WITH_ERRORS"})
 
@@ -122,9 +128,22 @@ _BY_TARGET: Final = {
 class JobStore:
     """Every job the endpoint knows, by kind and name (see the module docstring)."""
 
-    def __init__(self, resources: Mapping[str, Any], *, clock: Callable[[], _dt.datetime]) -> None:
+    def __init__(
+        self,
+        resources: Mapping[str, Any],
+        *,
+        clock: Callable[[], _dt.datetime],
+        max_post_call_jobs: int = MAX_POST_CALL_JOBS,
+        max_post_call_bytes: int = MAX_POST_CALL_BYTES,
+    ) -> None:
         self.clock = clock
         self._jobs: dict[tuple[str, str], _Job] = {}
+        # Post-call jobs come from the network: the oldest go first past either bound.
+        # (Seeded jobs come from the resources file and stay.)
+        self.max_post_call_jobs = max_post_call_jobs
+        self.max_post_call_bytes = max_post_call_bytes
+        self._post_call: OrderedDict[tuple[str, str], int] = OrderedDict()  # key -> bytes held
+        self.post_call_bytes = 0
         for kind in (_TRANSCRIPTION, _MEDICAL, _CALL_ANALYTICS, _ENROLLMENT):
             self._seed(kind, resources.get(kind.list_key, []))
 
@@ -209,8 +228,27 @@ class JobStore:
             document["FailureReason"] = "The media file doesn't contain any speech. Check your file and try again."
         job = _Job(document, "CallAnalyticsJobStatus", sequence)
         job.transcript = json.dumps(_post_call_transcript(stream, name, utterances)).encode() if utterances else None
-        self._jobs[self._key(_CALL_ANALYTICS, name)] = job
-        return name
+        key = self._key(_CALL_ANALYTICS, name)
+        self._forget_post_call(key)  # a resumed session's job replaces its earlier one
+        size = len(job.transcript or b"") + len(json.dumps(document))
+        self._jobs[key] = job
+        self._post_call[key] = size
+        self.post_call_bytes += size
+        while self._post_call and (
+            len(self._post_call) > self.max_post_call_jobs or self.post_call_bytes > self.max_post_call_bytes
+        ):
+            self._forget_post_call(next(iter(self._post_call)))
+        return name if key in self._jobs else None
+
+    def _forget_post_call(self, key: tuple[str, str]) -> None:
+        size = self._post_call.pop(key, None)
+        if size is not None:
+            self.post_call_bytes -= size
+            del self._jobs[key]
+
+    @property
+    def post_call_jobs(self) -> int:
+        return len(self._post_call)
 
 
 def _null(name: str) -> str:

@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import logging
 import re
+import resource
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -39,9 +40,10 @@ from ..errors import (
     UnrecognizedClientException,
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
-from .jobs import JobStore
+from .connections import LISTEN_BACKLOG, ConnectionGuard, default_connection_limits
+from .jobs import MAX_POST_CALL_JOBS, JobStore
 from .resources import Resources, load_resources, requested_names
-from .stream import Limits, ServerStream
+from .stream import Limits, ServerStream, StreamSummary
 from .tls import ServerCertificates, mint_self_signed, server_context
 
 __all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
@@ -81,6 +83,9 @@ class LocalEndpoint:
         page: bool | None = None,
         allowed_origins: Iterable[str] = (),
         reuse_port: bool = False,
+        max_connections: int | None = None,
+        max_connections_per_client: int | None = None,
+        max_post_call_jobs: int = MAX_POST_CALL_JOBS,
     ) -> None:
         if engine not in ("pocketsphinx", "none"):
             raise ParameterError("engine", f"engine must be 'pocketsphinx' or 'none', not {engine!r}")
@@ -94,19 +99,24 @@ class LocalEndpoint:
         self.engine = engine
         self.max_streams = max_streams
         self.limits = Limits(idle_timeout=idle_timeout, max_duration=max_duration)
+        total, per_client = default_connection_limits(max_streams, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        total = max_connections or total
+        # Both ports share the bound: open descriptors are the process's, not a port's.
+        self.guard = ConnectionGuard(total, min(max_connections_per_client or per_client, total))
         self.region = region
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.resources: Resources = load_resources(resources)
-        self.jobs = JobStore(self.resources.raw, clock=self.clock)
+        self.jobs = JobStore(self.resources.raw, clock=self.clock, max_post_call_jobs=max_post_call_jobs)
         # The page and its /presign sign for anyone who asks: on by default only on loopback.
         self.page_enabled = is_loopback(host) if page is None else page
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
         self.certificates: ServerCertificates | None = None
         self.streams: dict[str, ServerStream] = {}
         self.connections: set[Any] = set()
+        self.http_handlers_served: set[Any] = set()  # HTTP-port connections that sent a request
         # The most recent finished streams, for tests and diagnostics (bounded: a server
         # that runs for weeks must not keep every stream it ever served).
-        self.completed: deque[ServerStream] = deque(maxlen=1024)
+        self.completed: deque[StreamSummary] = deque(maxlen=1024)
         self._servers: list[asyncio.Server] = []
         self._runner: web.AppRunner | None = None
         self.http2_url = ""
@@ -140,7 +150,7 @@ class LocalEndpoint:
 
     async def _start(self) -> None:
         from .h2server import serve_http2_connection  # noqa: PLC0415
-        from .wsserver import build_websocket_app  # noqa: PLC0415
+        from .wsserver import build_websocket_app, guard_http_server  # noqa: PLC0415
 
         if self.port and self.ws_port and self.port == self.ws_port:
             raise ParameterError("ws_port", f"the HTTP/2 and WebSocket ports must differ (both are {self.port})")
@@ -162,6 +172,7 @@ class LocalEndpoint:
                 self.port,
                 ssl=h2_context,
                 reuse_port=self.reuse_port or None,
+                backlog=LISTEN_BACKLOG,
             )
         except OSError as exc:
             raise self._listen_error(exc, self.port) from exc
@@ -170,10 +181,21 @@ class LocalEndpoint:
         scheme = "https" if h2_context else "http"
         self.http2_url = f"{scheme}://{self._url_host}:{self.port}"
         if self.ws_port is not None:
-            self._runner = web.AppRunner(build_websocket_app(self), access_log=None)
+            # keepalive_timeout: a connection idle between requests is closed (the time to
+            # the first request is bounded by guard_http_server).
+            self._runner = web.AppRunner(
+                build_websocket_app(self), access_log=None, keepalive_timeout=self.limits.idle_timeout
+            )
             await self._runner.setup()
+            assert self._runner.server is not None  # made by setup()
+            guard_http_server(self._runner.server, self)
             site = web.TCPSite(
-                self._runner, self.host, self.ws_port, ssl_context=ws_context, reuse_port=self.reuse_port or None
+                self._runner,
+                self.host,
+                self.ws_port,
+                ssl_context=ws_context,
+                reuse_port=self.reuse_port or None,
+                backlog=LISTEN_BACKLOG,
             )
             try:
                 await site.start()
@@ -464,8 +486,9 @@ class LocalEndpoint:
             del self.streams[stream.session_id]
         if stream.outcome == "open":
             stream.outcome = "client went away"
-        self.completed.append(stream)
-        log.info("%s", stream.summary())
+        summary = stream.summarize()
+        self.completed.append(summary)
+        log.info("%s", summary.line)
         if stream.outcome == "completed" and self.websocket_url:
             name = stream.session_id
             url = f"{self.http_url}/jobs/call-analytics/{name}/transcript.json"

@@ -38,7 +38,7 @@ from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
 from .resources import Resources
 from .results import ResultBuilder
 
-__all__ = ["Limits", "ServerStream"]
+__all__ = ["Limits", "ServerStream", "StreamSummary"]
 
 log = logging.getLogger("streamscribe.local")
 
@@ -107,6 +107,21 @@ class _Watchdog:
     def cancel(self) -> None:
         self._deadline.cancel()
         self._idle.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSummary:
+    """What the endpoint keeps of a finished stream (a few numbers, not its buffers,
+    results or connection): for diagnostics, the log and tests."""
+
+    session_id: str
+    request_id: str
+    outcome: str
+    frames: int
+    audio_bytes: int
+    audio_seconds: float
+    max_backlog: int
+    line: str  # the log line
 
 
 class ServerStream:
@@ -423,6 +438,18 @@ class ServerStream:
         segments.sort(key=lambda s: (s.is_partial, s.end))
         events = self._results.events(segments, self.audio_seconds)
         return events + self._results.finish(self.audio_seconds) if final else events
+
+    def summarize(self) -> StreamSummary:
+        return StreamSummary(
+            self.session_id,
+            self.request_id,
+            self.outcome,
+            self.frames,
+            self.audio_bytes,
+            self.audio_seconds,
+            self.max_backlog,
+            self.summary(),
+        )
 
     def summary(self) -> str:
         params = " ".join(f"{p.wire}={v}" for p, v in self.params.wire_items())

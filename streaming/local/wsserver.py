@@ -145,6 +145,7 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
     async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse:
         """One line per plain HTTP request (page, /presign, files, 404s), as streams and job
         calls have theirs. The path only: a query may carry a presigned signature."""
+        endpoint.http_handlers_served.add(request.protocol)  # its first request came in time
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as exc:
@@ -160,3 +161,49 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
         app.router.add_route("*", operation.websocket_path, handle)
     endpoint.add_page_routes(app)
     return app
+
+
+def guard_http_server(server: web.Server, endpoint: LocalEndpoint) -> None:
+    """Bound the HTTP port's connections (see :mod:`.connections`) and give each one the
+    idle timeout to send its first request: a socket that never completes a request (no
+    bytes, or headers trickled byte by byte) is closed, whatever aiohttp's version does.
+
+    aiohttp's request handlers report to their ``web.Server`` when a connection opens and
+    closes; those two calls are where the guard counts.
+    """
+    from .h2server import client_address  # noqa: PLC0415
+
+    loop = asyncio.get_running_loop()
+    opened, closed = server.connection_made, server.connection_lost
+    clients: dict[Any, str] = {}  # admitted handler -> its client address
+    served: set[Any] = endpoint.http_handlers_served
+
+    def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+        opened(handler, transport)
+        client = client_address(transport.get_extra_info("peername"))
+        refused = endpoint.guard.admit(client)
+        if refused is not None:
+            if endpoint.guard.should_log_refusal():
+                log.info("closed a new HTTP connection: %s (%d refused so far)", refused, endpoint.guard.refused)
+            # Once aiohttp's handler task has started (closing it from here, before that,
+            # leaves the task without its server): in the same loop turn, no request read.
+            loop.call_soon(handler.force_close)
+            return
+        clients[handler] = client
+
+        def no_request_yet() -> None:
+            if handler in clients and handler not in served:
+                log.info("closed an HTTP connection with no request after %g s", endpoint.limits.idle_timeout)
+                handler.force_close()
+
+        loop.call_later(endpoint.limits.idle_timeout, no_request_yet)
+
+    def connection_lost(handler: Any, exc: BaseException | None) -> None:
+        client = clients.pop(handler, None)
+        served.discard(handler)
+        if client is not None:
+            endpoint.guard.release(client)
+        closed(handler, exc)
+
+    server.connection_made = connection_made  # type: ignore[method-assign]
+    server.connection_lost = connection_lost  # type: ignore[method-assign,assignment]

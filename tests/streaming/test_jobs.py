@@ -671,3 +671,29 @@ def test_streaming_over_http2_to_the_http_port_says_which_port(threaded_endpoint
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "answered in HTTP/1.1" in result.stderr and "--transport websocket" in result.stderr
     assert "ProtocolError" not in result.stderr
+
+
+async def test_post_call_jobs_are_bounded_and_the_oldest_go_first() -> None:
+    """A stream with PostCallAnalyticsSettings leaves a job: a flood of such streams must
+    not grow the endpoint without bound (the first job used to be kept for ever)."""
+    silence = bytes(16000 * 2 * 2 // 2)  # 0.5 s of stereo
+    async with LocalEndpoint(tls="none", engine="none", max_post_call_jobs=3) as ep:
+        sessions = [await call_analytics_stream(ep, silence) for _ in range(5)]
+        assert ep.jobs.post_call_jobs == 3
+        async with client_for(ep) as jobs:
+            for gone in sessions[:2]:
+                with pytest.raises(NotFoundException):
+                    await jobs.get_call_analytics_job(gone)
+            for kept in sessions[2:]:
+                assert (await jobs.get_call_analytics_job(kept)).name == kept
+
+
+def test_an_output_location_longer_than_the_service_allows_is_refused() -> None:
+    client = TranscribeStreamingClient(endpoint="http://127.0.0.1:9")
+    with pytest.raises(streaming.ParameterError, match="at most 2000 characters"):
+        client.start_call_analytics_stream_transcription(
+            language_code="en-US",
+            media_sample_rate_hz=16000,
+            media_encoding="pcm",
+            post_call_analytics_settings={**POST_CALL, "OutputLocation": "s3://bucket/" + "a" * 3000},
+        )
