@@ -161,8 +161,13 @@ def _expected(
     region: str,
     service: str,
 ) -> str:
-    canonical, _ = canonical_request(method, path, query, signed, payload_hash)
-    sts = string_to_sign(date, credential_scope(date[:8], region, service), canonical)
+    try:
+        canonical, _ = canonical_request(method, path, query, signed, payload_hash)
+        sts = string_to_sign(date, credential_scope(date[:8], region, service), canonical)
+    except UnicodeEncodeError as exc:  # a header decoded with surrogates (bytes that are not UTF-8)
+        raise MalformedAuthError(
+            f"a signed header or the path holds bytes that are not UTF-8 (character {exc.start} of the request)"
+        ) from exc
     key = signing_key(credentials.secret_access_key, date[:8], region, service)
     return key.digest(sts.encode("utf-8")).hex()
 

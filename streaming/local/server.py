@@ -49,6 +49,7 @@ from .tls import ServerCertificates, mint_self_signed, server_context
 __all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
 
 log = logging.getLogger("streamscribe.local")
+MAX_JOB_BODY: Final = 1 << 20  # bytes of a job API request body
 
 
 def _not_found(what: str) -> str:
@@ -265,11 +266,11 @@ class LocalEndpoint:
     async def _job_api(self, request: web.Request) -> web.Response:
         """One AWS JSON-protocol call (X-Amz-Target), signature verified (see :mod:`.jobs`)."""
         request_id = str(uuid.uuid4())
-        body = await request.content.read(1 << 20)
         target = request.headers.get("x-amz-target", "")
         service = "voiceid" if target.startswith("VoiceID.") else "transcribe"
         headers = list(request.headers.items())
         try:
+            body = await self._job_body(request)
             try:
                 sigv4.verify_request(
                     request.method,
@@ -289,6 +290,8 @@ class LocalEndpoint:
                 document = json.loads(body) if body else {}
             except ValueError as exc:
                 raise SerializationException(f"The request body is not JSON: {exc}") from exc
+            except RecursionError as exc:
+                raise SerializationException("The request body is not JSON: it nests too deeply.") from exc
             response = self.jobs.handle(target, document)
         except ServiceError as exc:
             exc.request_id = request_id
@@ -307,6 +310,24 @@ class LocalEndpoint:
             body=json.dumps(response).encode(),
             headers={"content-type": request.headers.get("content-type", ""), "x-amzn-requestid": request_id},
         )
+
+    async def _job_body(self, request: web.Request) -> bytes:
+        """The whole body (a signature covers all of it, however many TCP segments it took),
+        at most MAX_JOB_BODY bytes, within the idle timeout."""
+        if request.content_length is not None and request.content_length > MAX_JOB_BODY:
+            raise SerializationException(f"The request body is over {MAX_JOB_BODY} bytes.")
+        body = bytearray()
+        try:
+            async with asyncio.timeout(self.limits.idle_timeout):
+                while chunk := await request.content.read(64 * 1024):
+                    body += chunk
+                    if len(body) > MAX_JOB_BODY:
+                        raise SerializationException(f"The request body is over {MAX_JOB_BODY} bytes.")
+        except TimeoutError as exc:
+            raise SerializationException(
+                f"The request body did not arrive within {self.limits.idle_timeout:g} s."
+            ) from exc
+        return bytes(body)
 
     async def _job_transcript(self, request: web.Request) -> web.Response:
         transcript = self.jobs.transcript(request.match_info["name"])
