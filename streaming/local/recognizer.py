@@ -58,9 +58,10 @@ def pronunciations(lookup: Callable[[str], str | None], phrases: Iterable[Vocabu
     its own words. A phrase whose phones cannot be worked out is left to the dictionary.
     """
     added: list[tuple[str, str]] = []
+    seen: set[str] = set()  # a set: a 20000-row vocabulary must not cost 20000 x 20000 comparisons
     for phrase in phrases:
         word = "-".join(w.lower() for w in phrase.words)
-        if lookup(word) is not None or any(word == w for w, _ in added):
+        if word in seen or lookup(word) is not None:
             continue  # the dictionary knows it already (pocketsphinx refuses to add it twice)
         if phrase.ipa:
             phones = [_IPA.get(p.strip("ˈˌː")) for p in phrase.ipa]
@@ -72,6 +73,7 @@ def pronunciations(lookup: Callable[[str], str | None], phrases: Iterable[Vocabu
             continue  # a single dictionary word needs nothing; an unknown one cannot be said
         if phones and all(phones):
             added.append((word, " ".join(p for p in phones if p)))
+            seen.add(word)
     return added
 
 

@@ -116,7 +116,7 @@ class Resources:
     filters: Mapping[str, VocabularyFilter] = field(default_factory=dict)
     language_models: Mapping[str, LanguageModel] = field(default_factory=dict)
     categories: tuple[Category, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict)  # the whole document (jobs read it)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the seeded job lists (the job store reads them)
 
 
 def requested_names(params: StreamParams, single: str) -> tuple[str, ...]:
@@ -296,6 +296,9 @@ SECTIONS: Final = (
     "SpeakerEnrollmentJobs",
 )
 """The top-level keys a resources document may have (a typo must not be ignored)."""
+_JOB_SECTIONS: Final = SECTIONS[4:]
+MAX_RESOURCES_BYTES: Final = 16 * 1024 * 1024
+"""The largest resources file loaded (a service account's real resources are far smaller)."""
 
 
 def parse_resources(document: Mapping[str, Any]) -> Resources:
@@ -331,7 +334,7 @@ def parse_resources(document: Mapping[str, Any]) -> Resources:
         {f.name: f for f in filters},
         {m.name: m for m in models},
         tuple(categories),
-        dict(document),
+        {key: document[key] for key in _JOB_SECTIONS if key in document},  # not the whole document
     )
 
 
@@ -373,7 +376,13 @@ def load_resources(source: str | Path | Mapping[str, Any] | None) -> Resources:
     else:
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as file:
+                data = file.read(MAX_RESOURCES_BYTES + 1)
+            if len(data) > MAX_RESOURCES_BYTES:
+                raise ParameterError(
+                    "resources", f"the resources file {source} is over {MAX_RESOURCES_BYTES // (1 << 20)} MiB"
+                )
+            text = data.decode("utf-8")
         except OSError as exc:
             raise ParameterError("resources", f"cannot read the resources file {source}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:
@@ -398,12 +407,27 @@ def _parse_text(text: str, path: Path) -> object:
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml  # noqa: PLC0415 - the local extra
 
+        # libyaml's parser when PyYAML has it (tens of times faster than pure Python).
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            return yaml.safe_load(text)
+            # Aliases are refused: "*a" shares a node, and nine nested levels of ten are a
+            # billion copies once the document is serialised (a job, for instance).
+            for event in yaml.parse(text, Loader=loader):
+                if isinstance(event, yaml.AliasEvent):
+                    mark = event.start_mark
+                    where = f" (line {mark.line + 1})" if mark is not None else ""
+                    raise ParameterError(
+                        "resources", f"the resources file {path} uses a YAML alias{where}; write the value out"
+                    )
+            return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, aliases refused above
         except yaml.YAMLError as exc:
             where = " ".join(str(exc).split())  # PyYAML's message spans lines; ours is one
             raise ParameterError("resources", f"the resources file {path} is not valid YAML: {where}") from exc
+        except RecursionError as exc:
+            raise ParameterError("resources", f"the resources file {path} nests too deeply") from exc
     try:
         return json.loads(text)
     except ValueError as exc:
         raise ParameterError("resources", f"the resources file {path} is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ParameterError("resources", f"the resources file {path} nests too deeply") from exc

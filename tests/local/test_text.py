@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,58 @@ def test_speakers_by_pitch() -> None:
 
     speakers = Speakers()
     assert [speakers.label(hz) for hz in (100.0, 105.0, 180.0, None, 96.0, 250.0)] == ["0", "0", "1", "1", "0", "2"]
+
+
+BILLION_LAUGHS = """\
+TranscriptionJobs:
+  - TranscriptionJobName: bomb
+    TranscriptionJobStatus: COMPLETED
+    Settings:
+      a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+      h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+      i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("bomb.yaml", BILLION_LAUGHS, "uses a YAML alias (line 6)"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "nests too deeply"),
+        ("deep.yaml", "[" * 100_000 + "]" * 100_000, "maximum nesting depth|nests too deeply"),  # libyaml: 1000
+        ("big.json", '{"Vocabularies": []}' + " " * (16 * 1024 * 1024), "is over 16 MiB"),
+    ],
+)
+def test_resource_files_that_would_eat_the_endpoint_are_refused(
+    tmp_path: Path, name: str, content: str, needle: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ParameterError, match="resources") as info:
+        load_resources(path)
+    assert re.search(needle.replace("(", r"\(").replace(")", r"\)"), str(info.value))
+
+
+def test_only_the_job_lists_of_a_resources_file_are_kept_raw() -> None:
+    document = {
+        "Vocabularies": [{"VocabularyName": "v", "LanguageCode": "en-US", "Phrases": ["fox"]}],
+        "TranscriptionJobs": [{"TranscriptionJobName": "j", "TranscriptionJobStatus": "COMPLETED"}],
+    }
+    assert dict(load_resources(document).raw) == {"TranscriptionJobs": document["TranscriptionJobs"]}
+
+
+def test_a_vocabulary_phrase_given_twice_is_added_once() -> None:
+    from streaming.local.recognizer import pronunciations
+    from streaming.local.resources import VocabularyPhrase
+
+    phrases = [VocabularyPhrase(("quick", "fox"))] * 20_000 + [VocabularyPhrase(("lazy", "dog"))]
+    added = pronunciations(
+        lambda w: {"quick": "K W IH K", "fox": "F AA K S", "lazy": "L EY Z IY", "dog": "D AO G"}.get(w), phrases
+    )
+    assert added == [("quick-fox", "K W IH K F AA K S"), ("lazy-dog", "L EY Z IY D AO G")]
