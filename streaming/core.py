@@ -79,6 +79,12 @@ __all__ = [
 _SKEW_RE: Final = re.compile(r"\((\d{8}T\d{6}Z) [+-] \d+ min\.\)")
 _EPSILON: Final = 1e-6
 _RESUME_SLACK: Final = 0.05  # seconds: a resumed decoder may place a word this much early
+# Results come from audio: a connection may bring at most this many events, plus this many
+# per second of audio it carried. A peer past that (say, a flood of empty TranscriptEvents,
+# which are dropped before the application's bounded queue and so escape back-pressure)
+# is not the service.
+EVENT_ALLOWANCE: Final = 500
+EVENTS_PER_AUDIO_SECOND: Final = 50
 
 
 # -- policy and public value types ------------------------------------------------------------
@@ -398,6 +404,7 @@ class StreamCore:
         self._buffered_bytes = 0
         self._last_final_end = 0.0
         self._origin = 0.0  # media time at which the current connection's audio starts
+        self._events_on_connection = 0
         self._resume_point = 0.0  # results ending before this were already delivered
 
     # -- the table ---------------------------------------------------------------------------
@@ -514,6 +521,7 @@ class StreamCore:
         self.generation += 1
         self._session = session
         self._partial_since = None
+        self._events_on_connection = 0
         self._opened_at = now
         self.response_headers = dict(headers)
         self.request_id = headers.get("x-amzn-request-id") or headers.get("x-amzn-requestid")
@@ -679,6 +687,15 @@ class StreamCore:
             self._partial_since = None
         elif self._partial_since is None:
             self._partial_since = now  # a message has begun; its deadline runs from here
+        self._events_on_connection += len(events)
+        carried = max(self._media - self._origin, 0.0)
+        allowed = EVENT_ALLOWANCE + EVENTS_PER_AUDIO_SECOND * carried
+        if self._events_on_connection > allowed:
+            flood = ProtocolError(
+                f"the service sent {self._events_on_connection} events for {carried:.1f} s of audio "
+                f"(at most {allowed:.0f} were expected): it is not behaving as the service does"
+            )
+            return self._lost(Input.DATA_RECEIVED, flood, now)
         actions: list[Action] = []
         for event in events:
             kept = self._place(event, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -180,9 +181,12 @@ class HostileService:
     """An h2c server that accepts the request with a 200 and then misbehaves as told:
     ``reply`` is sent at once, or one byte every ``trickle`` seconds."""
 
-    def __init__(self, reply: bytes | None, *, end: bool = False, trickle: float | None = None) -> None:
-        self.reply, self.end, self.trickle = reply, end, trickle
+    def __init__(
+        self, reply: bytes | None, *, end: bool = False, trickle: float | None = None, flood: bool = False
+    ) -> None:
+        self.reply, self.end, self.trickle, self.flood = reply, end, trickle, flood
         self.received = 0
+        self.sent = 0  # replies sent (with flood: as many as the client's window lets in)
         self.server: asyncio.Server | None = None
 
     async def __aenter__(self) -> str:
@@ -202,6 +206,8 @@ class HostileService:
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         writer.write(conn.data_to_send())
+        window = asyncio.Event()  # the client opened its window (flood)
+        flooding: asyncio.Task[None] | None = None
         try:
             while data := await reader.read(65536):
                 for event in conn.receive_data(data):
@@ -213,8 +219,12 @@ class HostileService:
                                 conn.send_data(event.stream_id, bytes([byte]))
                                 writer.write(conn.data_to_send())
                                 await asyncio.sleep(self.trickle)
+                        elif self.reply is not None and self.flood:
+                            flooding = asyncio.create_task(self._flood(conn, writer, event.stream_id, window))
                         elif self.reply is not None:
                             conn.send_data(event.stream_id, self.reply, end_stream=self.end)
+                    elif isinstance(event, h2.events.WindowUpdated) and self.flood:
+                        window.set()
                     elif isinstance(event, h2.events.DataReceived):
                         self.received += len(event.data)
                         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -222,7 +232,21 @@ class HostileService:
         except (ConnectionError, h2.exceptions.ProtocolError):
             pass
         finally:
+            if flooding is not None:
+                flooding.cancel()
             writer.close()
+
+    async def _flood(self, conn: Any, writer: asyncio.StreamWriter, stream_id: int, window: asyncio.Event) -> None:
+        """The reply again and again, as fast as the client's flow-control window allows."""
+        assert self.reply is not None
+        while not writer.is_closing():
+            while conn.local_flow_control_window(stream_id) >= len(self.reply):
+                conn.send_data(stream_id, self.reply)
+                self.sent += 1
+            writer.write(conn.data_to_send())
+            await writer.drain()
+            window.clear()
+            await window.wait()
 
 
 async def stream_against(url: str, **kw: Any) -> BaseException | None:
@@ -289,3 +313,17 @@ async def test_a_message_trickled_byte_by_byte_times_out() -> None:
             events, error = await events_and_error(stream)  # audio still open: only the message deadline applies
     assert events == []
     assert isinstance(error, streaming.StreamTimeout)
+
+
+async def test_a_flood_of_empty_results_is_an_error_not_a_busy_loop() -> None:
+    """Empty TranscriptEvents are dropped before the application's bounded queue, so they
+    escape its back-pressure: a server that sends nothing else must not pin the client."""
+    from streaming.models import Transcript, TranscriptEvent
+    from streaming.protocol import encode_result_event
+
+    service = HostileService(encode_result_event(TranscriptEvent(transcript=Transcript())), flood=True)
+    async with service as url:
+        error = await stream_against(url)
+    assert isinstance(error, streaming.ProtocolError)
+    assert re.search(r"sent 50\d events for 0\.\d s of audio", str(error)), error
+    assert service.sent > 500  # the flood was real; the client ended it after its allowance
