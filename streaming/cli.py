@@ -394,8 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # every failure ends as one line, unless --debug
         if args.debug:
             traceback.print_exc()
-        print(f"streamscribe: {_explain(exc)}", file=sys.stderr)
+        print(f"streamscribe: {_printable_line(_explain(exc))}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _printable_line(text: str) -> str:
+    """``text`` on one line without control characters: a peer's message (a service error)
+    must not drive the terminal with escape sequences."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _run(coroutine: Any) -> int:
@@ -457,7 +463,11 @@ async def _serve(args: argparse.Namespace) -> int:
     for pair in args.credentials or []:
         akid, sep, secret = pair.partition(":")
         if not sep or not akid or not secret:
-            raise CliError(f"--credentials {pair!r} must be AKID:SECRET")
+            number = (args.credentials or []).index(pair) + 1
+            raise CliError(
+                f"--credentials (the {_ordinal(number)} one) must be AKID:SECRET; "
+                "its value is not shown here, as it may hold a secret"
+            )
         credentials.append(Credentials(akid, secret))
     if args.no_tls and args.ca_out:
         raise CliError("--ca-out writes the CA of a TLS endpoint; with --no-tls there is none (drop one of them)")
@@ -535,6 +545,10 @@ def _check_port_free(host: str, port: int, flag: str) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise CliError(f"{flag} {port} on {host}: {exc.strerror or exc} (another endpoint serves it?)") from exc
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def _reserve_port(host: str) -> socket.socket:

@@ -29,6 +29,10 @@ from .protocol import (
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
 
+MAX_RESULT_MESSAGE: Final = 1024 * 1024
+"""The largest result message accepted (its prelude says its size, so it is refused at
+once): the service's events are kilobytes; a peer's 16 MiB message is not one of them."""
+
 SERVICE: Final = "transcribe"
 MAX_PRESIGN_EXPIRES: Final = 300
 
@@ -60,7 +64,7 @@ class ClientSession:
         self.endpoint = endpoint.rstrip("/")
         self.signed_frames = signed_frames
         self._signer: EventSigner | None = None
-        self._decoder = eventstream.Decoder()
+        self._decoder = eventstream.Decoder(max_message_size=MAX_RESULT_MESSAGE)
         self._ended = False
         self._deferred: ServiceError | ProtocolError | None = None
         self.request_id: str | None = None
@@ -106,7 +110,7 @@ class ClientSession:
 
     def _start_chain(self, seed: str) -> None:
         self._signer = EventSigner(self.credentials, self.region, SERVICE, seed)
-        self._decoder = eventstream.Decoder()
+        self._decoder = eventstream.Decoder(max_message_size=MAX_RESULT_MESSAGE)
         self._ended = False
 
     # -- frames out --------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from websockets.exceptions import (
     InvalidHandshake,
     InvalidStatus,
 )
+from websockets.frames import CloseCode
 
 import eventstream
 
@@ -44,6 +45,7 @@ from .errors import (
 from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
 from .params import Operation
 from .protocol import parse_result_message
+from .session import MAX_RESULT_MESSAGE
 
 if TYPE_CHECKING:
     from .core import StreamRequest
@@ -373,7 +375,7 @@ class WebSocketTransport:
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float = 10.0,
         proxy: str | bool | None = True,
-        max_message: int = 32 * 1024 * 1024,
+        max_message: int = MAX_RESULT_MESSAGE + 1024,  # one event-stream message per WebSocket message
     ) -> None:
         self.ssl_context = ssl_context
         self.connect_timeout = connect_timeout
@@ -429,7 +431,7 @@ class WebSocketTransport:
         except TimeoutError:
             return  # nothing yet: an accepted stream whose service sends fewer headers
         except ConnectionClosed as exc:
-            raise ConnectionLost(f"WebSocket closed right after the handshake: {exc}") from exc
+            raise self._closed(exc, "right after the handshake") from exc
         data = _binary(message)
         try:
             decoded = eventstream.decode(data)
@@ -471,8 +473,18 @@ class WebSocketTransport:
         except ConnectionClosedOK:
             return None
         except ConnectionClosedError as exc:
-            raise ConnectionLost(f"WebSocket closed abnormally: {exc}") from exc
+            raise self._closed(exc, "abnormally") from exc
         return _binary(message)
+
+    def _closed(self, exc: ConnectionClosed, how: str) -> TranscribeError:
+        """The error for a closed WebSocket: a message we refused as too big (1009) is the
+        peer's protocol fault, not a lost connection to retry."""
+        if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+            return ProtocolError(
+                f"{self.authority} sent a WebSocket message over {self.max_message} bytes; "
+                "the service's messages are far smaller"
+            )
+        return ConnectionLost(f"WebSocket closed {how}: {exc}")
 
     async def aclose(self, *, abort: bool = False) -> None:
         if self._ws is not None:

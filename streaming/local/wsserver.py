@@ -18,10 +18,11 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..errors import AccessDeniedException, BadRequestException, ServiceError
 from ..protocol import encode_exception, error_type_header
+from .stream import TOO_BIG
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -109,6 +110,11 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
                         raise BadRequestException(
                             "Text frames are not part of the protocol; send binary event-stream messages."
                         )
+                    elif message.type == WSMsgType.ERROR:
+                        # aiohttp closed the socket (1009 for a message over max_msg_size): the
+                        # stream failed, it did not complete.
+                        too_big = getattr(message.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                        raise BadRequestException(TOO_BIG if too_big else f"WebSocket error: {message.data}")
                     else:
                         break
                 stream.end_of_input()

@@ -227,3 +227,26 @@ async def test_the_page_and_presign_are_off_beyond_loopback_unless_asked() -> No
         presign = await http.get(f"{ep.http_url}/presign", params={"language-code": "en-US"})
         page = await http.get(f"{ep.http_url}/")
     assert presign.status_code == 403 and page.status_code == 404
+
+
+async def test_a_websocket_message_over_the_limit_fails_the_stream_and_is_logged_so(
+    endpoint: LocalEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from websockets.exceptions import ConnectionClosedError
+
+    caplog.set_level(logging.INFO, logger="streamscribe.local")
+    async with connect(url_for(endpoint), ssl=context(endpoint), max_size=None) as ws:
+        await ws.send(eventstream.encode(AUDIO_HEADERS, FOX[:3200]))
+        await ws.send(bytes(endpoint.limits.max_frame_bytes + 64 * 1024))  # one message, too big
+        with pytest.raises(ConnectionClosedError) as closed:
+            async for _ in ws:
+                pass
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    for _ in range(500):  # the server records the stream just after closing the socket
+        if endpoint.completed:
+            break
+        await asyncio.sleep(0.01)
+    assert endpoint.completed[-1].outcome == "BadRequestException"
+    assert "outcome=completed" not in caplog.text

@@ -153,3 +153,30 @@ def test_every_flag_with_a_default_says_it() -> None:
     assert "(default: True)" not in flat and "(default: [])" not in flat
     assert "--no-page serve neither, even on loopback" in flat
     assert "default: on when --host is loopback" in flat
+
+
+def test_a_malformed_credentials_value_is_not_echoed() -> None:
+    err = one_line(cli("serve", "--no-tls", "--credentials", "AKIDEXAMPLE-wJalrXUtnFEMIsecret"))
+    assert "--credentials" in err and "AKID:SECRET" in err
+    assert "wJalrXUtnFEMIsecret" not in err and "AKIDEXAMPLE" not in err
+
+
+async def test_escape_sequences_in_a_service_error_never_reach_the_terminal() -> None:
+    import asyncio
+
+    from streaming.errors import BadRequestException
+    from streaming.protocol import encode_exception
+    from tests.streaming.test_shell import HostileService
+
+    hostile = BadRequestException("bad \x1b]0;owned\x07 audio \x1b[2J here")
+    async with HostileService(encode_exception(hostile), end=True) as url:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "streaming.cli", "transcribe", str(FOX_WAV), "--endpoint", url, "--no-pacing"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    text = err.decode()
+    assert process.returncode == 1
+    assert "bad" in text and "here" in text
+    assert "\x1b" not in text and "\x07" not in text

@@ -327,3 +327,38 @@ async def test_a_flood_of_empty_results_is_an_error_not_a_busy_loop() -> None:
     assert isinstance(error, streaming.ProtocolError)
     assert re.search(r"sent 50\d events for 0\.\d s of audio", str(error)), error
     assert service.sent > 500  # the flood was real; the client ended it after its allowance
+
+
+async def test_a_result_message_larger_than_the_service_sends_is_refused_at_its_prelude() -> None:
+    import struct
+    import zlib
+
+    from streaming.session import MAX_RESULT_MESSAGE
+
+    # A prelude that announces 16 MiB: refused at once, before 16 MiB are buffered.
+    prelude = struct.pack(">II", 16 * 1024 * 1024, 0)
+    async with HostileService(prelude + struct.pack(">I", zlib.crc32(prelude)) + bytes(1000)) as url:
+        error = await stream_against(url)
+    assert isinstance(error, streaming.ProtocolError)
+    assert str(MAX_RESULT_MESSAGE) in str(error) or "16777216" in str(error)
+
+
+async def test_an_oversized_websocket_message_is_a_protocol_error_not_a_reconnect() -> None:
+    from websockets.asyncio.server import serve
+
+    sent = []
+
+    async def handler(ws: Any) -> None:
+        sent.append(len(sent))
+        await ws.send(bytes(2 * 1024 * 1024))  # 2 MiB in one message
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = TranscribeStreamingClient(
+            endpoint=f"ws://127.0.0.1:{port}", transport="websocket", retry=streaming.RetryPolicy(max_reconnects=3)
+        )
+        with pytest.raises(streaming.ProtocolError, match="WebSocket message over"):
+            async with open_pcm(client) as stream:
+                await events_and_error(stream)
+    assert len(sent) == 1  # not retried: a peer that does this is not the service
