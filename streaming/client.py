@@ -517,7 +517,7 @@ class Stream:
         )
         try:
             request = core.request(self._now())
-            headers = await transport.open(request, timeout=core.open_timeout)
+            headers = await transport.open(request, timeout=core.open_timeout_at(self._now()))
         except TranscribeError as exc:
             await self._apply(core.connect_failed(exc, self._now()))
             return

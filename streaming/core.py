@@ -96,8 +96,10 @@ class RetryPolicy:
 
     Connection set-up is retried for retryable failures (refused or dropped connections,
     429, 500, 503), never for other 4xx, with exponential backoff and full jitter,
-    ``max_attempts`` times within ``max_total`` seconds. Mid-stream failures reconnect at
-    most ``max_reconnects`` times per stream, replaying at most ``replay_seconds`` (and at
+    ``max_attempts`` times within ``max_total`` seconds; once a stream is under way, a lost
+    connection must be replaced within ``reconnect_within`` seconds (the application hears
+    a typed error by then: every attempt's connect timeout is cut to what is left). Mid-stream
+    failures reconnect at most ``max_reconnects`` times per stream, replaying at most ``replay_seconds`` (and at
     most ``replay_bytes``) of buffered audio. ``rotate_after`` seconds after a connection
     opened, the stream moves to a fresh one (the service ends a stream after 4 hours);
     rotations do not count against ``max_reconnects``.
@@ -107,6 +109,7 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_total: float = 60.0
+    reconnect_within: float = 20.0
     max_reconnects: int = 5
     replay_seconds: float = 120.0
     replay_bytes: int = 16 * 1024 * 1024
@@ -115,7 +118,7 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ParameterError("max_attempts", f"max_attempts must be at least 1, got {self.max_attempts}")
-        for name in ("base_delay", "max_delay", "max_total", "replay_seconds"):
+        for name in ("base_delay", "max_delay", "max_total", "reconnect_within", "replay_seconds"):
             if not getattr(self, name) >= 0:
                 raise ParameterError(name, f"{name} must be a non-negative number of seconds")
         if self.max_reconnects < 0 or self.replay_bytes < 0:
@@ -395,6 +398,7 @@ class StreamCore:
         self._partial_since: _dt.datetime | None = None  # when the message being received began
         self._attempt = 0  # failed attempts of the current opening
         self._opening_since: _dt.datetime | None = None
+        self._opening_budget = self.retry.max_total
         self._skew_fixed = False
         self._failures = 0  # reconnects after errors (rotations are not counted)
         self._reason = ""  # why the current reconnection happens
@@ -454,6 +458,14 @@ class StreamCore:
             if self.settings.read_timeout is None
             else self.settings.connect_timeout + self.settings.read_timeout
         )
+
+    def open_timeout_at(self, now: _dt.datetime) -> float:
+        """:attr:`open_timeout`, cut to what is left of this opening's time budget
+        (``max_total``, or ``reconnect_within`` for a stream under way)."""
+        if self._opening_since is None:
+            return self.open_timeout
+        left = self._opening_budget - (now - self._opening_since).total_seconds()
+        return max(min(self.open_timeout, left), 0.001)
 
     @property
     def deadline_inputs(self) -> tuple[object, ...]:
@@ -567,14 +579,21 @@ class StreamCore:
         if retryable and self._attempt < self.retry.max_attempts:
             pause = self.retry.delay(self._attempt, self._rng)
             assert self._opening_since is not None
-            if (now - self._opening_since).total_seconds() + pause <= self.retry.max_total:
+            # Another attempt needs its pause and a little time to connect in what is left.
+            if (now - self._opening_since).total_seconds() + pause + 0.5 <= self._opening_budget:
                 self._move(Input.CONNECT_FAILED, self.state)
                 return [Connect(pause)]
+            if self.generation > 0:  # under way: the budget ran out, say so
+                error = StreamTimeout(
+                    f"could not reconnect within {self._opening_budget:g} s (reconnect_within); "
+                    f"the last attempt failed with {type(error).__name__}: {error}"
+                )
         return self._fail(Input.CONNECT_FAILED, error)
 
     def _begin_opening(self, now: _dt.datetime) -> None:
         self._attempt = 0
         self._opening_since = now
+        self._opening_budget = self.retry.reconnect_within if self.generation > 0 else self.retry.max_total
         self._skew_fixed = False
 
     def _adopt_skew(self, error: ServiceError, now: _dt.datetime) -> bool:

@@ -759,3 +759,28 @@ def test_retry_policy_is_checked() -> None:
         RetryPolicy(rotate_after=0)
     with pytest.raises(ParameterError, match="base_delay"):
         RetryPolicy(base_delay=float("nan"))
+
+
+def test_a_lost_connection_is_replaced_within_reconnect_within_or_the_stream_fails() -> None:
+    """A peer that accepts TCP but never answers: each attempt's connect timeout is cut to
+    what is left of reconnect_within, and the application hears a typed error by then."""
+    core, peer = make_core(retry=RetryPolicy(base_delay=0, reconnect_within=12.0), connect_timeout=10.0), Peer()
+    open_stream(core, peer)
+    assert core.connection_lost(1, ConnectionLost("reset"), at(5))[-1] == Connect(0.0)
+    core.request(at(5))
+    assert core.open_timeout_at(at(5)) == 10.0
+    assert core.connect_failed(StreamTimeout("no headers"), at(15)) == [Connect(0.0)]
+    core.request(at(15))
+    assert core.open_timeout_at(at(15)) == pytest.approx(2.0)  # only 2 s of the 12 are left
+    actions = core.connect_failed(StreamTimeout("no headers"), at(17))
+    assert isinstance(actions[-1], Fail) and isinstance(actions[-1].error, StreamTimeout)
+    assert "could not reconnect within 12 s" in str(actions[-1].error)
+    assert core.state is S.FAILED
+
+
+def test_the_first_connection_keeps_the_longer_max_total() -> None:
+    core = make_core(retry=RetryPolicy(base_delay=0, max_total=60.0, reconnect_within=5.0), connect_timeout=10.0)
+    core.start(T0)
+    core.request(T0)
+    assert core.open_timeout_at(at(0)) == 10.0
+    assert core.connect_failed(ConnectError("refused"), at(10)) == [Connect(0.0)]  # 10 s > 5 s: not yet its budget
