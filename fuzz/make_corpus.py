@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import pathlib
 import sys
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+
+import yaml  # noqa: E402
 
 from eventstream import Int64, encode  # noqa: E402
 from tests.eventstream.vectors import BAD_VECTORS, VECTORS  # noqa: E402
@@ -75,11 +78,24 @@ def endpoint_seeds() -> list[bytes]:
     return [settings + b"/stream-transcription?language-code=en-US&sample-rate=16000", settings * 3]
 
 
+def jobs_seeds() -> list[bytes]:
+    body = b'{"TranscriptionJobName": "meeting"}'
+    return [b"\x00" * 4 + b"Transcribe.GetTranscriptionJob" + body, b"\x03" * 8 + b'{"JobId": "e1", "DomainId": "d1"}']
+
+
+def resources_seeds() -> list[bytes]:
+    example = (ROOT.parent / "docs" / "examples" / "resources.yaml").read_bytes()
+    as_json = json.dumps(yaml.safe_load(example)).encode()
+    return [b"\x01" + example, b"\x00" + as_json, b"\x01a: &a [1]\nb: *a\n", b"\x00" + b"[" * 50]
+
+
 def main() -> None:
     _write("corpus", [mode + seed for seed in seeds() for mode in (b"\x07", b"\x87")])
     _write("corpus-splitters", splitter_seeds())
     _write("corpus-verifier", verifier_seeds())
     _write("corpus-endpoint", endpoint_seeds())
+    _write("corpus-jobs", jobs_seeds())
+    _write("corpus-resources", resources_seeds())
 
 
 if __name__ == "__main__":

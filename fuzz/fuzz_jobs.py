@@ -1,0 +1,89 @@
+"""Fuzz target for the local endpoint's job API (the JSON calls on the HTTP port).
+
+What a stranger controls there, after the socket: the body's bytes, the ``X-Amz-Target``
+and the headers a signature is computed over (which may hold bytes that are not UTF-8,
+decoded by aiohttp as surrogates). Each input goes through what ``_job_api`` runs:
+
+* ``sigv4.verify_request`` over the fuzzed target and headers: only verification and
+  signing errors escape (never a ``UnicodeEncodeError``), and nothing verifies without
+  the secret;
+* the body parsed as the endpoint parses it (``json.loads``: ``ValueError`` and
+  ``RecursionError`` are its typed refusals), then ``JobStore.handle`` with the fuzzed
+  target: only a ``ServiceError`` escapes, and an answer is a JSON-serialisable object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+import sys
+
+import atheris
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+with atheris.instrument_imports():
+    import sigv4
+    from sigv4 import Credentials
+    from streaming.errors import ServiceError
+    from streaming.local.jobs import JobStore
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+SECRET = Credentials("AKIDSTREAMSCRIBELOCAL", "a secret the fuzzer never sees")
+STORE = JobStore(
+    {
+        "TranscriptionJobs": [
+            {"TranscriptionJobName": "meeting", "TranscriptionJobStatus": "COMPLETED", "StatusSequence": ["QUEUED"]}
+        ],
+        "SpeakerEnrollmentJobs": [{"JobId": "e1", "DomainId": "d1", "JobStatus": "IN_PROGRESS"}],
+    },
+    clock=lambda: NOW,
+)
+TARGETS = [
+    "Transcribe.GetTranscriptionJob",
+    "Transcribe.GetMedicalTranscriptionJob",
+    "Transcribe.GetCallAnalyticsJob",
+    "VoiceID.DescribeSpeakerEnrollmentJob",
+    "",
+]
+
+
+def test_one_input(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    target = fdp.PickValueInList(TARGETS) + fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 8))
+    # aiohttp decodes header bytes that are not UTF-8 into lone surrogates: ConsumeUnicode
+    # (not ...NoSurrogates) gives the verifier exactly that.
+    headers = [
+        ("x-amz-target", target),
+        ("x-amz-date", fdp.PickValueInList(["20261130T120000Z", fdp.ConsumeUnicode(16)])),
+        ("authorization", fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 300))),
+        ("host", fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 40))),
+    ]
+    body = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 2048))
+    try:
+        sigv4.verify_request(
+            "POST", "/", headers, credentials={SECRET.access_key_id: SECRET}, now=NOW, service="transcribe", body=body
+        )
+    except (sigv4.VerificationError, sigv4.SigningError):
+        pass
+    else:
+        raise AssertionError("a job request verified without the secret")
+    try:
+        document = json.loads(body) if body else {}
+    except (ValueError, RecursionError):
+        return  # the endpoint's SerializationException
+    try:
+        answer = STORE.handle(target, document)
+    except ServiceError:
+        return
+    json.dumps(answer)  # what the endpoint writes back
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
