@@ -24,7 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, TypeVar
 
-from .containers import ContainerError, FlacSplitter, FlacStreamInfo, OggPageSplitter
+from .containers import (
+    OPUS_SILENCE_PACKET,
+    ContainerError,
+    FlacSplitter,
+    FlacStreamInfo,
+    OggPageSplitter,
+    flac_frame_number,
+    flac_silence_frame,
+    ogg_page,
+    ogg_serial_and_sequence,
+    renumber_flac_frame,
+    reseat_ogg_page,
+)
 from .errors import AudioFormatError, AudioSourceError, ParameterError
 from .formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_bits, check_channels, check_rate, convert_hint, sniff
 from .params import MAX_EVENT_SECONDS
@@ -257,6 +269,11 @@ class _FlacChunker(_UnitGrouper):
         super().__init__(chunk_ms)
         self.splitter = FlacSplitter()
         self._first = True
+        # Silence frames put in while the input stalled, and the numbering they shift.
+        self._block = 0  # samples per frame (a fixed-blocksize stream's block size)
+        self._variable = False  # frames carry sample numbers, not frame numbers
+        self._next = 0  # the number the next frame sent carries
+        self._shift = 0  # frames (or samples) of silence put in so far
 
     def _group(self, frames: list[Any], final: bool) -> Iterator[AudioChunk]:
         info = self.splitter.info
@@ -269,9 +286,29 @@ class _FlacChunker(_UnitGrouper):
             seconds = frame.samples / info.sample_rate
             if seconds > MAX_EVENT_SECONDS:
                 raise AudioFormatError(f"a FLAC frame holds {seconds:.2f} s of audio; at most 1 s fits in one event")
-            yield from self._add(frame.data, seconds)
+            data = renumber_flac_frame(frame.data, self._shift)
+            self._variable = bool(data[1] & 1)
+            self._block = self._block or frame.samples
+            self._next = flac_frame_number(data) + (frame.samples if self._variable else 1)
+            yield from self._add(data, seconds)
         if final:
             yield from self._rest()
+
+    def silence(self, seconds: float) -> AudioChunk | None:
+        """About ``seconds`` of digital silence as FLAC frames of the stream's block size,
+        numbered on from the frames sent; later frames are renumbered after them. Whatever
+        frames were waiting to fill a chunk go first. None before the first frame."""
+        info = self.splitter.info
+        if info is None or not self._block:
+            return None
+        count = max(round(seconds * info.sample_rate / self._block), 1)
+        for _ in range(count):
+            self._pending.append(flac_silence_frame(info, self._block, self._next, variable=self._variable))
+            step = self._block if self._variable else 1
+            self._next += step
+            self._shift += step
+            self._seconds += self._block / info.sample_rate
+        return self._take()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
         try:
@@ -298,6 +335,10 @@ class _OggChunker(_UnitGrouper):
         self._pre_skip = 0
         self._granule = 0
         self._headers_done = 0
+        self._serial: int | None = None
+        self._sequence = 0  # of the last page sent
+        self._sequence_shift = 0  # pages of silence put in so far
+        self._granule_shift = 0  # their 48 kHz samples
 
     def _pages(self, pages: list[Any], final: bool) -> Iterator[AudioChunk]:
         for page in pages:
@@ -312,21 +353,41 @@ class _OggChunker(_UnitGrouper):
                 self.header += page.data
                 self._pending.append(page.data)
                 continue
+            # After silence was put in, later pages move on by its pages and samples.
+            data = reseat_ogg_page(page.data, self._sequence_shift, self._granule_shift)
+            granule = page.granule + self._granule_shift if page.granule >= 0 else page.granule
+            self._serial, self._sequence = ogg_serial_and_sequence(data)
             # A page's granule position counts 48 kHz samples up to its last packet's end,
             # pre-skip included; -1 means no packet ends on this page.
             seconds = 0.0
-            if page.granule >= 0:
+            if granule >= 0:
                 base = self._granule or self._pre_skip
-                seconds = max(page.granule - base, 0) / 48000
-                self._granule = max(page.granule, base)
+                seconds = max(granule - base, 0) / 48000
+                self._granule = max(granule, base)
             if seconds > MAX_EVENT_SECONDS + 0.02:
                 raise AudioFormatError(
                     f"an Ogg page holds {seconds:.2f} s of audio; at most 1 s fits in one event "
                     "(encode with a smaller --max-delay)"
                 )
-            yield from self._add(page.data, seconds)
+            yield from self._add(data, seconds)
         if final:
             yield from self._rest()
+
+    def silence(self, seconds: float) -> AudioChunk | None:
+        """About ``seconds`` of Opus silence (20 ms packets with an empty frame) on one Ogg
+        page numbered on from the pages sent; later pages move on after it. None before the
+        audio starts or while a packet is continued across pages."""
+        if self._headers_done < 2 or self.splitter.mid_packet or self._serial is None:
+            return None
+        count = min(max(round(seconds / 0.02), 1), 255)
+        toc = OPUS_SILENCE_PACKET[0] | (0x04 if self.channels == 2 else 0)
+        self._granule = (self._granule or self._pre_skip) + 960 * count
+        self._sequence += 1
+        self._sequence_shift += 1
+        self._granule_shift += 960 * count
+        self._pending.append(ogg_page(self._serial, self._sequence, self._granule, [bytes([toc])] * count))
+        self._seconds += count * 0.02
+        return self._take()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
         try:
@@ -463,6 +524,15 @@ class AsyncByteSource:
                 yield chunk
         for chunk in self._chunker.finish():
             yield chunk
+
+    def silence(self, seconds: float) -> AudioChunk | None:
+        """About ``seconds`` of silence in the stream's own encoding, to keep a stream open
+        while the input stalls (PCM zeros; FLAC frames; Opus packets on an Ogg page, later
+        frames or pages renumbered after them). None when it cannot be made yet."""
+        chunker = self._chunker
+        if isinstance(chunker, _PcmChunker):
+            return AudioChunk(bytes(round(self.sample_rate * seconds) * 2 * self.channels), seconds)
+        return chunker.silence(seconds)
 
 
 class MicrophoneSource:

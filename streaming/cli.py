@@ -997,7 +997,8 @@ async def _transcribe(args: argparse.Namespace) -> int:
     stream = _open_stream(client, args, source)
     live = isinstance(source, MicrophoneSource | AsyncByteSource)  # stdin and the microphone pace themselves
     speed = 1.0 if args.speed is None else args.speed
-    keepalive = _KEEPALIVE if live and source.media_encoding == "pcm" else None
+    # A live source that stalls is kept open with silence in its own encoding.
+    keepalive = _KEEPALIVE if isinstance(source, AsyncByteSource) or (live and source.media_encoding == "pcm") else None
     printers, file = _outputs(args, source)
     finished = False
     try:

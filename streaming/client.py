@@ -649,8 +649,12 @@ class Stream:
         if not speed > 0:
             raise ParameterError("speed", f"speed must be a positive factor of real time, got {speed}")
         if keepalive is not None:
-            if source.media_encoding != "pcm":
-                raise ParameterError("keepalive", "keepalive silence can only be sent for PCM audio")
+            if source.media_encoding != "pcm" and not callable(getattr(source, "silence", None)):
+                raise ParameterError(
+                    "keepalive",
+                    "keepalive silence needs PCM audio or a source that makes silence in its own encoding "
+                    "(AsyncByteSource does, for FLAC and Ogg/Opus too)",
+                )
             if not keepalive > 0:
                 raise ParameterError("keepalive", f"keepalive must be positive seconds, got {keepalive}")
         self._core.set_container_header(source.header)
@@ -669,7 +673,12 @@ class Stream:
 
         reader = loop.create_task(read())
         params = self.params
-        silence = AudioChunk(bytes(int(params.sample_rate * 0.1) * 2 * params.channels), 0.1)
+        pcm_silence = AudioChunk(bytes(int(params.sample_rate * 0.1) * 2 * params.channels), 0.1)
+        make_silence = getattr(source, "silence", None)
+
+        def silence() -> AudioChunk | None:
+            return make_silence(0.1) if callable(make_silence) else pcm_silence
+
         start = loop.time()
         media = 0.0
         try:
@@ -678,7 +687,12 @@ class Stream:
                 try:
                     item = await asyncio.wait_for(queue.get(), keepalive) if keepalive else await queue.get()
                 except TimeoutError:
-                    item, stalled = silence, True  # the source stalled: keep the stream alive
+                    # The source stalled: keep the stream alive with silence in its own
+                    # encoding (a compressed source may not be able to make any yet).
+                    filler = silence()
+                    if filler is None:
+                        continue
+                    item, stalled = filler, True
                 if item is None:
                     break
                 if isinstance(item, BaseException):

@@ -15,6 +15,7 @@ from typing import Final
 from .errors import AudioFormatError
 
 __all__ = [
+    "OPUS_SILENCE_PACKET",
     "ContainerError",
     "FlacFrame",
     "FlacSplitter",
@@ -23,7 +24,13 @@ __all__ = [
     "OggPageSplitter",
     "crc8_flac",
     "crc16_flac",
+    "flac_frame_number",
+    "flac_silence_frame",
     "ogg_crc",
+    "ogg_page",
+    "ogg_serial_and_sequence",
+    "renumber_flac_frame",
+    "reseat_ogg_page",
 ]
 
 
@@ -314,6 +321,112 @@ class OggPageSplitter:
             del buf[:size]
         return pages
 
+    @property
+    def mid_packet(self) -> bool:
+        """A packet began on a page already returned and continues on the next."""
+        return bool(self._packet)
+
     def finish(self) -> None:
         if self._buffer or self._packet:
             raise ContainerError("Ogg stream ended inside a page or packet")
+
+
+# -- silence in the stream's own container (keeping a stalled live stream open) ------------------
+
+
+def _flac_coded_number(value: int) -> bytes:
+    """FLAC's UTF-8-like coding of a frame or sample number (up to 36 bits)."""
+    if value < 0x80:
+        return bytes([value])
+    for extra, first_bits in ((1, 5), (2, 4), (3, 3), (4, 2), (5, 1), (6, 0)):
+        if value < 1 << (first_bits + 6 * extra):
+            lead = (0xFF << (7 - extra)) & 0xFF
+            out = [lead | (value >> (6 * extra))]
+            out += [0x80 | ((value >> (6 * k)) & 0x3F) for k in range(extra - 1, -1, -1)]
+            return bytes(out)
+    raise ContainerError(f"a FLAC frame number of {value} does not fit 36 bits")
+
+
+def _flac_number(frame: bytes | bytearray) -> tuple[int, int]:
+    """The coded frame/sample number of a frame and how many bytes it takes (at offset 4)."""
+    first = frame[4]
+    extra = 0
+    mask = 0x40
+    if first & 0x80:
+        while first & mask:
+            extra += 1
+            mask >>= 1
+    value = first & ((0x3F >> extra) if extra else 0x7F)
+    for byte in frame[5 : 5 + extra]:
+        value = (value << 6) | (byte & 0x3F)
+    return value, 1 + extra
+
+
+def renumber_flac_frame(frame: bytes, shift: int) -> bytes:
+    """``frame`` with its coded number moved on by ``shift`` (frames for a fixed-blocksize
+    stream, samples for a variable one), its CRC-8 and CRC-16 recomputed."""
+    if not shift:
+        return frame
+    number, width = _flac_number(frame)
+    header_length = _header_length(frame, 0)
+    if header_length is None:
+        raise ContainerError("not a FLAC frame header")
+    head = frame[:4] + _flac_coded_number(number + shift) + frame[4 + width : header_length - 1]
+    head += bytes([crc8_flac(head)])
+    body = frame[header_length:-2]
+    return head + body + crc16_flac(head + body).to_bytes(2, "big")
+
+
+def flac_silence_frame(info: FlacStreamInfo, samples: int, number: int, *, variable: bool) -> bytes:
+    """One FLAC frame of ``samples`` samples of digital silence (a CONSTANT subframe per
+    channel), numbered ``number`` (a frame number, or a sample number when ``variable``)."""
+    if not 1 <= samples <= 65536:
+        raise ContainerError(f"a FLAC block holds 1..65536 samples, not {samples}")
+    head = bytearray(b"\xff" + bytes([0xF8 | int(variable)]))
+    head.append(0x70)  # block size: 16 bits at the end of the header; sample rate: STREAMINFO's
+    head.append(((info.channels - 1) << 4) | 0x00)  # independent channels; sample size: STREAMINFO's
+    head += _flac_coded_number(number)
+    head += (samples - 1).to_bytes(2, "big")
+    head.append(crc8_flac(head))
+    bits = info.channels * (8 + info.bits_per_sample)  # a zero header byte and a zero value each
+    body = bytes((bits + 7) // 8)
+    return bytes(head) + body + crc16_flac(bytes(head) + body).to_bytes(2, "big")
+
+
+def ogg_page(serial: int, sequence: int, granule: int, packets: list[bytes], *, header_type: int = 0) -> bytes:
+    """A whole Ogg page holding ``packets`` (each under 255 * 255 bytes), CRC-32 set."""
+    lacing = bytearray()
+    for packet in packets:
+        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
+    if len(lacing) > 255:
+        raise ContainerError("too many packets for one Ogg page")
+    head = _OGG_HEADER.pack(b"OggS", 0, header_type, granule, serial, sequence, 0, len(lacing)) + bytes(lacing)
+    page = head + b"".join(packets)
+    return page[:22] + ogg_crc(page).to_bytes(4, "little") + page[26:]
+
+
+def reseat_ogg_page(page: bytes, sequence_shift: int, granule_shift: int) -> bytes:
+    """``page`` with its sequence number and (when set) granule position moved on."""
+    if not sequence_shift and not granule_shift:
+        return page
+    _, version, header_type, granule, serial, sequence, _, _ = _OGG_HEADER.unpack_from(page, 0)
+    granule = granule + granule_shift if granule >= 0 else granule
+    head = _OGG_HEADER.pack(b"OggS", version, header_type, granule, serial, sequence + sequence_shift, 0, page[26])
+    fixed = head + page[27:]
+    return fixed[:22] + ogg_crc(fixed).to_bytes(4, "little") + fixed[26:]
+
+
+OPUS_SILENCE_PACKET: Final = b"\xf8"
+"""A 20 ms Opus packet (CELT fullband, mono TOC, code 0) with an empty frame: decoders play
+it as silence (RFC 6716, section 3.2.1: a zero-length frame is DTX); stereo streams use
+the same with the stereo bit set."""
+
+
+def flac_frame_number(frame: bytes) -> int:
+    """The frame (or, in a variable-blocksize stream, sample) number a FLAC frame carries."""
+    return _flac_number(frame)[0]
+
+
+def ogg_serial_and_sequence(page: bytes) -> tuple[int, int]:
+    _, _, _, _, serial, sequence, _, _ = _OGG_HEADER.unpack_from(page, 0)
+    return serial, sequence

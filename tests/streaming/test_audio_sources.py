@@ -215,3 +215,77 @@ def test_a_flac_stream_without_frame_boundaries_is_refused_at_a_bound() -> None:
     with pytest.raises(AudioFormatError, match="no FLAC frame boundary"):
         for _ in range(MAX_FLAC_FRAME // 65536 + 2):
             splitter.feed(bytes(65536))  # no sync code ever again
+
+
+# -- silence in the stream's own container, for a stalled live source -----------------------------
+
+
+async def sent_with_a_stall(data: bytes, encoding: str, stall_seconds: float) -> tuple[bytes, float]:
+    """The bytes a stream sends for ``data`` when its input stalls half-way and the pump
+    fills the gap with ``source.silence(0.1)`` calls, and the seconds those chunks cover
+    (the silence, and the frames that were waiting to fill a chunk)."""
+    order: list[bytes] = []
+    made = 0.0
+
+    async def stream() -> AsyncIterator[bytes]:
+        nonlocal made
+        yield data[: len(data) // 2]
+        for _ in range(round(stall_seconds / 0.1)):  # stalled here, as the pump sees it
+            filler = source.silence(0.1)
+            if filler is not None:
+                order.append(filler.data)
+                made += filler.duration
+        yield data[len(data) // 2 :]
+
+    source = AsyncByteSource(stream(), media_encoding=encoding, sample_rate=16000)
+    async for chunk in source:
+        order.append(chunk.data)
+    return b"".join(order), made
+
+
+def decode_all(encoding: str, data: bytes) -> bytes:
+    """Decoded by the endpoint's pipeline: PyAV (libavcodec's FLAC, libopus), our splitters' CRC checks."""
+    from streaming.local.audio import AudioPipeline
+
+    pipeline = AudioPipeline(encoding, 16000)
+    decoded = pipeline.feed(data)
+    return decoded.channels[0] + pipeline.flush().channels[0]
+
+
+async def test_flac_silence_is_exact_silence_and_later_frames_are_renumbered() -> None:
+    data = (FIXTURES / "fox.flac").read_bytes()
+    sent, _ = await sent_with_a_stall(data, "flac", 1.0)
+    original, decoded = decode_all("flac", data), decode_all("flac", sent)
+    gap = len(decoded) - len(original)
+    # Ten calls while stalled: ten frames of the stream's own block size (at least 0.1 s each).
+    assert gap >= 10 * 1600 * 2
+    assert decoded.replace(bytes(gap), b"", 1) == original  # the same audio around a run of zeros
+    # Every frame after the silence carries the next number: the stream is one sequence.
+    from streaming.containers import FlacSplitter, flac_frame_number
+
+    splitter = FlacSplitter()
+    frames = splitter.feed(sent) + splitter.finish()
+    assert [flac_frame_number(f.data) for f in frames] == list(range(len(frames)))
+
+
+async def test_ogg_opus_silence_is_a_page_of_empty_frames_and_later_pages_move_on() -> None:
+    data = (FIXTURES / "fox.opus").read_bytes()
+    sent, _ = await sent_with_a_stall(data, "ogg-opus", 1.0)
+    original, decoded = decode_all("ogg-opus", data), decode_all("ogg-opus", sent)
+    # Ten calls while stalled, five 20 ms packets each: 1 s more audio.
+    assert len(decoded) - len(original) == pytest.approx(32000, abs=32000 * 0.03)
+    splitter = OggPageSplitter()
+    pages = splitter.feed(sent)  # every CRC checked
+    sequences = [int.from_bytes(p.data[18:22], "little") for p in pages]
+    assert sequences == list(range(len(pages)))
+    granules = [p.granule for p in pages if p.granule > 0]
+    assert granules == sorted(granules)
+
+
+async def test_silence_cannot_be_made_before_the_first_frame() -> None:
+    async def nothing() -> AsyncIterator[bytes]:
+        return
+        yield b""
+
+    for encoding in ("flac", "ogg-opus"):
+        assert AsyncByteSource(nothing(), media_encoding=encoding, sample_rate=16000).silence(0.1) is None
