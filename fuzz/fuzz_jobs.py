@@ -49,18 +49,49 @@ TARGETS = [
 ]
 
 
+NAME_KEYS = ["TranscriptionJobName", "MedicalTranscriptionJobName", "CallAnalyticsJobName", "JobId", "DomainId"]
+
+
+def _authorization(fdp: atheris.FuzzedDataProvider) -> str:
+    """Mostly well-formed Authorization headers with fuzzed parts, so verification gets
+    past its parser to the scope, skew, key and canonical-request checks."""
+    if fdp.ConsumeBool():
+        return fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 200))
+    akid = fdp.PickValueInList([SECRET.access_key_id, fdp.ConsumeUnicode(20)])
+    date = fdp.PickValueInList(["20261130", fdp.ConsumeUnicode(8)])
+    service = fdp.PickValueInList(["transcribe", "voiceid", fdp.ConsumeUnicode(10)])
+    signed = fdp.PickValueInList(["host;x-amz-date;x-amz-target", "host", fdp.ConsumeUnicode(30)])
+    signature = fdp.ConsumeUnicode(64)
+    return (
+        f"AWS4-HMAC-SHA256 Credential={akid}/{date}/us-east-1/{service}/aws4_request, "
+        f"SignedHeaders={signed}, Signature={signature}"
+    )
+
+
+def _body(fdp: atheris.FuzzedDataProvider) -> bytes:
+    if fdp.ConsumeBool():
+        return fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 2048))
+    document: dict[str, object] = {}
+    for _ in range(fdp.ConsumeIntInRange(0, 3)):
+        value = fdp.PickValueInList(["meeting", "e1", "d1", "", None, 7, [], {}, fdp.ConsumeUnicode(12)])
+        document[fdp.PickValueInList(NAME_KEYS)] = value
+    return json.dumps(document).encode()
+
+
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    target = fdp.PickValueInList(TARGETS) + fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 8))
+    target = fdp.PickValueInList(TARGETS)
+    if fdp.ConsumeBool():
+        target += fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 8))
     # aiohttp decodes header bytes that are not UTF-8 into lone surrogates: ConsumeUnicode
     # (not ...NoSurrogates) gives the verifier exactly that.
     headers = [
         ("x-amz-target", target),
         ("x-amz-date", fdp.PickValueInList(["20261130T120000Z", fdp.ConsumeUnicode(16)])),
-        ("authorization", fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 300))),
-        ("host", fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 40))),
+        ("authorization", _authorization(fdp)),
+        ("host", fdp.PickValueInList(["127.0.0.1:8444", fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 40))])),
     ]
-    body = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 2048))
+    body = _body(fdp)
     try:
         sigv4.verify_request(
             "POST", "/", headers, credentials={SECRET.access_key_id: SECRET}, now=NOW, service="transcribe", body=body
