@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--resources",
         help="JSON or YAML file: vocabularies, vocabulary filters, language models, Call Analytics categories, "
-        "seeded jobs (docs/examples/resources.yaml)",
+        "seeded jobs (docs/examples/resources.yaml); 'example' for the built-in examples",
     )
     page = s.add_mutually_exclusive_group()
     page.add_argument(

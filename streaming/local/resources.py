@@ -15,7 +15,9 @@ syllables by hyphens, IPA phonemes by spaces. Every entry is checked when the fi
 a mistake is a :class:`~streaming.errors.ParameterError` naming the entry and the field.
 
 Built-in examples (``example-vocabulary``, ``example-filter``, ``example-language-model``,
-``example-category``) exist without a file, so each feature can be tried at once.
+``example-category``) are there only when asked for: ``serve --resources example`` (or
+``LocalEndpoint(resources="example")``). Without it nothing acts on a stream that did
+not ask: a Call Analytics category applies to every call, so an example one would.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..params import StreamParams
 
 __all__ = [
     "BUILT_IN",
+    "EXAMPLE",
     "Category",
     "CategoryRule",
     "LanguageModel",
@@ -363,14 +366,18 @@ BUILT_IN: Final[Mapping[str, Any]] = {
 }
 
 
-def load_resources(source: str | Path | Mapping[str, Any] | None) -> Resources:
-    """The built-in examples plus a resources file (JSON or YAML) or mapping; None adds nothing.
+EXAMPLE: Final = "example"
+"""The resources name that loads the built-in examples (:data:`BUILT_IN`)."""
 
-    An entry of the file replaces a built-in one of the same name.
-    """
+
+def load_resources(source: str | Path | Mapping[str, Any] | None) -> Resources:
+    """A resources file (JSON or YAML) or mapping; ``"example"`` for the built-in
+    examples; None for none at all."""
     document: dict[str, Any]
     if source is None:
         document = {}
+    elif source == EXAMPLE:
+        document = dict(BUILT_IN)
     elif isinstance(source, Mapping):
         document = dict(source)
     else:
@@ -391,16 +398,7 @@ def load_resources(source: str | Path | Mapping[str, Any] | None) -> Resources:
         if not isinstance(loaded, dict):
             raise ParameterError("resources", f"the resources file {source} must hold an object (a mapping)")
         document = loaded
-    own = parse_resources(document)
-    built_in = parse_resources(BUILT_IN)
-    return Resources(
-        {**built_in.vocabularies, **own.vocabularies},
-        {**built_in.filters, **own.filters},
-        {**built_in.language_models, **own.language_models},
-        # every category applies to every call: a file's own list replaces the example
-        own.categories if "CallAnalyticsCategories" in document else built_in.categories,
-        own.raw,
-    )
+    return parse_resources(document)
 
 
 def _parse_text(text: str, path: Path) -> object:

@@ -220,12 +220,14 @@ class ResultBuilder:
     def _render(self, segment: Segment, audio_end: float) -> tuple[list[text.Token], int, list[text.Entity]]:
         """The segment's items, how many of them are stable, and its entities (finals)."""
         final = not segment.is_partial
+        # Partials are written like finals (capitalised, closed by a period), as the
+        # service's are; entities and redaction come with complete segments only.
         if not self.stabilize:
             tokens = self.rules.chunk(segment.words)
             if final:
                 tokens, entities = self.rules.sentence(tokens)
                 return tokens, len(tokens), entities
-            return tokens, 0, []
+            return text.finish_sentence(tokens), 0, []
         progress = self._progress.setdefault(segment.segment_id, _Progress())
         # Stable words stay as they were shown, whatever the decoder says later.
         words = progress.words + segment.words[len(progress.words) :]
@@ -243,7 +245,7 @@ class ResultBuilder:
             progress.words += newly
             progress.tokens += self.rules.chunk(newly)
         rest = self.rules.chunk(words[len(progress.words) :])
-        return progress.tokens + rest, len(progress.tokens), []
+        return text.finish_sentence(progress.tokens + rest), len(progress.tokens), []
 
     # -- events ------------------------------------------------------------------------------
 

@@ -490,7 +490,9 @@ class LocalEndpoint:
                     return _not_found(what)
                 code = resource.language_code
                 if language is not None and code != language:
-                    return f"The {what} {item} is for {code}, but the request's language code is {language}."
+                    # As the API reference says: "If the languages don't match, the [resource]
+                    # isn't applied. There are no errors or warnings" (TextRules skips it).
+                    continue
                 if language is None and code not in options:
                     return f"The {what} {item} is for {code}, which is not one of the language options."
                 if code in languages:

@@ -23,6 +23,7 @@ import eventstream
 from streaming import TranscribeStreamingClient, open_audio
 from streaming.errors import BadRequestException, ParameterError
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
+from streaming.local.resources import BUILT_IN
 from tests.helpers import FIXTURES, word_error_rate
 
 from .raw_clients import AUDIO_HEADERS, botocore_presigned, chunks
@@ -31,8 +32,12 @@ RESOURCES: dict[str, Any] = {
     "Vocabularies": [
         {"VocabularyName": "medical-words", "LanguageCode": "en-US", "Phrases": ["quick-brown-fox"]},
         {"VocabularyName": "french-words", "LanguageCode": "fr-FR", "Phrases": ["bonjour"]},
+        *BUILT_IN["Vocabularies"],  # example-vocabulary, as --resources example gives it
     ],
-    "VocabularyFilters": [{"VocabularyFilterName": "animals", "LanguageCode": "en-US", "Words": ["fox", "dog"]}],
+    "VocabularyFilters": [
+        {"VocabularyFilterName": "animals", "LanguageCode": "en-US", "Words": ["fox", "dog"]},
+        {"VocabularyFilterName": "animaux", "LanguageCode": "fr-FR", "Words": ["fox", "dog"]},
+    ],
     "CallAnalyticsCategories": [
         {
             "CategoryName": "unhappy-customer",
@@ -312,14 +317,31 @@ async def test_custom_vocabulary_changes_recognition(ep: LocalEndpoint) -> None:
         ({"vocabulary-name": "nope"}, "vocabulary couldn't be found"),
         ({"vocabulary-filter-name": "nope"}, "vocabulary filter couldn't be found"),
         ({"language-model-name": "nope"}, "language model couldn't be found"),
-        ({"vocabulary-name": "french-words"}, "is for fr-FR"),
     ],
 )
-async def test_unknown_or_mismatched_resources_are_refused(ep: LocalEndpoint, query, needle) -> None:
+async def test_unknown_resources_are_refused(ep: LocalEndpoint, query, needle) -> None:
     base = {"language-code": "en-US", "media-encoding": "pcm", "sample-rate": "16000"}
     messages = await exchange(ep, "/stream-transcription-websocket", {**base, **query}, [])
     assert [m["type"] for m in messages] == ["BadRequestException"]
     assert needle in messages[0]["body"]["Message"]
+
+
+async def test_resources_in_another_language_are_silently_not_applied(ep: LocalEndpoint) -> None:
+    """The API reference: "If the languages don't match, the custom vocabulary [filter,
+    language model] isn't applied. There are no errors or warnings"."""
+    pcm = (FIXTURES / "fox.pcm").read_bytes()
+    frames = [eventstream.encode(AUDIO_HEADERS, c) for c in chunks(pcm)]
+    base = {"language-code": "en-US", "media-encoding": "pcm", "sample-rate": "16000"}
+
+    async def finals(**extra: str) -> str:
+        messages = await exchange(ep, "/stream-transcription-websocket", {**base, **extra}, frames)
+        assert not [m for m in messages if m["type"] != "TranscriptEvent"], messages
+        return " ".join(r["Alternatives"][0]["Transcript"] for r in transcript_results(messages) if not r["IsPartial"])
+
+    english_filter = await finals(**{"vocabulary-filter-name": "animals"})
+    assert "fox" not in english_filter.lower() and "***" in english_filter  # applied: masked
+    french_filter = await finals(**{"vocabulary-filter-name": "animaux", "vocabulary-name": "french-words"})
+    assert "fox" in french_filter.lower() and "***" not in french_filter  # not applied, no error
 
 
 async def test_vocabulary_names_with_language_identification(ep: LocalEndpoint) -> None:
@@ -511,3 +533,14 @@ async def test_hostile_configuration_events_get_a_typed_refusal(ep: LocalEndpoin
     assert (
         "ChannelDefinitions" in messages[0]["body"]["Message"] or "ConfigurationEvent" in messages[0]["body"]["Message"]
     )
+
+
+async def test_no_built_in_example_acts_on_a_stream_that_did_not_ask() -> None:
+    async with LocalEndpoint(tls="none") as plain:
+        messages = await call_analytics(plain)
+    assert "CategoryEvent" not in {m["type"] for m in messages}  # no example category fires unasked
+    assert utterances(messages)
+    async with LocalEndpoint(tls="none", resources="example") as examples:
+        messages = await call_analytics(examples)
+    matched = [n for m in messages if m["type"] == "CategoryEvent" for n in m["body"]["MatchedCategories"]]
+    assert matched == ["example-category"]  # asked for: "how can I help you"

@@ -228,3 +228,18 @@ async def test_streams_naming_many_vocabularies_do_not_keep_a_decoder_each() -> 
             results = await run(ep, PcmSource(FIXTURES / "fox.pcm", sample_rate=16000), vocabulary_name=f"v{i}")
             assert word_error_rate(FOX_TEXT, final_text(results)) <= 0.3
     assert _POOL.idle_vocabulary() <= _POOL.max_idle_vocabulary
+
+
+@pytest.mark.parametrize("stabilization", [False, True])
+async def test_partials_are_written_like_finals(endpoint: LocalEndpoint, stabilization: bool) -> None:
+    """As the service's are ("Welcome to Amazon."): capitalised and closed by a period."""
+    extra = {"enable_partial_results_stabilization": True} if stabilization else {}
+    results = await run(endpoint, PcmSource(FIXTURES / "fox.pcm", sample_rate=16000), **extra)
+    partials = [r for r in results if r.is_partial and r.transcript]
+    assert partials
+    for result in partials:
+        assert result.transcript[0].isupper() and result.transcript.endswith(".")
+        last = result.alternatives[0].items[-1]
+        assert last.type == "punctuation" and last.content == "."
+        if stabilization:
+            assert last.stable is False  # the period moves with the words still to come

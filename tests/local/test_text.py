@@ -214,7 +214,13 @@ def test_resources_files_in_json_and_yaml(tmp_path: Path) -> None:
     (tmp_path / "r.json").write_text(json.dumps({"LanguageModels": [{"ModelName": "lm", "LanguageCode": "en-US"}]}))
     assert "mine" in load_resources(tmp_path / "r.yaml").filters
     loaded = load_resources(tmp_path / "r.json")
-    assert "lm" in loaded.language_models and "example-vocabulary" in loaded.vocabularies  # built-ins stay
+    assert "lm" in loaded.language_models
+    assert not loaded.vocabularies and not loaded.categories  # no built-in example unless asked for
+    examples = load_resources("example")
+    assert "example-vocabulary" in examples.vocabularies and [c.name for c in examples.categories] == [
+        "example-category"
+    ]
+    assert load_resources(None) == load_resources({})
     (tmp_path / "bad.yaml").write_text("a: [")
     with pytest.raises(ParameterError, match="not valid YAML") as info:
         load_resources(tmp_path / "bad.yaml")
