@@ -9,6 +9,7 @@ The requests are signed by botocore (HTTP/2) and presigned by botocore (WebSocke
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import urlencode
 
@@ -17,7 +18,10 @@ from websockets.asyncio.client import connect
 
 import eventstream
 from sigv4 import signature_from_authorization
+from streaming import TranscribeStreamingClient, open_audio
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
+from streaming.models import to_service_json
+from streaming.params import PARAMETERS, Operation
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 from .raw_clients import AUDIO_HEADERS, FrameSigner, botocore_presigned, botocore_signed_headers, chunks, h2_exchange
@@ -116,3 +120,58 @@ async def test_every_boolean_sent_false_over_websocket(plain_endpoint: LocalEndp
             messages += decoder.feed(data)
     assert word_error_rate(FOX_TEXT, " ".join(final_texts(messages))) <= 0.25
     assert [s.outcome for s in plain_endpoint.completed] == ["completed"]
+
+
+# -- every boolean of the parameter table, sent false, changes nothing -------------------------------
+
+
+REQUIRED = {
+    Operation.TRANSCRIPTION: {"language_code": "en-US"},
+    Operation.MEDICAL: {"language_code": "en-US", "specialty": "PRIMARYCARE", "type": "DICTATION"},
+    Operation.CALL_ANALYTICS: {"language_code": "en-US"},
+}
+FALSE_CASES = [
+    (operation, param.name)
+    for operation in Operation
+    for param in PARAMETERS
+    if param.kind is bool and operation in param.operations
+]
+
+
+async def finals_of(endpoint: LocalEndpoint, transport: str, operation: Operation, **values: object) -> list:
+    url = endpoint.http2_url if transport == "http2" else endpoint.websocket_url
+    client = TranscribeStreamingClient(endpoint=url, transport=transport)  # type: ignore[arg-type]
+    start = {
+        Operation.TRANSCRIPTION: client.start_stream_transcription,
+        Operation.MEDICAL: client.start_medical_stream_transcription,
+        Operation.CALL_ANALYTICS: client.start_call_analytics_stream_transcription,
+    }[operation]
+    source = open_audio(FIXTURES / "fox.pcm", sample_rate=16000)
+    async with start(media_sample_rate_hz=16000, media_encoding="pcm", **REQUIRED[operation], **values) as stream:
+        sender = asyncio.create_task(stream.send_from(source, realtime=False))
+        events = [e async for e in stream]
+        await sender
+    out = []
+    for event in events:
+        body = json.loads(to_service_json(event))
+        body.pop("UtteranceId", None)
+        for result in body.get("Transcript", {}).get("Results", []) if isinstance(body.get("Transcript"), dict) else []:
+            result.pop("ResultId", None)
+            if not result["IsPartial"]:
+                out.append(result)
+        if "UtteranceId" not in body and not body.get("IsPartial", True):
+            out.append(body)
+    return out
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+async def test_every_boolean_of_the_table_sent_false_gives_the_same_stream(
+    plain_endpoint: LocalEndpoint, transport: str
+) -> None:
+    """For each operation, each boolean parameter it takes, sent explicitly as false, gives
+    exactly the results of a stream that leaves it out (recognition is deterministic)."""
+    assert len(FALSE_CASES) >= 9
+    baselines = {op: await finals_of(plain_endpoint, transport, op) for op in Operation}
+    for operation, name in FALSE_CASES:
+        assert baselines[operation], operation
+        assert await finals_of(plain_endpoint, transport, operation, **{name: False}) == baselines[operation], name
