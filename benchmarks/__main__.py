@@ -6,7 +6,7 @@ import argparse
 import platform
 import sys
 
-from . import codec, endpoint, models, scale, sign
+from . import codec, endpoint, imports, models, scale, sign
 
 TABLES = {
     "codec": codec.main,
@@ -14,6 +14,7 @@ TABLES = {
     "models": models.main,
     "endpoint": endpoint.main,
     "scale": scale.main,
+    "imports": imports.main,
 }
 
 

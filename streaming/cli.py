@@ -7,7 +7,6 @@ traceback. Every command has ``--help`` with examples.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import functools
 import io
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from .params import PARAMETERS, Param
 
 if TYPE_CHECKING:
+    import asyncio
+
     from sigv4 import Credentials
 
 __all__ = ["build_parser", "main"]
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  streamscribe transcribe speech.wav --endpoint https://127.0.0.1:8443 --ca ca.pem --output srt",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("--version", action="version", version=f"streamscribe {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     t = commands.add_parser(
@@ -269,12 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
         )
-        sub.add_argument("--version", action="version", version=f"streamscribe {_version()}")
+        sub.add_argument("--version", action=_Version, help="show the version and exit")
     return parser
 
 
 class CliError(Exception):
     """An error for the user: one line, with what to do."""
+
+
+class _Version(argparse.Action):
+    """--version, read from the installed metadata only when asked (it costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"streamscribe {_version()}")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -405,6 +417,8 @@ def _printable_line(text: str) -> str:
 
 
 def _run(coroutine: Any) -> int:
+    import asyncio  # noqa: PLC0415 - only the commands that run a loop load it
+
     return int(asyncio.run(coroutine) or 0)
 
 
@@ -454,6 +468,8 @@ def _connect_hint(exc: BaseException) -> str:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415 - only the commands that run a loop load it
+
     from sigv4 import Credentials  # noqa: PLC0415
 
     from .credentials import DEV_CREDENTIALS  # noqa: PLC0415
@@ -566,6 +582,8 @@ async def _serve_workers(args: argparse.Namespace) -> int:
     One certificate serves them all (clients trust one CA). Each worker has its own limits
     and its own job store, so a post-call job is known to the worker that ran its stream.
     """
+    import asyncio  # noqa: PLC0415 - only the commands that run a loop load it
+
     from .local.resources import load_resources  # noqa: PLC0415
     from .local.server import is_loopback  # noqa: PLC0415
     from .local.tls import mint_self_signed  # noqa: PLC0415
@@ -677,10 +695,10 @@ def _job(args: argparse.Namespace) -> int:
     _check_ca(args.ca)
     service = "voiceid" if args.speaker_enrollment else "transcribe"
     endpoint = args.endpoint or default_jobs_endpoint(service, args.region)
-    from .client import check_endpoint, check_region  # noqa: PLC0415
+    from .endpoints import check_endpoint, check_region  # noqa: PLC0415
 
     check_region(args.region)
-    check_endpoint(endpoint, "http2")
+    check_endpoint(endpoint, "api")
     credentials = _credentials(args, endpoint)
     tty = sys.stderr.isatty()
 
@@ -785,7 +803,8 @@ def _credentials(args: argparse.Namespace, endpoint: str) -> Credentials:
 
 
 def _presign(args: argparse.Namespace) -> str:
-    from .client import check_endpoint, check_region, presign_websocket_url  # noqa: PLC0415
+    from .client import presign_websocket_url  # noqa: PLC0415
+    from .endpoints import check_endpoint, check_region  # noqa: PLC0415
     from .session import default_endpoint  # noqa: PLC0415
 
     check_region(args.region)
@@ -974,8 +993,11 @@ def _warn_about_language(args: argparse.Namespace, endpoint: str) -> None:
 
 
 async def _transcribe(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415 - only the commands that run a loop load it
+
     from .audio import AsyncByteSource, MicrophoneSource  # noqa: PLC0415
-    from .client import TranscribeStreamingClient, check_endpoint, check_region  # noqa: PLC0415
+    from .client import TranscribeStreamingClient  # noqa: PLC0415
+    from .endpoints import check_endpoint, check_region  # noqa: PLC0415
     from .session import default_endpoint  # noqa: PLC0415
 
     if args.medical and args.call_analytics:

@@ -36,6 +36,7 @@ from sigv4 import Credentials
 
 from .audio import AudioChunk, AudioSource
 from .core import (
+    DEFAULT_RETRY,
     Action,
     AudioState,
     CloseConnection,
@@ -54,6 +55,7 @@ from .core import (
     check_source_channels,
 )
 from .credentials import credentials_for, is_local_endpoint
+from .endpoints import check_endpoint, check_region
 from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
 from .params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
 from .session import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
@@ -69,36 +71,8 @@ __all__ = [
     "presign_websocket_url",
 ]
 
-DEFAULT_RETRY: Final = RetryPolicy()
 _ALPN: Final = {"http2": ["h2"], "websocket": ["http/1.1"]}
-_SCHEMES: Final = {"http2": ("https", "http"), "websocket": ("wss", "ws")}
 _TRANSPORTS: Final[Mapping[str, Callable[..., Transport]]] = {"http2": Http2Transport, "websocket": WebSocketTransport}
-
-
-def check_endpoint(endpoint: str, transport: str) -> str:
-    """``endpoint`` without a trailing slash, or :class:`ParameterError` saying what is wrong."""
-    schemes = _SCHEMES[transport]
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise ParameterError("endpoint", f"endpoint {endpoint!r} is not a URL: {exc}") from exc
-    if parts.scheme not in schemes:
-        raise ParameterError(
-            "endpoint",
-            f"endpoint {endpoint!r} must start with {schemes[0]}:// (or {schemes[1]}:// without TLS) for {transport}",
-        )
-    if not parts.hostname:
-        raise ParameterError("endpoint", f"endpoint {endpoint!r} has no host name")
-    if parts.username is not None or parts.password is not None:
-        raise ParameterError(
-            "endpoint",
-            f"endpoint {parts.scheme}://{parts.hostname}... must not carry a user name or password: "
-            "requests are signed with AWS credentials, not URL credentials",
-        )
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ParameterError("endpoint", f"endpoint {endpoint!r} must be scheme://host[:port], without a path")
-    return endpoint.rstrip("/")
 
 
 class TranscribeStreamingClient:
@@ -293,12 +267,6 @@ def _check_channel_definitions(definitions: Sequence[Mapping[str, object]]) -> l
 
 def _check_post_call(settings: Mapping[str, object]) -> dict[str, object]:
     return dict(check_post_call_settings(settings))
-
-
-def check_region(region: str) -> None:
-    """A region name such as ``eu-west-1``, or :class:`ParameterError`."""
-    if not isinstance(region, str) or not region or not all(c.isalnum() or c == "-" for c in region):
-        raise ParameterError("region", f"region must be a name such as us-east-1, not {region!r}")
 
 
 @dataclass(slots=True)

@@ -55,6 +55,7 @@ from .protocol import ResultEvent, UnknownEvent
 from .session import MAX_PRESIGN_EXPIRES, ClientSession
 
 __all__ = [
+    "DEFAULT_RETRY",
     "TRANSITIONS",
     "Action",
     "AudioState",
@@ -131,6 +132,9 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(max_delay, base_delay * 2**attempt)]."""
         return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2 ** min(attempt, 32))))
+
+
+DEFAULT_RETRY: Final = RetryPolicy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any, Final, TextIO
 import msgspec
 
 from .captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
-from .client import StreamReconnected, StreamStats
+from .core import StreamReconnected, StreamStats
 from .models import to_service_json
 
 __all__ = ["CaptionPrinter"]

@@ -40,9 +40,9 @@ import msgspec
 import sigv4
 from sigv4 import Credentials
 
-from .client import DEFAULT_RETRY, check_endpoint, check_region
-from .core import RetryPolicy
+from .core import DEFAULT_RETRY, RetryPolicy
 from .credentials import credentials_for
+from .endpoints import check_endpoint, check_region
 from .errors import (
     ConnectError,
     ParameterError,
@@ -610,7 +610,7 @@ class _Settings:
         check_region(region)
         self.region = region
         self.endpoints = {
-            "transcribe": check_endpoint(endpoint or default_jobs_endpoint("transcribe", region), "http2"),
+            "transcribe": check_endpoint(endpoint or default_jobs_endpoint("transcribe", region), "api"),
             "voiceid": check_endpoint(
                 voiceid_endpoint or endpoint or default_jobs_endpoint("voiceid", region), "http2"
             ),

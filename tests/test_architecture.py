@@ -178,3 +178,116 @@ def test_the_h2_hook_the_endpoint_overrides_still_exists() -> None:
     # streaming.local.h2server overrides this private method; pyproject pins h2 < 5.
     assert int(h2.__version__.split(".")[0]) == 4
     assert callable(getattr(h2.connection.H2Connection, "_receive_goaway_frame", None))
+
+
+# -- what importing loads, and the import graph (issue 17) ------------------------------------------
+
+# The layers that decide (pure) must load no I/O library, whatever imports them: each is
+# imported alone in a fresh interpreter and sys.modules is read.
+PURE_MODULES = [
+    "streaming",
+    "streaming.params",
+    "streaming.models",
+    "streaming.errors",
+    "streaming.protocol",
+    "streaming.session",
+    "streaming.core",
+    "streaming.containers",
+    "streaming.captions",
+    "streaming.formats",
+    "streaming.credentials",
+    "streaming.endpoints",
+    "streaming.display",
+    "streaming.cli",  # the command line loads what a subcommand needs, when it runs
+    "eventstream",
+    "sigv4",
+]
+IO_LIBRARIES = ("asyncio", "ssl", "h2", "websockets", "httpx", "aiohttp")
+
+
+def test_pure_modules_load_no_io_library_in_a_fresh_interpreter() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import importlib, json, sys\n"
+        "out = {}\n"
+        f"for name in {PURE_MODULES!r}:\n"
+        "    before = set(sys.modules)\n"
+        "    importlib.import_module(name)\n"
+        f"    out[name] = sorted(m for m in {IO_LIBRARIES!r} if m in sys.modules)\n"
+        "    for added in set(sys.modules) - before:\n"
+        "        del sys.modules[added]\n"
+        "print(json.dumps(out))\n"
+    )
+    # One interpreter per module would be cleaner and slower; unloading what each import
+    # added gives every module a fresh start in this one (nothing here caches across).
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded = json.loads(result.stdout)
+    assert {name: libraries for name, libraries in loaded.items() if libraries} == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Project modules ``path`` imports when it is imported (not in functions, not only
+    for type checkers)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.If | ast.Try):
+                visit(node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", []))
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    base = ".".join([*anchor, base] if base else anchor)
+                if node.module:  # "from . import x" imports x, not the package being built
+                    found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+
+    visit(tree.body)
+    return found
+
+
+def test_no_import_cycle_anywhere() -> None:
+    paths = [p for pkg in ("eventstream", "sigv4", "streaming") for p in sources(pkg)]
+    modules = {_module_name(p): p for p in paths}
+    graph = {
+        name: {m for m in _top_level_imports(path) if m in modules and m != name} for name, path in modules.items()
+    }
+    # A package's __init__ importing its own submodules is how packages work; an edge back
+    # from a submodule to its package is then only a cycle if the package imports it.
+    cycles = []
+    state: dict[str, int] = {}
+
+    def walk(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                cycles.append([*trail[trail.index(target) :], target] if target in trail else [node, target])
+            elif target not in state:
+                walk(target, [*trail, target])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert cycles == []

@@ -1,0 +1,54 @@
+"""Where requests go: endpoint URLs and regions, checked before anything connects (pure).
+
+One home for these rules, shared by the streaming client, the presigner, the job client
+and the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlsplit
+
+from .errors import ParameterError
+
+__all__ = ["check_endpoint", "check_region"]
+
+_SCHEMES: Final = {
+    "http2": ("https", "http"),
+    "websocket": ("wss", "ws"),
+    "api": ("https", "http"),  # the JSON job APIs (HTTP/1.1)
+}
+_FOR: Final = {"http2": "HTTP/2 streams", "websocket": "WebSocket streams", "api": "the job APIs"}
+
+
+def check_endpoint(endpoint: str, kind: str) -> str:
+    """``endpoint`` (for ``kind``: ``http2``, ``websocket`` or ``api``) without a trailing
+    slash, or :class:`ParameterError` saying what is wrong."""
+    schemes = _SCHEMES[kind]
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ParameterError("endpoint", f"endpoint {endpoint!r} is not a URL: {exc}") from exc
+    if parts.scheme not in schemes:
+        raise ParameterError(
+            "endpoint",
+            f"endpoint {endpoint!r} must start with {schemes[0]}:// (or {schemes[1]}:// without TLS) for {_FOR[kind]}",
+        )
+    if not parts.hostname:
+        raise ParameterError("endpoint", f"endpoint {endpoint!r} has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise ParameterError(
+            "endpoint",
+            f"endpoint {parts.scheme}://{parts.hostname}... must not carry a user name or password: "
+            "requests are signed with AWS credentials, not URL credentials",
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ParameterError("endpoint", f"endpoint {endpoint!r} must be scheme://host[:port], without a path")
+    return endpoint.rstrip("/")
+
+
+def check_region(region: str) -> None:
+    """A region name such as ``eu-west-1``, or :class:`ParameterError`."""
+    if not isinstance(region, str) or not region or not all(c.isalnum() or c == "-" for c in region):
+        raise ParameterError("region", f"region must be a name such as us-east-1, not {region!r}")
