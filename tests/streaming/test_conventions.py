@@ -28,7 +28,9 @@ CLASS_NAME = re.compile(
 )
 
 
-def cli(*argv: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *argv: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "streaming.cli", *map(str, argv)],
         capture_output=True,
@@ -36,6 +38,7 @@ def cli(*argv: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
         timeout=90,
         check=False,
         env=env,
+        cwd=cwd,
     )
 
 
@@ -72,16 +75,7 @@ def test_mistakes_are_one_line_that_names_the_flag(argv: list[str], needles: lis
         shadow.mkdir()
         (shadow / "sounddevice.py").write_text("raise ImportError('no sounddevice here')\n")
         env["PYTHONPATH"] = os.pathsep.join([str(shadow), str(Path.cwd())])
-    result = subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-    )
-    err = one_line(result)
+    err = one_line(cli(*argv, env=env, cwd=tmp_path))
     for needle in needles:
         assert needle in err, err
     assert not (tmp_path / "out.json").exists()  # refused before anything was written
