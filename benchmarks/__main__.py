@@ -6,7 +6,7 @@ import argparse
 import platform
 import sys
 
-from . import codec, endpoint, imports, models, scale, sign
+from . import codec, endpoint, imports, models, recognition, scale, sign
 
 TABLES = {
     "codec": codec.main,
@@ -15,6 +15,7 @@ TABLES = {
     "endpoint": endpoint.main,
     "scale": scale.main,
     "imports": imports.main,
+    "recognition": recognition.main,
 }
 
 

@@ -1011,12 +1011,12 @@ async def _transcribe(args: argparse.Namespace) -> int:
     _check_ca(args.ca)
     _output_mode(args)
     source = _source(args)
-    _warn_about_language(args, endpoint)
     credentials = _credentials(args, endpoint)
     client = TranscribeStreamingClient(
         region=args.region, credentials=credentials, endpoint=args.endpoint, transport=transport, ca_file=args.ca
     )
-    stream = _open_stream(client, args, source)
+    stream = _open_stream(client, args, source)  # every parameter checked: a bad language is an error first
+    _warn_about_language(args, endpoint)
     live = isinstance(source, MicrophoneSource | AsyncByteSource)  # stdin and the microphone pace themselves
     speed = 1.0 if args.speed is None else args.speed
     # A live source that stalls is kept open with silence in its own encoding.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -20,6 +20,7 @@ from .resources import VocabularyPhrase
 from .voice import pitch
 
 __all__ = [
+    "DECODER_SETTINGS",
     "ChannelRecognizer",
     "DecoderPool",
     "NullRecognizer",
@@ -117,6 +118,10 @@ class NullRecognizer:
         pass
 
 
+DECODER_SETTINGS: Final[Mapping[str, Any]] = {}
+"""pocketsphinx settings beyond its defaults (chosen from ``python -m benchmarks recognition``)."""
+
+
 class DecoderPool:
     """pocketsphinx decoders, loaded on demand and reused across streams.
 
@@ -131,9 +136,12 @@ class DecoderPool:
     recently used vocabulary goes first). Decoders in use are bounded by the streams.
     """
 
-    def __init__(self, *, max_idle: int = 4, max_idle_vocabulary: int = 2) -> None:
+    def __init__(
+        self, *, max_idle: int = 4, max_idle_vocabulary: int = 2, settings: Mapping[str, Any] | None = None
+    ) -> None:
         self._free: collections.OrderedDict[tuple[VocabularyPhrase, ...], list[Any]] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self.settings = dict(DECODER_SETTINGS if settings is None else settings)
         self.max_idle = max_idle
         self.max_idle_vocabulary = max_idle_vocabulary
         self.loaded = 0
@@ -150,7 +158,7 @@ class DecoderPool:
                 return decoder
         from pocketsphinx import Decoder  # noqa: PLC0415 - the local extra
 
-        decoder = Decoder(samprate=RATE, loglevel="FATAL")
+        decoder = Decoder(samprate=RATE, loglevel="FATAL", **self.settings)
         added = pronunciations(decoder.lookup_word, phrases)
         for i, (word, phones) in enumerate(added):
             decoder.add_word(word, phones, i == len(added) - 1)  # rebuild the search once, at the end

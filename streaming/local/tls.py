@@ -134,10 +134,34 @@ def server_context(cert_file: Path, key_file: Path, *, alpn: list[str]) -> ssl.S
     try:
         context.load_cert_chain(cert_file, key_file)
     except ssl.SSLError as exc:
-        raise ParameterError(
-            "tls",
-            f"cannot use {cert_file} and {key_file} as a TLS certificate chain and its key: {exc.reason or exc} "
-            "(both PEM; the key must match the first certificate)",
-        ) from exc
+        raise ParameterError("tls", _chain_problem(Path(cert_file), Path(key_file), exc)) from exc
     context.set_alpn_protocols(alpn)
     return context
+
+
+def _pem_kinds(path: Path) -> set[str]:
+    """What a PEM file holds: "certificate", "key", or nothing recognisable."""
+    try:
+        head = path.read_bytes()[: 1 << 20]
+    except OSError:
+        return set()
+    kinds = set()
+    if b"-----BEGIN CERTIFICATE-----" in head:
+        kinds.add("certificate")
+    if b"PRIVATE KEY-----" in head:
+        kinds.add("key")
+    return kinds
+
+
+def _chain_problem(cert_file: Path, key_file: Path, exc: ssl.SSLError) -> str:
+    """What is wrong with a certificate and key pair, in words (not OpenSSL's "PEM lib")."""
+    cert_kinds, key_kinds = _pem_kinds(cert_file), _pem_kinds(key_file)
+    if "key" in cert_kinds and "certificate" not in cert_kinds and "certificate" in key_kinds:
+        return f"--tls-cert {cert_file} holds a private key and --tls-key {key_file} a certificate: they are swapped"
+    if "certificate" not in cert_kinds:
+        return f"--tls-cert {cert_file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    if "key" not in key_kinds:
+        return f"--tls-key {key_file} holds no PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+    if "KEY_VALUES_MISMATCH" in str(exc) or "values mismatch" in str(exc):
+        return f"the private key in --tls-key {key_file} does not belong to the certificate in --tls-cert {cert_file}"
+    return f"cannot use --tls-cert {cert_file} with --tls-key {key_file}: {exc.reason or exc}"

@@ -174,3 +174,44 @@ async def test_escape_sequences_in_a_service_error_never_reach_the_terminal() ->
     assert process.returncode == 1
     assert "bad" in text and "here" in text
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_swapped_or_mismatched_tls_files_are_named(tmp_path: Path) -> None:
+    from streaming.local.tls import mint_self_signed
+
+    one, other = mint_self_signed(), mint_self_signed()
+    swapped = one_line(cli("serve", "--tls-cert", one.key_file, "--tls-key", one.cert_file, cwd=tmp_path))
+    assert "they are swapped" in swapped and str(one.key_file) in swapped and "PEM lib" not in swapped
+    mismatched = one_line(cli("serve", "--tls-cert", one.cert_file, "--tls-key", other.key_file, cwd=tmp_path))
+    assert "does not belong to the certificate" in mismatched
+
+
+def test_a_bad_language_is_an_error_without_the_english_only_note_first() -> None:
+    err = one_line(cli("transcribe", FOX_WAV, "--language", "xx-YY", "--endpoint", "http://127.0.0.1:9"))
+    assert "xx-YY" in err and "English only" not in err
+
+
+def test_what_was_heard_before_an_error_is_printed() -> None:
+    import io
+
+    from streaming.core import StreamStats
+    from streaming.display import CaptionPrinter
+    from streaming.models import Alternative, Item, Result, Transcript, TranscriptEvent
+
+    partial = TranscriptEvent(
+        transcript=Transcript(
+            results=(
+                Result(
+                    result_id="r1",
+                    is_partial=True,
+                    alternatives=(Alternative(transcript="the quick brown", items=(Item(content="the"),)),),
+                ),
+            )
+        )
+    )
+    out = io.StringIO()
+    printer = CaptionPrinter(out, tty=False, status=io.StringIO())
+    printer.event(partial, StreamStats())
+    assert out.getvalue() == ""  # a partial is not a line yet...
+    printer.abandon()  # ...but when the stream fails, it is not lost
+    assert out.getvalue() == "the quick brown\n"
