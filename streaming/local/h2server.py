@@ -25,6 +25,7 @@ import h2.exceptions
 from ..errors import ConnectionLost, ServiceError, TranscribeError, TransportError
 from ..h2channel import READ_SIZE, H2Channel
 from ..protocol import encode_exception, error_type_header
+from .stream import ResetRequested
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -267,6 +268,14 @@ class _Connection:
                 await self.send(b"", end=True)
         except ServiceError as exc:
             await self.fail(exc)
+        except ResetRequested as reset:  # a scripted fault breaks the connection
+            self.response_ended = True
+            if reset.how == "stream" and self.stream_id is not None:
+                with contextlib.suppress(h2.exceptions.ProtocolError):
+                    self.conn.reset_stream(self.stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
+                    self.flush()
+            else:
+                self.writer.transport.abort()
         except (ConnectionError, h2.exceptions.ProtocolError, TransportError):
             stream.outcome = "connection lost"
         finally:

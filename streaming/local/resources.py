@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from ..errors import ParameterError
 from ..params import StreamParams
+from .faults import FaultRule, parse_faults
 
 __all__ = [
     "BUILT_IN",
@@ -120,6 +121,7 @@ class Resources:
     language_models: Mapping[str, LanguageModel] = field(default_factory=dict)
     categories: tuple[Category, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)  # the seeded job lists (the job store reads them)
+    faults: tuple[FaultRule, ...] = ()  # scripted service faults (see .faults)
 
 
 def requested_names(params: StreamParams, single: str) -> tuple[str, ...]:
@@ -293,13 +295,14 @@ SECTIONS: Final = (
     "VocabularyFilters",
     "LanguageModels",
     "CallAnalyticsCategories",
+    "Faults",
     "TranscriptionJobs",
     "MedicalTranscriptionJobs",
     "CallAnalyticsJobs",
     "SpeakerEnrollmentJobs",
 )
 """The top-level keys a resources document may have (a typo must not be ignored)."""
-_JOB_SECTIONS: Final = SECTIONS[4:]
+_JOB_SECTIONS: Final = SECTIONS[5:]
 MAX_RESOURCES_BYTES: Final = 16 * 1024 * 1024
 """The largest resources file loaded (a service account's real resources are far smaller)."""
 
@@ -338,6 +341,7 @@ def parse_resources(document: Mapping[str, Any]) -> Resources:
         {m.name: m for m in models},
         tuple(categories),
         {key: document[key] for key in _JOB_SECTIONS if key in document},  # not the whole document
+        parse_faults(document.get("Faults")),
     )
 
 

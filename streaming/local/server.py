@@ -41,6 +41,7 @@ from ..errors import (
 )
 from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
 from .connections import LISTEN_BACKLOG, ConnectionGuard, default_connection_limits
+from .faults import FaultPlan
 from .jobs import MAX_POST_CALL_JOBS, JobStore
 from .resources import Resources, load_resources, requested_names
 from .stream import Limits, ServerStream, StreamSummary
@@ -107,6 +108,7 @@ class LocalEndpoint:
         self.region = region
         self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.resources: Resources = load_resources(resources)
+        self.faults = FaultPlan(self.resources.faults)
         self.jobs = JobStore(self.resources.raw, clock=self.clock, max_post_call_jobs=max_post_call_jobs)
         # The page and its /presign sign for anyone who asks: on by default only on loopback.
         self.page_enabled = is_loopback(host) if page is None else page
@@ -286,6 +288,9 @@ class LocalEndpoint:
                 raise _auth_error(exc) from exc
             except sigv4.SigningError as exc:
                 raise InvalidSignatureException(str(exc)) from exc
+            scripted = self.faults.job_call() if self.faults else None
+            if scripted is not None:
+                raise scripted
             try:
                 document = json.loads(body) if body else {}
             except ValueError as exc:
@@ -444,6 +449,9 @@ class LocalEndpoint:
                 request_id,
             )
         session_id = params.session_id or new_session_id()
+        scripted = self.faults.refuse_open(operation, session_id) if self.faults else None
+        if scripted is not None:
+            return _with_id(scripted, request_id)
         previous = self.streams.get(session_id)
         if previous is not None and previous.access_key_id != verified.access_key_id:
             # Only the identity that owns a session may take it over (the pair is public).
@@ -463,6 +471,7 @@ class LocalEndpoint:
             limits=self.limits,
             clock=self.clock,
             resources=self.resources,
+            faults=self.faults.for_stream(operation, session_id) if self.faults else None,
         )
         stream.access_key_id = verified.access_key_id
         self.streams[session_id] = stream

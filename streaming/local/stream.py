@@ -34,11 +34,12 @@ from ..models import CategoryEvent, UtteranceEvent
 from ..params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
 from ..protocol import encode_result_event
 from .audio import AudioFormatError, AudioPipeline
+from .faults import Reset, StreamFaults
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
 from .resources import Resources
 from .results import ResultBuilder
 
-__all__ = ["Limits", "ServerStream", "StreamSummary"]
+__all__ = ["Limits", "ResetRequested", "ServerStream", "StreamSummary"]
 
 log = logging.getLogger("streamscribe.local")
 
@@ -109,6 +110,15 @@ class _Watchdog:
         self._idle.cancel()
 
 
+class ResetRequested(Exception):
+    """A scripted fault breaks the connection: ``how`` is ``tcp`` (a reset) or ``stream``
+    (HTTP/2 RST_STREAM, WebSocket close 1011). The adapter carries it out."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSummary:
     """What the endpoint keeps of a finished stream (a few numbers, not its buffers,
@@ -139,6 +149,7 @@ class ServerStream:
         limits: Limits,
         clock: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.UTC),
         resources: Resources | None = None,
+        faults: StreamFaults | None = None,
     ) -> None:
         self.params = params
         self.request_id = request_id
@@ -168,6 +179,7 @@ class ServerStream:
         self._results = ResultBuilder(params, resources=resources)
         self._pipeline: AudioPipeline | None = None  # made with the first audio, once configured
         self._recognizers: list[Recognizer] = []
+        self.faults = faults  # scripted faults for this stream (serve --resources, Faults)
 
     # -- input (called by the transport for each chunk of received bytes) ---------------------
 
@@ -352,17 +364,29 @@ class ServerStream:
                 else:
                     inflight = _RECOGNITION.submit(self._process, data, final)
                     events = await asyncio.wrap_future(inflight)
+                if self.faults:
+                    await self._fault_delays(bool(events))
                 for event in events:
                     await send(encode_result_event(event))
                     if isinstance(event, UtteranceEvent | CategoryEvent) and not getattr(event, "is_partial", False):
                         self.finals.append(event)  # what a post-call job is built from
+                if self.faults:
+                    due = self.faults.at(self.audio_seconds)  # placed by audio time, not wall time
+                    if isinstance(due, Reset):
+                        self.outcome = f"reset by a scripted fault ({due.how})"
+                        raise ResetRequested(due.how)
+                    if due is not None:
+                        log.info(
+                            "stream %s: a scripted %s at %.2f s of audio", self.session_id, due.code, self.audio_seconds
+                        )
+                        raise due
                 if final:
                     self.outcome = "completed"
                     return
         except ServiceError as exc:
             self.outcome = exc.code
             raise
-        except (ConnectionError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.CancelledError, ResetRequested):
             raise
         except Exception as exc:
             # A fault of ours: the client gets the service's 500, the log gets the details.
@@ -383,6 +407,17 @@ class ServerStream:
                 inflight.add_done_callback(close)
             else:
                 close()
+
+    async def _fault_delays(self, sending: bool) -> None:
+        """Hold results back as the scripted faults say (a stall once, a delay each time)."""
+        assert self.faults is not None
+        hold = self.faults.stall(self.audio_seconds)
+        if hold:
+            log.info("stream %s: results held %g s by a scripted fault", self.session_id, hold)
+        if sending:
+            hold += self.faults.delay
+        if hold:
+            await asyncio.sleep(hold)
 
     def _queued(self) -> object | None:
         """The next queued item if one is waiting (no timer, no task switch)."""

@@ -22,7 +22,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..errors import AccessDeniedException, BadRequestException, ServiceError
 from ..protocol import encode_exception, error_type_header
-from .stream import TOO_BIG
+from .stream import TOO_BIG, ResetRequested
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -138,6 +138,12 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
         except ServiceError as exc:
             await stop_reading()
             await fail(exc)
+        except ResetRequested as reset:  # a scripted fault breaks the connection
+            await stop_reading()
+            if reset.how == "stream":
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"scripted fault")
+            elif request.transport is not None:
+                request.transport.abort()
         except (ConnectionError, RuntimeError):
             stream.outcome = "connection lost"
         finally:
