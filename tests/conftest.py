@@ -10,8 +10,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from streaming.local import LocalEndpoint
+
+# No property test may depend on how fast or busy the machine is: Hypothesis's per-example
+# deadline and its "too slow" health check are wall-clock judgements, so both are off.
+settings.register_profile(
+    "streamscribe", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("streamscribe")
 
 
 @pytest.fixture(autouse=True)
