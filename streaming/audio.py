@@ -18,7 +18,11 @@ page boundaries and carry their container header, which a resumed stream sends a
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import stat
 import struct
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -758,10 +762,90 @@ def _read_some(stream: IO[bytes], size: int) -> bytes:
 
 
 async def _rest(stream: IO[bytes], first: bytes) -> AsyncIterator[bytes]:
-    """``first``, then the rest of ``stream`` as it arrives (reads in a worker thread)."""
+    """``first``, then the rest of ``stream`` as it arrives.
+
+    The reads block, so they run in a thread of their own, at most a few chunks ahead. Not
+    in the loop's default executor: on Ctrl-C, ``asyncio.run`` waits for that executor, and
+    the read of a pipe that stays open never returns. A pipe is read from its descriptor
+    once ``select`` (a fifth of a second at a time) says it is readable, so the thread
+    notices when nobody reads any more and ends, and never sits inside the buffered
+    reader's lock while the interpreter exits.
+    """
     if first:
         yield first
+    fd = _pipe_descriptor(stream)
+    if fd is not None:
+        buffered = _buffered(stream, fd)  # what the reader holds already, before the thread reads the descriptor
+        if buffered:
+            yield buffered
     loop = asyncio.get_running_loop()
-    read = getattr(stream, "read1", stream.read)
-    while data := await loop.run_in_executor(None, read, _READ_SIZE):
-        yield data
+    chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+    room = threading.Semaphore(4)
+    stop = threading.Event()
+
+    def hand_over(item: bytes | BaseException) -> bool:
+        try:
+            loop.call_soon_threadsafe(chunks.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody reads any more
+            return False
+        return True
+
+    def read_once() -> bytes | None:
+        """A chunk, b"" at the end, None when the pipe has nothing yet."""
+        if fd is None:
+            return getattr(stream, "read1", stream.read)(_READ_SIZE)
+        if not select.select([fd], [], [], 0.2)[0]:
+            return None
+        return os.read(fd, _READ_SIZE)
+
+    def reader() -> None:
+        while not stop.is_set():
+            if not room.acquire(timeout=0.2):
+                continue
+            try:
+                data = read_once()
+            except Exception as exc:  # handed to the stream, which fails with it
+                hand_over(exc)
+                return
+            if data is None:
+                room.release()
+                continue
+            if not hand_over(data) or not data:
+                return
+
+    threading.Thread(target=reader, name="streamscribe-input", daemon=True).start()
+    try:
+        while True:
+            item = await chunks.get()
+            room.release()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+def _buffered(stream: IO[bytes], fd: int) -> bytes:
+    """The bytes a buffered reader of pipe ``fd`` holds already (or the pipe has now),
+    without waiting: the descriptor is non-blocking for this one read."""
+    blocking = os.get_blocking(fd)
+    os.set_blocking(fd, False)
+    try:
+        return getattr(stream, "read1", stream.read)(_READ_SIZE) or b""
+    except BlockingIOError:
+        return b""
+    finally:
+        os.set_blocking(fd, blocking)
+
+
+def _pipe_descriptor(stream: IO[bytes]) -> int | None:
+    """The descriptor of a pipe or socket ``stream`` reads (read without blocking), else
+    None: files never block, and a terminal's mode is shared with the shell."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None

@@ -244,7 +244,7 @@ class ChannelRecognizer:
         tail = bytes(self._buffer) or bytes(FRAME_BYTES)
         speech = self._endpointer.end_stream(tail)
         self._buffer.clear()
-        if speech is not None:
+        if speech:  # None, or no bytes at all (pocketsphinx's process_raw refuses an empty buffer)
             self._speech(speech)
         if self._segment is not None:
             updates.append(self._final())
@@ -265,7 +265,7 @@ class ChannelRecognizer:
         self._frames_in += 1
         self._history.append((start, frame))
         speech = self._endpointer.process(frame)
-        if speech is not None:
+        if speech:
             self._speech(speech)
         if self._segment is not None and not self._endpointer.in_speech:
             yield self._final()

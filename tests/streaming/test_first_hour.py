@@ -22,6 +22,7 @@ import urllib.request
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -317,26 +318,38 @@ def srt_cues(text: str) -> list[tuple[int, str, str]]:
     return cues
 
 
+def _held_stdin(process: subprocess.Popen[Any]) -> None:
+    """Two spoken sentences on stdin, then the pipe left open: the stream cannot end by
+    itself, however slowly a busy machine recognises (stdin keep-alive bridges the gap)."""
+    assert process.stdin is not None
+    fox = (FIXTURES / "fox.pcm").read_bytes()
+    process.stdin.write(fox + bytes(32000) + fox + bytes(32000))
+    process.stdin.flush()
+
+
 def test_srt_is_written_cue_by_cue_and_survives_ctrl_c(local: LocalEndpoint, tmp_path: Path) -> None:
     out = tmp_path / "demo.srt"
     process = subprocess.Popen(
-        [*CLI, "transcribe", str(DEMO), "--endpoint", local.http2_url, "-o", str(out), "--speed", "2"],
+        [*CLI, "transcribe", "-", "--rate", "16000", "--endpoint", local.http2_url, "-o", str(out)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        _held_stdin(process)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if out.exists() and len(srt_cues(out.read_text())) >= 2 and out.read_text().endswith("\n\n"):
                 break
             time.sleep(0.1)
-        assert process.poll() is None, "the stream ended before two cues were written"
+        assert process.poll() is None, "the stream ended while its input was still open"
         process.send_signal(signal.SIGINT)
         assert process.wait(20) == 130
     finally:
         if process.poll() is None:
             process.kill()
+        assert process.stdin is not None
+        process.stdin.close()
     cues = srt_cues(out.read_text())
     assert len(cues) >= 2
     assert [n for n, _, _ in cues] == list(range(1, len(cues) + 1))
@@ -750,17 +763,18 @@ def test_ctrl_c_on_a_terminal_clears_the_live_lines_and_says_interrupted(local: 
 
     main, secondary = pty.openpty()
     process = subprocess.Popen(
-        [*CLI, "transcribe", str(DEMO), "--endpoint", local.http2_url],  # real time: 23 s of audio
+        [*CLI, "transcribe", "-", "--rate", "16000", "--endpoint", local.http2_url],
         stdout=secondary,
         stderr=secondary,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
     )
     os.close(secondary)
     try:
-        # A final line, then a partial line under way (a live block is on screen).
-        screen = _read_until(main, b"\n")
-        screen += _read_until(main, b"s sent")
-        assert b"s sent" in screen
+        _held_stdin(process)  # the stream is still open when Ctrl-C comes, whatever the speed
+        # A final line, then the live block (partial line, progress) drawn again after it.
+        screen = _read_until(main, b"dog.", deadline=120)
+        screen += _read_until(main, b"s sent", deadline=60)
+        assert b"dog." in screen and b"s sent" in screen
         process.send_signal(signal.SIGINT)
         rest = _read_until(main, b"interrupted")
         assert process.wait(20) == 130
@@ -769,6 +783,8 @@ def test_ctrl_c_on_a_terminal_clears_the_live_lines_and_says_interrupted(local: 
         os.close(main)
         if process.poll() is None:
             process.kill()
+        assert process.stdin is not None
+        process.stdin.close()
     text = rest.decode("utf-8", "replace")
     # The live block (partial line, progress bar) is cleared, not left half-drawn above
     # the message, and nothing drawn after the clear is a progress bar.
