@@ -272,7 +272,7 @@ def _category(entry: Mapping[str, Any], where: str) -> Category:
             rules.append(CategoryRule("transcript", targets=tuple(t.lower() for t in targets), **common))  # type: ignore[arg-type]
         elif kind == "SentimentFilter":
             sentiments = body.get("Sentiments")
-            if not isinstance(sentiments, list) or not sentiments or not set(sentiments) <= set(_SENTIMENTS):
+            if not isinstance(sentiments, list) or not sentiments or not all(s in _SENTIMENTS for s in sentiments):
                 raise _fail(at, f"SentimentFilter.Sentiments must be a non-empty list of {', '.join(_SENTIMENTS)}")
             rules.append(CategoryRule("sentiment", sentiments=frozenset(sentiments), **common))  # type: ignore[arg-type]
         else:

@@ -194,6 +194,14 @@ def test_categories_match_once_with_roles_ranges_and_negation() -> None:
             },
             "Sentiments",
         ),
+        (  # found by fuzz_resources: a mapping in the list was an unhashable TypeError
+            {
+                "CallAnalyticsCategories": [
+                    {"CategoryName": "c", "Rules": [{"SentimentFilter": {"Sentiments": [{"a": 1}]}}]}
+                ]
+            },
+            "Sentiments",
+        ),
         ({"LanguageModels": [{"ModelName": "m", "LanguageCode": "en-US", "BaseModelName": "Huge"}]}, "BaseModelName"),
         (
             {"VocabularyFilters": [{"VocabularyFilterName": "f", "LanguageCode": "en-US", "Words": ["x"]}] * 2},
