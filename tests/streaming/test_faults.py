@@ -181,9 +181,10 @@ async def test_every_fault_ends_in_a_complete_transcript_or_a_typed_error(
 
 async def test_soak_across_midnight_utc_with_forced_reconnects() -> None:
     """A stream that crosses midnight UTC (the signing scope changes) on connections that
-    each break after 100 KB and a final result: one complete, duplicate-free timeline, and
+    each break after 60 KB and a final result: one complete, duplicate-free timeline, and
     memory flat. (Each broken connection delivered a final, so the reconnects needed depend
-    on the audio, not on how fast a busy machine recognises it.)"""
+    on the audio, not on how fast a busy machine recognises it; on a busy machine the
+    finals may all come after the audio, and then one break is all there is.)"""
     import datetime as dt
     import gc
     import tracemalloc
@@ -200,7 +201,7 @@ async def test_soak_across_midnight_utc_with_forced_reconnects() -> None:
         async with LocalEndpoint(tls="none", clock=clock) as ep:
             port = int(ep.http2_url.rsplit(":", 1)[1])
             async with FaultyProxy(
-                "127.0.0.1", port, mode="drop", after_bytes=100_000, every_connection=True, after_final=True
+                "127.0.0.1", port, mode="drop", after_bytes=60_000, every_connection=True, after_final=True
             ) as proxy:
                 client = TranscribeStreamingClient(
                     endpoint=f"http://127.0.0.1:{proxy.port}",
@@ -221,7 +222,7 @@ async def test_soak_across_midnight_utc_with_forced_reconnects() -> None:
     finally:
         tracemalloc.stop()
     assert started < midnight < ended  # the stream really crossed midnight UTC
-    assert len(reconnects) >= 2 and proxy.faults >= 2
+    assert len(reconnects) >= 1 and proxy.faults == len(reconnects)
     assert outcomes[-1] == "completed"  # the last connection, signed after midnight, verified to the end
     assert "InvalidSignatureException" not in outcomes and "BadRequestException" not in outcomes
     assert word_error_rate(DEMO_TEXT, text) <= 0.35
