@@ -413,17 +413,18 @@ class Stream:
         The core's CloseConnection is carried out here, for every connection still open,
         after the stream's tasks have stopped (a cancellation of the caller still wins).
         """
-        if self._core.state is not ConnectionState.CLOSED:
-            self._core.close()
+        closing = self._core.close() if self._core.state is not ConnectionState.CLOSED else []
         self._events.end(None)
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        reset = abort or self._core.audio is AudioState.SENDING  # unfinished audio: reset, not end
+        # The core says how its connection ends (reset while audio was still being sent);
+        # any other connection still open is a stale one and is reset.
+        ends = {a.generation: a.abort for a in closing if isinstance(a, CloseConnection)}
         for generation in list(self._transports):
-            await self._close_transport(generation, abort=reset)
+            await self._close_transport(generation, abort=abort or ends.get(generation, True))
 
     async def _wait_until(self, condition: Callable[[], bool]) -> None:
         while not condition():
