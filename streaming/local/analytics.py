@@ -44,9 +44,17 @@ def sentiment_of(text: str) -> str:
     return "NEUTRAL"
 
 
+# The ways callers state a problem, from the complaint categories contact centres track
+# (faults, billing, delivery, access, unresolved contact), not from our test calls: a
+# negation of something working or arriving, a fault word, a billing error, a wait, a
+# failure that keeps happening, and help that never came.
 _ISSUE_CUES: Final = re.compile(
-    r"\b(?:problem|issue|broken|error|wrong|(?:not|n't|never) (?:work\w*|arrive\w*|receive\w*|load\w*|connect\w*)"
+    r"\b(?:problem|issue|broken|error|wrong|faulty|outage"
+    r"|(?:not|n't|never) (?:work\w*|arrive\w*|receive\w*|load\w*|connect\w*|respond\w*|turn\w* on)"
     r"|can(?:no|')t|cannot|unable to|charged twice|overcharged|double charged|doesn't work|stopped working"
+    r"|keeps? (?:dropping|crashing|failing|freezing|disconnecting|breaking)|crash\w*|froze|frozen"
+    r"|(?:nobody|no one|never) (?:has |have )?(?:fixed|resolved|called|helped|answered)\w*"
+    r"|(?:has|have)n't (?:been )?(?:fixed|resolved|answered)"
     r"|complain\w*|refund|cancel\w*|lost|missing|late|delayed|still waiting)\b",
     re.IGNORECASE,
 )

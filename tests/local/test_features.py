@@ -544,3 +544,42 @@ async def test_no_built_in_example_acts_on_a_stream_that_did_not_ask() -> None:
         messages = await call_analytics(examples)
     matched = [n for m in messages if m["type"] == "CategoryEvent" for n in m["body"]["MatchedCategories"]]
     assert matched == ["example-category"]  # asked for: "how can I help you"
+
+
+@pytest.mark.parametrize(
+    ("said", "issues"),
+    [  # none of these is in a fixture: the cues are general, not our calls' phrases
+        ("the app keeps crashing when I open it", ["the app keeps crashing when I open it"]),
+        ("my package was delayed again", ["my package was delayed again"]),
+        ("I called twice and nobody has answered", ["nobody has answered"]),
+        ("the router will not turn on, so I need help", ["the router will not turn on"]),
+        ("thanks, everything works fine now", []),
+        ("I would like to upgrade my plan", []),
+    ],
+)
+def test_issues_are_found_in_speech_we_did_not_tune_to(said: str, issues: list[str]) -> None:
+    from streaming.local.analytics import find_issues
+
+    assert [said[begin:end] for begin, end in find_issues(said)] == issues
+
+
+async def test_call_analytics_on_a_call_the_analytics_were_not_written_for(ep: LocalEndpoint) -> None:
+    client = TranscribeStreamingClient(endpoint=ep.http2_url)
+    source = open_audio(FIXTURES / "call2.flac")
+    roles = [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "CUSTOMER"}]
+    async with client.start_call_analytics_stream_transcription(
+        language_code="en-US",
+        media_sample_rate_hz=source.sample_rate,
+        media_encoding="flac",
+        channel_definitions=roles,
+    ) as stream:
+        sender = asyncio.create_task(stream.send_from(source, realtime=False))
+        finals = [e async for e in stream if getattr(e, "is_partial", True) is False]
+        await sender
+    by_role = {e.participant_role: e for e in finals}
+    customer, agent = by_role["CUSTOMER"], by_role["AGENT"]
+    assert word_error_rate((FIXTURES / "call2-customer.txt").read_text(), customer.transcript) <= 0.2
+    assert word_error_rate((FIXTURES / "call2-agent.txt").read_text(), agent.transcript) <= 0.25  # "you're"
+    said = [customer.transcript[i.character_offsets.begin : i.character_offsets.end] for i in customer.issues_detected]
+    assert any("keeps dropping" in s for s in said) and any("nobody has fixed" in s for s in said), said
+    assert not agent.issues_detected
