@@ -390,6 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in ("serve", "demo"):
             print("streamscribe: interrupted", file=sys.stderr)
         return 130
+    except _cancelled():  # Ctrl-C through _interrupt_promptly: the command's task was cancelled
+        print("streamscribe: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `| head -1` closed our output: that is what the user wanted
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
@@ -414,6 +417,17 @@ def _printable_line(text: str) -> str:
     """``text`` on one line without control characters: a peer's message (a service error)
     must not drive the terminal with escape sequences."""
     return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _cancelled() -> type[BaseException]:
+    """asyncio's CancelledError when asyncio was loaded (a command ran a loop), else a
+    class nothing raises: the command line does not load asyncio to catch it."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio.CancelledError if asyncio is not None else _NeverRaised
+
+
+class _NeverRaised(BaseException):
+    pass
 
 
 def _run(coroutine: Any) -> int:
@@ -532,6 +546,30 @@ async def _serve(args: argparse.Namespace) -> int:
             logging.getLogger("streamscribe.local").info("browser page: %s/", endpoint.http_url)
         await stop.wait()
     return 0
+
+
+_INTERRUPT_GRACE = 10.0  # seconds Ctrl-C leaves the stream to close before the process just exits
+
+
+def _interrupt_promptly(loop: asyncio.AbstractEventLoop) -> None:
+    """Ctrl-C cancels the command (what was heard is printed, the connection closed); if
+    closing takes longer than a few seconds, or on a second Ctrl-C, the process exits at
+    once with 130. The loop's own handler is used: it wakes the loop through its signal
+    pipe whichever thread the signal lands on (a stdin reader's, say)."""
+    import asyncio  # noqa: PLC0415
+
+    task = asyncio.current_task()
+    pressed: list[float] = []
+
+    def interrupt() -> None:
+        if pressed or task is None:
+            os._exit(130)  # the second Ctrl-C: no more waiting
+        pressed.append(loop.time())
+        task.cancel()
+        loop.call_later(_INTERRUPT_GRACE, lambda: (print("streamscribe: interrupted", file=sys.stderr), os._exit(130)))
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+        loop.add_signal_handler(signal.SIGINT, interrupt)
 
 
 def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -1000,6 +1038,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
     from .endpoints import check_endpoint, check_region  # noqa: PLC0415
     from .session import default_endpoint  # noqa: PLC0415
 
+    _interrupt_promptly(asyncio.get_running_loop())
     if args.medical and args.call_analytics:
         raise CliError("choose one of --medical and --call-analytics")
     for flag, value in (("--specialty", args.specialty), ("--type", args.medical_type)):
