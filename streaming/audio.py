@@ -57,6 +57,7 @@ __all__ = [
     "WavSource",
     "open_audio",
     "open_stream",
+    "pcm_silence",
 ]
 
 MIN_CHUNK_MS: Final = 50
@@ -85,6 +86,11 @@ class AudioSource(Protocol):
         ...
 
     def __aiter__(self) -> AsyncIterator[AudioChunk]: ...
+
+
+def pcm_silence(sample_rate: int, channels: int, seconds: float) -> AudioChunk:
+    """``seconds`` of s16le zeros on every channel (a stalled PCM source's keep-alive)."""
+    return AudioChunk(bytes(round(sample_rate * seconds) * 2 * channels), seconds)
 
 
 def _check_chunk_ms(chunk_ms: int) -> int:
@@ -535,7 +541,7 @@ class AsyncByteSource:
         frames or pages renumbered after them). None when it cannot be made yet."""
         chunker = self._chunker
         if isinstance(chunker, _PcmChunker):
-            return AudioChunk(bytes(round(self.sample_rate * seconds) * 2 * self.channels), seconds)
+            return pcm_silence(self.sample_rate, self.channels, seconds)
         return chunker.silence(seconds)
 
 

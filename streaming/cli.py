@@ -409,14 +409,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # every failure ends as one line, unless --debug
         if args.debug:
             traceback.print_exc()
-        print(f"streamscribe: {_printable_line(_explain(exc))}", file=sys.stderr)
+        from .display import printable  # noqa: PLC0415 - a service's message must not drive the terminal
+
+        print(f"streamscribe: {printable(_explain(exc))}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-def _printable_line(text: str) -> str:
-    """``text`` on one line without control characters: a peer's message (a service error)
-    must not drive the terminal with escape sequences."""
-    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _cancelled() -> type[BaseException]:
@@ -490,10 +486,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from .local import LocalEndpoint  # noqa: PLC0415
 
     credentials = []
-    for pair in args.credentials or []:
+    for number, pair in enumerate(args.credentials or [], 1):
         akid, sep, secret = pair.partition(":")
         if not sep or not akid or not secret:
-            number = (args.credentials or []).index(pair) + 1
             raise CliError(
                 f"--credentials (the {_ordinal(number)} one) must be AKID:SECRET; "
                 "its value is not shown here, as it may hold a secret"
@@ -559,12 +554,13 @@ def _interrupt_promptly(loop: asyncio.AbstractEventLoop) -> None:
     import asyncio  # noqa: PLC0415
 
     task = asyncio.current_task()
-    pressed: list[float] = []
+    pressed = False
 
     def interrupt() -> None:
+        nonlocal pressed
         if pressed or task is None:
             os._exit(130)  # the second Ctrl-C: no more waiting
-        pressed.append(loop.time())
+        pressed = True
         task.cancel()
         loop.call_later(_INTERRUPT_GRACE, lambda: (print("streamscribe: interrupted", file=sys.stderr), os._exit(130)))
 
@@ -999,15 +995,13 @@ def _output_mode(args: argparse.Namespace) -> str:
     return _SUFFIXES.get(suffix, "text")
 
 
-def _outputs(args: argparse.Namespace, source: Any) -> tuple[list[Any], Any]:
-    """The printers: the chosen format to stdout or -o FILE, plus live captions on a terminal."""
+def _outputs(args: argparse.Namespace, source: Any, mode: str) -> tuple[list[Any], Any]:
+    """The printers: ``mode`` to stdout or -o FILE, plus live captions on a terminal."""
     from .display import CaptionPrinter  # noqa: PLC0415
 
     total = getattr(source, "duration", None)
-    mode = args.output
     if args.output_file is None:
-        return [CaptionPrinter(sys.stdout, mode=mode or "text", total_seconds=total)], None
-    mode = mode or _output_mode(args)
+        return [CaptionPrinter(sys.stdout, mode=mode, total_seconds=total)], None
     try:
         file = open(args.output_file, "w", encoding="utf-8")  # noqa: SIM115 - closed by _transcribe
     except OSError as exc:
@@ -1048,7 +1042,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
     check_region(args.region)  # flags first: a bad endpoint must not look like a credentials problem
     endpoint = check_endpoint(args.endpoint or default_endpoint(args.region, transport), transport)
     _check_ca(args.ca)
-    _output_mode(args)
+    mode = _output_mode(args)
     source = _source(args)
     credentials = _credentials(args, endpoint)
     client = TranscribeStreamingClient(
@@ -1058,10 +1052,8 @@ async def _transcribe(args: argparse.Namespace) -> int:
     _warn_about_language(args, endpoint)
     live = isinstance(source, MicrophoneSource | AsyncByteSource)  # stdin and the microphone pace themselves
     speed = 1.0 if args.speed is None else args.speed
-    # A live source that stalls is kept open with silence in its own encoding.
-    keepalive = _KEEPALIVE if isinstance(source, AsyncByteSource) or (live and source.media_encoding == "pcm") else None
-    printers, file = _outputs(args, source)
-    finished = False
+    keepalive = _KEEPALIVE if live else None  # a live source that stalls: silence in its own encoding
+    printers, file = _outputs(args, source, mode)
     try:
         async with stream:
             sender = asyncio.create_task(
@@ -1078,16 +1070,11 @@ async def _transcribe(args: argparse.Namespace) -> int:
                     await sender
         for printer in printers:
             printer.finish(stream.stats)
-        finished = True
-    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C: asyncio.run cancels us
+    except BaseException:  # an error or Ctrl-C: what was recognised is kept, then the error line
         for printer in printers:
             printer.abandon()
-        finished = True
         raise
     finally:
-        if not finished:  # an error: what was recognised stays on screen, then the error line
-            for printer in printers:
-                printer.abandon()
         if file is not None:
             file.close()
     return 0

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from sigv4 import Credentials
 
-from .audio import AudioChunk, AudioSource
+from .audio import AudioChunk, AudioSource, pcm_silence
 from .core import (
     DEFAULT_RETRY,
     Action,
@@ -642,11 +642,11 @@ class Stream:
 
         reader = loop.create_task(read())
         params = self.params
-        pcm_silence = AudioChunk(bytes(int(params.sample_rate * 0.1) * 2 * params.channels), 0.1)
+        zeros = pcm_silence(params.sample_rate, params.channels, 0.1)
         make_silence = getattr(source, "silence", None)
 
         def silence() -> AudioChunk | None:
-            return make_silence(0.1) if callable(make_silence) else pcm_silence
+            return make_silence(0.1) if callable(make_silence) else zeros
 
         start = loop.time()
         media = 0.0

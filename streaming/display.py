@@ -90,7 +90,7 @@ class CaptionPrinter:
             self.out.flush()
 
     def _note(self, text: str) -> None:
-        text = _printable(text)
+        text = printable(text)
         if self.tty:
             self._clear()
             self.out.write(f"{DIM}{text}{RESET}\n")
@@ -109,9 +109,9 @@ class CaptionPrinter:
             self.out.write(_labelled(line) + "\n")
         block = []
         for line in self.captions.pending[-1:]:
-            stable, unstable = _printable(line.stable), _printable(line.unstable)
+            stable, unstable = printable(line.stable), printable(line.unstable)
             if line.who:
-                stable = f"{_printable(line.who)}: {stable}".strip()
+                stable = f"{printable(line.who)}: {stable}".strip()
             visible = len(stable) + len(unstable) + 1
             if visible > width - 2:  # keep the newest words on screen
                 cut = visible - (width - 5)
@@ -148,10 +148,7 @@ class CaptionPrinter:
             for line in pending:
                 self.out.write(_labelled(line) + (f" {DIM}(unfinished){RESET}" if self.tty else "") + "\n")
         elif self.mode in ("srt", "vtt"):
-            for line in pending:
-                for cue in self.captions.cues_of(line):
-                    self._cues += 1
-                    self.out.write(srt_block(self._cues, cue) if self.mode == "srt" else vtt_block(cue))
+            self._write_cues(pending)
         with contextlib.suppress(OSError, ValueError):
             self.out.flush()
 
@@ -175,11 +172,12 @@ class CaptionPrinter:
         return f"{BOLD}{text}{RESET}" if self.tty else text
 
 
-def _printable(text: str) -> str:
-    """``text`` without control characters: a peer's text must not drive the terminal."""
+def printable(text: str) -> str:
+    """``text`` without control characters (each a space): a peer's text (a transcript, a
+    service error's message) must not drive the terminal."""
     return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _labelled(line: CaptionLine) -> str:
-    text = _printable(line.text)
-    return f"{_printable(line.who)}: {text}" if line.who else text
+    text = printable(line.text)
+    return f"{printable(line.who)}: {text}" if line.who else text

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["LISTEN_BACKLOG", "ConnectionGuard", "default_connection_limits"]
+__all__ = ["LISTEN_BACKLOG", "ConnectionGuard", "client_address", "default_connection_limits"]
 
 LISTEN_BACKLOG = 64
 """Each listening socket's backlog. asyncio accepts up to this many connections in one go
 before any of them is looked at, so each port may briefly hold that many more."""
 _RESERVED_DESCRIPTORS = 64 + 2 * LISTEN_BACKLOG  # the process's own files, and two accept bursts
+
+
+def client_address(peername: object) -> str:
+    """The client's address from a socket's peer name (``?`` when the socket has none)."""
+    return str(peername[0]) if isinstance(peername, tuple) and peername else "?"
 
 
 def default_connection_limits(max_streams: int, open_files: int) -> tuple[int, int]:

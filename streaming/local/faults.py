@@ -195,9 +195,6 @@ class FaultPlan:
         self._counts: dict[int, OrderedDict[str, int]] = {i: OrderedDict() for i in range(len(rules))}
         self._job_calls = [0] * len(rules)
 
-    def __bool__(self) -> bool:
-        return bool(self.rules)
-
     def _count(self, index: int, key: str) -> int:
         counts = self._counts[index]
         counts[key] = counts.get(key, 0) + 1

@@ -25,12 +25,13 @@ import h2.exceptions
 from ..errors import ConnectionLost, ServiceError, TranscribeError, TransportError
 from ..h2channel import READ_SIZE, H2Channel
 from ..protocol import encode_exception, error_type_header
+from .connections import client_address
 from .stream import ResetRequested
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
 
-__all__ = ["TolerantH2Connection", "client_address", "serve_http2_connection"]
+__all__ = ["TolerantH2Connection", "serve_http2_connection"]
 
 log = logging.getLogger("streamscribe.local")
 _CLOSE_GRACE = 5.0  # seconds a client gets to close after our GOAWAY
@@ -348,8 +349,3 @@ async def serve_http2_connection(
     finally:
         endpoint.connections.discard(connection)
         endpoint.guard.release(client)
-
-
-def client_address(peername: object) -> str:
-    """The client's address from a socket's peer name (``?`` when the socket has none)."""
-    return str(peername[0]) if isinstance(peername, tuple) and peername else "?"

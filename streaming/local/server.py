@@ -288,7 +288,7 @@ class LocalEndpoint:
                 raise _auth_error(exc) from exc
             except sigv4.SigningError as exc:
                 raise InvalidSignatureException(str(exc)) from exc
-            scripted = self.faults.job_call() if self.faults else None
+            scripted = self.faults.job_call()
             if scripted is not None:
                 raise scripted
             try:
@@ -449,7 +449,7 @@ class LocalEndpoint:
                 request_id,
             )
         session_id = params.session_id or new_session_id()
-        scripted = self.faults.refuse_open(operation, session_id) if self.faults else None
+        scripted = self.faults.refuse_open(operation, session_id)
         if scripted is not None:
             return _with_id(scripted, request_id)
         previous = self.streams.get(session_id)
@@ -471,7 +471,7 @@ class LocalEndpoint:
             limits=self.limits,
             clock=self.clock,
             resources=self.resources,
-            faults=self.faults.for_stream(operation, session_id) if self.faults else None,
+            faults=self.faults.for_stream(operation, session_id),
         )
         stream.access_key_id = verified.access_key_id
         self.streams[session_id] = stream

@@ -22,6 +22,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..errors import AccessDeniedException, BadRequestException, ServiceError
 from ..protocol import encode_exception, error_type_header
+from .connections import client_address
 from .stream import TOO_BIG, ResetRequested
 
 if TYPE_CHECKING:
@@ -158,15 +159,19 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
         """One line per plain HTTP request (page, /presign, files, 404s), as streams and job
         calls have theirs. The path only: a query may carry a presigned signature."""
         endpoint.http_handlers_served.add(request.protocol)  # its first request came in time
+        plain = request.path not in stream_paths and not (request.method == "POST" and request.path == "/")
+        status = 500  # what aiohttp answers for an exception that is not an HTTP one
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as exc:
-            if request.path not in stream_paths and not (request.method == "POST" and request.path == "/"):
-                log.info("http %s %s status=%d", request.method, request.path[:200], exc.status)
+            status = exc.status
             raise
-        if request.path not in stream_paths and not (request.method == "POST" and request.path == "/"):
-            log.info("http %s %s status=%d", request.method, request.path[:200], response.status)
-        return response
+        else:
+            status = response.status
+            return response
+        finally:
+            if plain:
+                log.info("http %s %s status=%d", request.method, request.path[:200], status)
 
     app = web.Application(middlewares=[log_requests])
     for operation in endpoint.operations:
@@ -183,8 +188,6 @@ def guard_http_server(server: web.Server, endpoint: LocalEndpoint) -> None:
     aiohttp's request handlers report to their ``web.Server`` when a connection opens and
     closes; those two calls are where the guard counts.
     """
-    from .h2server import client_address  # noqa: PLC0415
-
     loop = asyncio.get_running_loop()
     opened, closed = server.connection_made, server.connection_lost
     clients: dict[Any, str] = {}  # admitted handler -> its client address
