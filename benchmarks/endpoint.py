@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from streaming.data import DEMO_AUDIO
-from streaming.local.audio import AudioPipeline
+from streaming.local.decoding import AudioPipeline
 from streaming.local.recognizer import ChannelRecognizer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

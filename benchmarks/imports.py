@@ -25,7 +25,7 @@ BEFORE_REF = "147e614"  # the last commit with the eager streaming/__init__.py
 COMMANDS = {
     "python -c pass (calibration)": ["-c", "pass"],
     "import streaming": ["-c", "import streaming"],
-    "import streaming.core (a pure module)": ["-c", "import streaming.core"],
+    "import streaming.proto.core (a pure module)": ["-c", "import streaming.proto.core"],
     "streamscribe --version": ["-m", "streaming.cli", "--version"],
 }
 

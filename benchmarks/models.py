@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from streaming.models import TranscriptEvent
+from streaming.proto.models import TranscriptEvent
 
 from ._harness import Row, per_call, print_table, verdict
 from .codec import transcript_payload

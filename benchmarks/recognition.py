@@ -79,7 +79,7 @@ def _flite(rate: int) -> list[tuple[str, bytes, str]]:
 
 
 def _recognise(pool: Any, pcm: bytes, rate: int) -> str:
-    from streaming.local.audio import AudioPipeline
+    from streaming.local.decoding import AudioPipeline
     from streaming.local.recognizer import ChannelRecognizer
 
     if rate != 16000:

@@ -27,10 +27,10 @@ with atheris.instrument_imports():
     import h2.config
 
     from sigv4 import Credentials
-    from streaming.errors import ProtocolError, ServiceError
-    from streaming.h2channel import _FrameSizeGuard, decode_frames
+    from streaming.aio.h2channel import _FrameSizeGuard, decode_frames
     from streaming.local import LocalEndpoint
     from streaming.local.h2server import TolerantH2Connection
+    from streaming.proto.errors import ProtocolError, ServiceError
 
 ENDPOINT = LocalEndpoint(credentials=[Credentials("AKIDSTREAMSCRIBELOCAL", "a secret the fuzzer never sees")])
 PATHS = ["/stream-transcription", "/stream-transcription-websocket", "/medical-stream-transcription", "/", ""]

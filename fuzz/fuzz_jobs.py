@@ -26,8 +26,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 with atheris.instrument_imports():
     import sigv4
     from sigv4 import Credentials
-    from streaming.errors import ServiceError
-    from streaming.local.jobs import JobStore
+    from streaming.local.jobstore import JobStore
+    from streaming.proto.errors import ServiceError
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 SECRET = Credentials("AKIDSTREAMSCRIBELOCAL", "a secret the fuzzer never sees")

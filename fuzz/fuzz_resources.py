@@ -21,9 +21,9 @@ import atheris
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports():
-    from streaming.errors import ParameterError, ServiceError
-    from streaming.local.jobs import JobStore
+    from streaming.local.jobstore import JobStore
     from streaming.local.resources import load_resources
+    from streaming.proto.errors import ParameterError, ServiceError
 
 DIRECTORY = pathlib.Path(tempfile.mkdtemp(prefix="fuzz-resources-"))
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)

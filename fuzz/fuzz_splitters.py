@@ -1,4 +1,4 @@
-"""Fuzz target for the FLAC and Ogg container splitters (``streaming.containers``).
+"""Fuzz target for the FLAC and Ogg container splitters (``streaming.proto.containers``).
 
 The client's audio sources and the local endpoint's decoders both cut untrusted bytes
 with these. The first input byte picks the container and the chunk size. Properties:
@@ -22,7 +22,7 @@ import atheris
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports():
-    from streaming.containers import MAX_FLAC_FRAME, ContainerError, FlacSplitter, OggPageSplitter
+    from streaming.proto.containers import MAX_FLAC_FRAME, ContainerError, FlacSplitter, OggPageSplitter
 
 
 def test_one_input(data: bytes) -> None:

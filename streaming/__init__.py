@@ -16,8 +16,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _moved
+
+_moved.install()
+
 if TYPE_CHECKING:
-    from .audio import (
+    from .aio.audio import (
         AsyncByteSource,
         AudioChunk,
         AudioSource,
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
         WavSource,
         open_audio,
     )
-    from .client import (
+    from .aio.client import (
         RetryPolicy,
         Stream,
         StreamReconnected,
@@ -36,9 +40,11 @@ if TYPE_CHECKING:
         TranscribeStreamingClient,
         presign_websocket_url,
     )
-    from .core import ConnectionState, StreamEvent
-    from .credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
-    from .errors import (
+    from .aio.credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
+    from .aio.sync import iter_transcribe_file, transcribe_file
+    from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
+    from .proto.core import ConnectionState, StreamEvent
+    from .proto.errors import (
         AccessDeniedException,
         AudioFormatError,
         AudioSourceError,
@@ -70,8 +76,8 @@ if TYPE_CHECKING:
         UnrecognizedClientException,
         ValidationException,
     )
-    from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
-    from .models import (
+    from .proto.messages import UnknownEvent
+    from .proto.models import (
         Alternative,
         CallAnalyticsEntity,
         CallAnalyticsItem,
@@ -89,9 +95,7 @@ if TYPE_CHECKING:
         TranscriptEvent,
         UtteranceEvent,
     )
-    from .params import Operation, StreamParams
-    from .protocol import UnknownEvent
-    from .sync import iter_transcribe_file, transcribe_file
+    from .proto.params import Operation, StreamParams
 
 __all__ = [
     "DEV_CREDENTIALS",
@@ -172,81 +176,81 @@ __all__ = [
 ]
 
 _WHERE: dict[str, str] = {
-    "AccessDeniedException": "errors",
-    "Alternative": "models",
-    "AsyncByteSource": "audio",
-    "AudioChunk": "audio",
-    "AudioFormatError": "errors",
-    "AudioSource": "audio",
-    "AudioSourceError": "errors",
-    "BadRequestException": "errors",
+    "AccessDeniedException": "proto.errors",
+    "Alternative": "proto.models",
+    "AsyncByteSource": "aio.audio",
+    "AudioChunk": "aio.audio",
+    "AudioFormatError": "proto.errors",
+    "AudioSource": "aio.audio",
+    "AudioSourceError": "proto.errors",
+    "BadRequestException": "proto.errors",
     "BlockingJobsClient": "jobs",
-    "CallAnalyticsEntity": "models",
-    "CallAnalyticsItem": "models",
-    "CategoryEvent": "models",
-    "ConflictException": "errors",
-    "ConnectError": "errors",
-    "ConnectionLost": "errors",
-    "ConnectionState": "core",
-    "CredentialsError": "errors",
-    "DEV_CREDENTIALS": "credentials",
-    "Entity": "models",
-    "ExpiredTokenException": "errors",
-    "FlacSource": "audio",
-    "InternalFailureException": "errors",
-    "InternalServerException": "errors",
-    "InvalidSignatureException": "errors",
-    "IssueDetected": "models",
-    "Item": "models",
+    "CallAnalyticsEntity": "proto.models",
+    "CallAnalyticsItem": "proto.models",
+    "CategoryEvent": "proto.models",
+    "ConflictException": "proto.errors",
+    "ConnectError": "proto.errors",
+    "ConnectionLost": "proto.errors",
+    "ConnectionState": "proto.core",
+    "CredentialsError": "proto.errors",
+    "DEV_CREDENTIALS": "aio.credentials",
+    "Entity": "proto.models",
+    "ExpiredTokenException": "proto.errors",
+    "FlacSource": "aio.audio",
+    "InternalFailureException": "proto.errors",
+    "InternalServerException": "proto.errors",
+    "InvalidSignatureException": "proto.errors",
+    "IssueDetected": "proto.models",
+    "Item": "proto.models",
     "JobFailedError": "jobs",
     "JobWaitTimeout": "jobs",
     "JobsClient": "jobs",
-    "LanguageWithScore": "models",
-    "LimitExceededException": "errors",
-    "MedicalAlternative": "models",
-    "MedicalEntity": "models",
-    "MedicalItem": "models",
-    "MedicalResult": "models",
-    "MedicalTranscriptEvent": "models",
-    "MicrophoneSource": "audio",
-    "NotFoundException": "errors",
-    "OggOpusSource": "audio",
-    "Operation": "params",
-    "ParameterError": "errors",
-    "PcmSource": "audio",
-    "ProtocolError": "errors",
-    "ResourceNotFoundException": "errors",
-    "Result": "models",
-    "RetryPolicy": "client",
-    "SerializationException": "errors",
-    "ServiceError": "errors",
-    "ServiceQuotaExceededException": "errors",
-    "ServiceUnavailableException": "errors",
-    "SigningError": "errors",
-    "Stream": "client",
-    "StreamEvent": "core",
-    "StreamParams": "params",
-    "StreamReconnected": "client",
-    "StreamStateError": "errors",
-    "StreamStats": "client",
-    "StreamTimeout": "errors",
-    "ThrottlingException": "errors",
-    "TranscribeError": "errors",
-    "TranscribeStreamingClient": "client",
-    "TranscriptEvent": "models",
-    "TransportError": "errors",
-    "UnknownEvent": "protocol",
-    "UnknownServiceError": "errors",
-    "UnrecognizedClientException": "errors",
-    "UtteranceEvent": "models",
-    "ValidationException": "errors",
-    "WavSource": "audio",
-    "credentials_for": "credentials",
-    "is_local_endpoint": "credentials",
-    "iter_transcribe_file": "sync",
-    "open_audio": "audio",
-    "presign_websocket_url": "client",
-    "transcribe_file": "sync",
+    "LanguageWithScore": "proto.models",
+    "LimitExceededException": "proto.errors",
+    "MedicalAlternative": "proto.models",
+    "MedicalEntity": "proto.models",
+    "MedicalItem": "proto.models",
+    "MedicalResult": "proto.models",
+    "MedicalTranscriptEvent": "proto.models",
+    "MicrophoneSource": "aio.audio",
+    "NotFoundException": "proto.errors",
+    "OggOpusSource": "aio.audio",
+    "Operation": "proto.params",
+    "ParameterError": "proto.errors",
+    "PcmSource": "aio.audio",
+    "ProtocolError": "proto.errors",
+    "ResourceNotFoundException": "proto.errors",
+    "Result": "proto.models",
+    "RetryPolicy": "aio.client",
+    "SerializationException": "proto.errors",
+    "ServiceError": "proto.errors",
+    "ServiceQuotaExceededException": "proto.errors",
+    "ServiceUnavailableException": "proto.errors",
+    "SigningError": "proto.errors",
+    "Stream": "aio.client",
+    "StreamEvent": "proto.core",
+    "StreamParams": "proto.params",
+    "StreamReconnected": "aio.client",
+    "StreamStateError": "proto.errors",
+    "StreamStats": "aio.client",
+    "StreamTimeout": "proto.errors",
+    "ThrottlingException": "proto.errors",
+    "TranscribeError": "proto.errors",
+    "TranscribeStreamingClient": "aio.client",
+    "TranscriptEvent": "proto.models",
+    "TransportError": "proto.errors",
+    "UnknownEvent": "proto.messages",
+    "UnknownServiceError": "proto.errors",
+    "UnrecognizedClientException": "proto.errors",
+    "UtteranceEvent": "proto.models",
+    "ValidationException": "proto.errors",
+    "WavSource": "aio.audio",
+    "credentials_for": "aio.credentials",
+    "is_local_endpoint": "aio.credentials",
+    "iter_transcribe_file": "aio.sync",
+    "open_audio": "aio.audio",
+    "presign_websocket_url": "aio.client",
+    "transcribe_file": "aio.sync",
 }
 
 

@@ -124,7 +124,7 @@ def test_the_public_api_raises_only_its_own_errors(path: Path) -> None:
 
 
 def test_every_public_error_is_a_transcribe_error_and_exported() -> None:
-    import streaming.errors as errors
+    import streaming.proto.errors as errors
 
     defined = [
         value
@@ -154,7 +154,7 @@ def test_every_package_pins_all() -> None:
 def test_start_methods_take_exactly_the_parameter_table() -> None:
     import inspect
 
-    from streaming.params import PARAMETERS, Operation
+    from streaming.proto.params import PARAMETERS, Operation
 
     client = streaming.TranscribeStreamingClient
     methods = {
@@ -186,18 +186,18 @@ def test_the_h2_hook_the_endpoint_overrides_still_exists() -> None:
 # imported alone in a fresh interpreter and sys.modules is read.
 PURE_MODULES = [
     "streaming",
-    "streaming.params",
-    "streaming.models",
-    "streaming.errors",
-    "streaming.protocol",
-    "streaming.session",
-    "streaming.core",
-    "streaming.containers",
-    "streaming.captions",
-    "streaming.formats",
-    "streaming.credentials",
-    "streaming.endpoints",
-    "streaming.display",
+    "streaming.proto.params",
+    "streaming.proto.models",
+    "streaming.proto.errors",
+    "streaming.proto.messages",
+    "streaming.proto.connection",
+    "streaming.proto.core",
+    "streaming.proto.containers",
+    "streaming.proto.captions",
+    "streaming.proto.formats",
+    "streaming.aio.credentials",
+    "streaming.proto.endpoints",
+    "streaming.cli.display",
     "streaming.cli",  # the command line loads what a subcommand needs, when it runs
     "eventstream",
     "sigv4",

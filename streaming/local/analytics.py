@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..models import CategoryEvent, PointsOfInterest, TimestampRange
+from ..proto.models import CategoryEvent, PointsOfInterest, TimestampRange
 from .resources import Category, CategoryRule
 
 __all__ = ["CategoryMatcher", "Spoken", "find_issues", "sentiment_of"]

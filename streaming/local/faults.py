@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..errors import (
+from ..proto.errors import (
     BadRequestException,
     ConflictException,
     InternalFailureException,
@@ -43,7 +43,7 @@ from ..errors import (
     ServiceUnavailableException,
     ThrottlingException,
 )
-from ..params import Operation
+from ..proto.params import Operation
 
 __all__ = ["MODELED", "FaultPlan", "FaultRule", "parse_faults"]
 

@@ -22,9 +22,9 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from ..errors import ConnectionLost, ServiceError, TranscribeError, TransportError
-from ..h2channel import READ_SIZE, H2Channel
-from ..protocol import encode_exception, error_type_header
+from ..aio.h2channel import READ_SIZE, H2Channel
+from ..proto.errors import ConnectionLost, ServiceError, TranscribeError, TransportError
+from ..proto.messages import encode_exception, error_type_header
 from .connections import client_address
 from .stream import ResetRequested
 

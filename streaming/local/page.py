@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from ..data import DEMO_AUDIO
-from ..errors import ParameterError
-from ..session import presign_websocket
-from .audio import AudioPipeline
+from ..proto.connection import presign_websocket
+from ..proto.errors import ParameterError
+from .decoding import AudioPipeline
 
 if TYPE_CHECKING:
     from .server import LocalEndpoint
@@ -45,7 +45,7 @@ def install(app: web.Application, endpoint: LocalEndpoint) -> None:
         return web.Response(text=PAGE, content_type="text/html")
 
     async def presign(request: web.Request) -> web.Response:
-        from ..params import Operation, params_from_query  # noqa: PLC0415
+        from ..proto.params import Operation, params_from_query  # noqa: PLC0415
 
         if not endpoint.page_enabled:
             # Signing for whoever asks is a page for this machine, not for a network.

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ..errors import ParameterError
-from ..params import StreamParams
+from ..proto.errors import ParameterError
+from ..proto.params import StreamParams
 from .faults import FaultRule, parse_faults
 
 __all__ = [

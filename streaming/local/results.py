@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..models import (
+from ..proto.models import (
     Alternative,
     CallAnalyticsEntity,
     CallAnalyticsItem,
@@ -36,7 +36,7 @@ from ..models import (
     TranscriptEvent,
     UtteranceEvent,
 )
-from ..params import PII_ENTITY_TYPES, Operation, StreamParams
+from ..proto.params import PII_ENTITY_TYPES, Operation, StreamParams
 from . import text
 from .analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
 from .recognizer import Segment, Word

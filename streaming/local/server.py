@@ -26,8 +26,8 @@ from aiohttp import web
 import sigv4
 from sigv4 import Credentials
 
-from ..credentials import DEV_CREDENTIALS
-from ..errors import (
+from ..aio.credentials import DEV_CREDENTIALS
+from ..proto.errors import (
     AccessDeniedException,
     BadRequestException,
     ConflictException,
@@ -39,10 +39,10 @@ from ..errors import (
     UnknownServiceError,
     UnrecognizedClientException,
 )
-from ..params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
+from ..proto.params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
 from .connections import LISTEN_BACKLOG, ConnectionGuard, default_connection_limits
 from .faults import FaultPlan
-from .jobs import MAX_POST_CALL_JOBS, JobStore
+from .jobstore import MAX_POST_CALL_JOBS, JobStore
 from .resources import Resources, load_resources, requested_names
 from .stream import Limits, ServerStream, StreamSummary
 from .tls import ServerCertificates, mint_self_signed, server_context

@@ -23,17 +23,17 @@ import eventstream
 import sigv4
 from eventstream import Message
 
-from ..errors import (
+from ..proto.errors import (
     BadRequestException,
     InternalFailureException,
     LimitExceededException,
     ParameterError,
     ServiceError,
 )
-from ..models import CategoryEvent, UtteranceEvent
-from ..params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
-from ..protocol import encode_result_event
-from .audio import AudioFormatError, AudioPipeline
+from ..proto.messages import encode_result_event
+from ..proto.models import CategoryEvent, UtteranceEvent
+from ..proto.params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
+from .decoding import AudioFormatError, AudioPipeline
 from .faults import Reset, StreamFaults
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
 from .resources import Resources

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..errors import ParameterError
+from ..proto.errors import ParameterError
 
 __all__ = ["ServerCertificates", "mint_self_signed", "server_context"]
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..errors import AccessDeniedException, BadRequestException, ServiceError
-from ..protocol import encode_exception, error_type_header
+from ..proto.errors import AccessDeniedException, BadRequestException, ServiceError
+from ..proto.messages import encode_exception, error_type_header
 from .connections import client_address
 from .stream import TOO_BIG, ResetRequested
 

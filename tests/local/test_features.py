@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 
 import eventstream
 from streaming import TranscribeStreamingClient, open_audio
-from streaming.errors import BadRequestException, ParameterError
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
 from streaming.local.resources import BUILT_IN
+from streaming.proto.errors import BadRequestException, ParameterError
 from tests.helpers import FIXTURES, word_error_rate
 
 from .raw_clients import AUDIO_HEADERS, botocore_presigned, chunks

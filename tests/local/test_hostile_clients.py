@@ -12,9 +12,9 @@ import h2.settings
 
 import eventstream
 from streaming import PcmSource, TranscribeStreamingClient
-from streaming.credentials import DEV_CREDENTIALS
-from streaming.errors import ServiceError
+from streaming.aio.credentials import DEV_CREDENTIALS
 from streaming.local import LocalEndpoint
+from streaming.proto.errors import ServiceError
 from tests.helpers import FIXTURES
 
 from .raw_clients import AUDIO_HEADERS, FrameSigner, botocore_signed_headers, chunks
@@ -121,8 +121,8 @@ async def test_an_oversized_frame_is_refused_at_its_header() -> None:
 def test_the_frame_guard_reads_headers_split_anywhere() -> None:
     import pytest
 
-    from streaming.errors import ProtocolError
-    from streaming.h2channel import _FrameSizeGuard
+    from streaming.aio.h2channel import _FrameSizeGuard
+    from streaming.proto.errors import ProtocolError
 
     def frame(length: int) -> bytes:
         return length.to_bytes(3, "big") + b"\x00\x00\x00\x00\x00\x01" + bytes(length)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streaming import TranscribeStreamingClient, open_audio
-from streaming.audio import PcmSource
+from streaming.aio.audio import PcmSource
 from streaming.local import LocalEndpoint
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
@@ -121,7 +121,7 @@ async def test_speaker_labels_and_language_identification(endpoint: LocalEndpoin
 
 
 def decode(name: str) -> bytes:
-    from streaming.local.audio import AudioPipeline
+    from streaming.local.decoding import AudioPipeline
 
     path = FIXTURES / name if (FIXTURES / name).exists() else FIXTURES.parent.parent / "streaming" / "data" / name
     if name.endswith(".pcm"):

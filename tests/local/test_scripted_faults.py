@@ -12,10 +12,10 @@ import pytest
 
 import streaming
 from streaming import PcmSource, RetryPolicy, StreamReconnected, TranscribeStreamingClient
-from streaming.errors import ParameterError, ThrottlingException
 from streaming.jobs import JobsClient
 from streaming.local import LocalEndpoint
 from streaming.local.resources import load_resources
+from streaming.proto.errors import ParameterError, ThrottlingException
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FOX = FIXTURES / "fox.pcm"

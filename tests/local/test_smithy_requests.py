@@ -20,8 +20,8 @@ import eventstream
 from sigv4 import signature_from_authorization
 from streaming import TranscribeStreamingClient, open_audio
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
-from streaming.models import to_service_json
-from streaming.params import PARAMETERS, Operation
+from streaming.proto.models import to_service_json
+from streaming.proto.params import PARAMETERS, Operation
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 from .raw_clients import AUDIO_HEADERS, FrameSigner, botocore_presigned, botocore_signed_headers, chunks, h2_exchange

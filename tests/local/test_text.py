@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from streaming.errors import ParameterError
 from streaming.local.analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
 from streaming.local.recognizer import Word, pronunciations
 from streaming.local.resources import VocabularyPhrase, load_resources
@@ -23,6 +22,7 @@ from streaming.local.text import (
     tokens_of,
     transcript_of,
 )
+from streaming.proto.errors import ParameterError
 
 
 def said(text: str) -> list:

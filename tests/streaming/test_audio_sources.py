@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from streaming.audio import (
+from streaming.aio.audio import (
     AsyncByteSource,
     AudioFormatError,
     FlacSource,
@@ -17,7 +17,7 @@ from streaming.audio import (
     WavSource,
     open_audio,
 )
-from streaming.containers import FlacSplitter, OggPageSplitter
+from streaming.proto.containers import FlacSplitter, OggPageSplitter
 from tests.helpers import FIXTURES
 
 FOX_PCM = (FIXTURES / "fox.pcm").read_bytes()
@@ -178,7 +178,7 @@ async def test_damaged_containers_are_errors() -> None:
 
 def test_fake_flac_frame_headers_cost_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sync codes with a valid CRC-8 every few bytes used to re-hash the whole buffer each."""
-    import streaming.containers as containers
+    import streaming.proto.containers as containers
 
     real = (FIXTURES / "fox.flac").read_bytes()
     splitter = containers.FlacSplitter()
@@ -204,7 +204,7 @@ def test_fake_flac_frame_headers_cost_linear_work(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_flac_stream_without_frame_boundaries_is_refused_at_a_bound() -> None:
-    from streaming.containers import MAX_FLAC_FRAME, FlacSplitter
+    from streaming.proto.containers import MAX_FLAC_FRAME, FlacSplitter
 
     real = (FIXTURES / "fox.flac").read_bytes()
     splitter = FlacSplitter()
@@ -245,7 +245,7 @@ async def sent_with_a_stall(data: bytes, encoding: str, stall_seconds: float) ->
 
 def decode_all(encoding: str, data: bytes) -> bytes:
     """Decoded by the endpoint's pipeline: PyAV (libavcodec's FLAC, libopus), our splitters' CRC checks."""
-    from streaming.local.audio import AudioPipeline
+    from streaming.local.decoding import AudioPipeline
 
     pipeline = AudioPipeline(encoding, 16000)
     decoded = pipeline.feed(data)
@@ -261,7 +261,7 @@ async def test_flac_silence_is_exact_silence_and_later_frames_are_renumbered() -
     assert gap >= 10 * 1600 * 2
     assert decoded.replace(bytes(gap), b"", 1) == original  # the same audio around a run of zeros
     # Every frame after the silence carries the next number: the stream is one sequence.
-    from streaming.containers import FlacSplitter, flac_frame_number
+    from streaming.proto.containers import FlacSplitter, flac_frame_number
 
     splitter = FlacSplitter()
     frames = splitter.feed(sent) + splitter.finish()

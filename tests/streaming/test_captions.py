@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.captions import Cue, LiveCaptions, build_cues, to_srt, to_webvtt, wrap
-from streaming.models import Alternative, Item, Result, Transcript, TranscriptEvent
+from streaming.proto.captions import Cue, LiveCaptions, build_cues, to_srt, to_webvtt, wrap
+from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 
 
 class W:

@@ -15,8 +15,8 @@ import pytest
 import sigv4
 from streaming import TranscribeStreamingClient, transcribe_file
 from streaming.cli import main
-from streaming.demo import run_demo
-from streaming.display import CaptionPrinter
+from streaming.cli.demo import run_demo
+from streaming.cli.display import CaptionPrinter
 from streaming.local import LocalEndpoint
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
@@ -278,8 +278,8 @@ async def test_demo_plain_output() -> None:
 
 
 def test_tty_rendering_updates_in_place() -> None:
-    from streaming.client import StreamStats
-    from streaming.models import Alternative, Item, Result, Transcript, TranscriptEvent
+    from streaming.aio.client import StreamStats
+    from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 
     out = io.StringIO()
     printer = CaptionPrinter(out, tty=True, total_seconds=10, status=io.StringIO())

@@ -23,7 +23,7 @@ from streaming import (
     presign_websocket_url,
 )
 from streaming.local import LocalEndpoint
-from streaming.protocol import AUDIO_EVENT_HEADERS
+from streaming.proto.messages import AUDIO_EVENT_HEADERS
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FOX = FIXTURES / "fox.pcm"
@@ -124,8 +124,8 @@ async def test_parameters_are_checked_before_connecting() -> None:
 @pytest.mark.parametrize(
     ("transport", "secret", "akid", "error"),
     [
-        ("http2", "wrong", DEV_CREDENTIALS.access_key_id, streaming.errors.InvalidSignatureException),
-        ("websocket", "wrong", DEV_CREDENTIALS.access_key_id, streaming.errors.InvalidSignatureException),
+        ("http2", "wrong", DEV_CREDENTIALS.access_key_id, streaming.proto.errors.InvalidSignatureException),
+        ("websocket", "wrong", DEV_CREDENTIALS.access_key_id, streaming.proto.errors.InvalidSignatureException),
         ("http2", "x", "AKIDUNKNOWN", streaming.UnrecognizedClientException),
         ("websocket", "x", "AKIDUNKNOWN", streaming.UnrecognizedClientException),
     ],
@@ -158,7 +158,7 @@ async def test_audio_after_the_end_is_refused(endpoint: LocalEndpoint) -> None:
         language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
     ) as stream:
         await stream.end_audio()
-        with pytest.raises(streaming.errors.StreamStateError):
+        with pytest.raises(streaming.proto.errors.StreamStateError):
             await stream.send_audio(b"\x00\x00")
         with pytest.raises(streaming.ParameterError, match="at most 1 s"):
             await stream.send_audio(bytes(40_000))
@@ -305,7 +305,7 @@ async def test_tls_connections_read_into_a_small_buffer(endpoint: LocalEndpoint)
     memory; ours read into 32 KiB (every TLS test in this suite runs through it)."""
     import ssl
 
-    from streaming.transports import TLS_READ_BUFFER, lean_tls
+    from streaming.aio.transports import TLS_READ_BUFFER, lean_tls
 
     context = ssl.create_default_context(cafile=str(endpoint.ca_file))
     _, writer = await asyncio.open_connection("127.0.0.1", endpoint.port, ssl=context)

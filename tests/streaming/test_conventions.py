@@ -158,8 +158,8 @@ def test_a_malformed_credentials_value_is_not_echoed() -> None:
 async def test_escape_sequences_in_a_service_error_never_reach_the_terminal() -> None:
     import asyncio
 
-    from streaming.errors import BadRequestException
-    from streaming.protocol import encode_exception
+    from streaming.proto.errors import BadRequestException
+    from streaming.proto.messages import encode_exception
     from tests.streaming.test_shell import HostileService
 
     hostile = BadRequestException("bad \x1b]0;owned\x07 audio \x1b[2J here")
@@ -194,9 +194,9 @@ def test_a_bad_language_is_an_error_without_the_english_only_note_first() -> Non
 def test_what_was_heard_before_an_error_is_printed() -> None:
     import io
 
-    from streaming.core import StreamStats
-    from streaming.display import CaptionPrinter
-    from streaming.models import Alternative, Item, Result, Transcript, TranscriptEvent
+    from streaming.cli.display import CaptionPrinter
+    from streaming.proto.core import StreamStats
+    from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 
     partial = TranscriptEvent(
         transcript=Transcript(

@@ -15,7 +15,8 @@ import pytest
 
 import eventstream
 import sigv4
-from streaming.core import (
+from streaming.aio.credentials import DEV_CREDENTIALS
+from streaming.proto.core import (
     TRANSITIONS,
     Action,
     AudioState,
@@ -33,8 +34,7 @@ from streaming.core import (
     StreamSettings,
     Transmit,
 )
-from streaming.credentials import DEV_CREDENTIALS
-from streaming.errors import (
+from streaming.proto.errors import (
     AudioSourceError,
     BadRequestException,
     ConnectError,
@@ -47,7 +47,8 @@ from streaming.errors import (
     StreamStateError,
     StreamTimeout,
 )
-from streaming.models import (
+from streaming.proto.messages import UnknownEvent, encode_exception, encode_result_event
+from streaming.proto.models import (
     Alternative,
     CallAnalyticsItem,
     CategoryEvent,
@@ -59,8 +60,7 @@ from streaming.models import (
     TranscriptEvent,
     UtteranceEvent,
 )
-from streaming.params import Operation, StreamParams
-from streaming.protocol import UnknownEvent, encode_exception, encode_result_event
+from streaming.proto.params import Operation, StreamParams
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
 ENDPOINT = "https://transcribe.example:8443"

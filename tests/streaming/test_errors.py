@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import eventstream
-import streaming.errors as errors
+import streaming.proto.errors as errors
 from streaming import Operation
-from streaming.protocol import encode_error, encode_exception, parse_result_message
+from streaming.proto.messages import encode_error, encode_exception, parse_result_message
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import pytest
 
 import streaming
 from streaming import FlacSource, RetryPolicy, StreamReconnected, TranscribeStreamingClient
-from streaming.errors import InternalFailureException
 from streaming.local import LocalEndpoint
 from streaming.local.stream import ServerStream
+from streaming.proto.errors import InternalFailureException
 from tests.helpers import FIXTURES, word_error_rate
 
 from .faulty_proxy import FaultyProxy

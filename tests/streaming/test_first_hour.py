@@ -570,7 +570,7 @@ def test_version_and_defaults_in_help() -> None:
     assert result.returncode == 0 and re.fullmatch(r"streamscribe \S+\n", result.stdout)
     help_text = cli("serve", "--help").stdout
     assert "(default: 25)" in help_text and "(default: 8443)" in help_text
-    from streaming.cli import build_parser
+    from streaming.cli.parser import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
@@ -680,9 +680,9 @@ def test_a_file_is_written_while_the_terminal_shows_live_captions(local: LocalEn
 def test_control_characters_from_the_peer_never_reach_the_terminal() -> None:
     import io
 
-    from streaming.client import StreamStats
-    from streaming.display import CaptionPrinter
-    from streaming.models import Alternative, Result, Transcript, TranscriptEvent
+    from streaming.aio.client import StreamStats
+    from streaming.cli.display import CaptionPrinter
+    from streaming.proto.models import Alternative, Result, Transcript, TranscriptEvent
 
     hostile = "hello \x1b]0;owned\x07 \x1b[2J world"
     event = TranscriptEvent(

@@ -21,18 +21,6 @@ from aiohttp import web
 import streaming
 from sigv4 import Credentials
 from streaming import PcmSource, TranscribeStreamingClient
-from streaming.core import RetryPolicy
-from streaming.errors import (
-    BadRequestException,
-    InternalFailureException,
-    InvalidSignatureException,
-    NotFoundException,
-    ProtocolError,
-    ResourceNotFoundException,
-    ThrottlingException,
-    UnrecognizedClientException,
-    ValidationException,
-)
 from streaming.jobs import (
     BlockingJobsClient,
     CallAnalyticsJob,
@@ -45,6 +33,18 @@ from streaming.jobs import (
     parse_response,
 )
 from streaming.local import LocalEndpoint
+from streaming.proto.core import RetryPolicy
+from streaming.proto.errors import (
+    BadRequestException,
+    InternalFailureException,
+    InvalidSignatureException,
+    NotFoundException,
+    ProtocolError,
+    ResourceNotFoundException,
+    ThrottlingException,
+    UnrecognizedClientException,
+    ValidationException,
+)
 from tests.helpers import FIXTURES, word_error_rate
 
 T0 = 1764500000.0  # 2025-11-30T10:53:20Z

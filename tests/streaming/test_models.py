@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from streaming.models import Item, TranscriptEvent, UtteranceEvent, to_service_json
+from streaming.proto.models import Item, TranscriptEvent, UtteranceEvent, to_service_json
 
 SERVICE_JSON = {
     "Transcript": {

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streaming import Operation, ParameterError, StreamParams
-from streaming.params import PARAMETERS, params_from_headers, params_from_query
+from streaming.proto.params import PARAMETERS, params_from_headers, params_from_query
 
 T, M, C = Operation.TRANSCRIPTION, Operation.MEDICAL, Operation.CALL_ANALYTICS
 BASE: dict[str, Any] = {"media_sample_rate_hz": 16000, "media_encoding": "pcm"}

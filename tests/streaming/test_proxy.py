@@ -84,7 +84,7 @@ async def test_proxy_refusal_is_a_connect_error(endpoint: LocalEndpoint) -> None
 
 
 def test_the_proxy_comes_from_the_environment_but_not_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streaming.transports import _proxy_for
+    from streaming.aio.transports import _proxy_for
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)

@@ -18,10 +18,10 @@ import pytest
 import streaming
 from sigv4 import Credentials
 from streaming import AsyncByteSource, PcmSource, TranscribeStreamingClient
-from streaming.core import ConnectionState
-from streaming.credentials import DEV_CREDENTIALS, credentials_for
-from streaming.errors import AudioFormatError, AudioSourceError, CredentialsError, ParameterError
+from streaming.aio.credentials import DEV_CREDENTIALS, credentials_for
 from streaming.local import LocalEndpoint
+from streaming.proto.core import ConnectionState
+from streaming.proto.errors import AudioFormatError, AudioSourceError, CredentialsError, ParameterError
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FOX = FIXTURES / "fox.pcm"
@@ -282,8 +282,8 @@ async def test_a_forged_huge_message_is_refused_without_buffering_it() -> None:
 
 
 async def test_a_response_cut_off_mid_message_is_an_error_not_an_end() -> None:
-    from streaming.models import Transcript, TranscriptEvent
-    from streaming.protocol import encode_result_event
+    from streaming.proto.messages import encode_result_event
+    from streaming.proto.models import Transcript, TranscriptEvent
 
     whole = encode_result_event(TranscriptEvent(transcript=Transcript()))
     async with HostileService(whole[:-5], end=True) as url:
@@ -301,8 +301,8 @@ async def test_a_service_that_goes_silent_after_the_audio_times_out() -> None:
 
 
 async def test_a_message_trickled_byte_by_byte_times_out() -> None:
-    from streaming.models import Transcript, TranscriptEvent
-    from streaming.protocol import encode_result_event
+    from streaming.proto.messages import encode_result_event
+    from streaming.proto.models import Transcript, TranscriptEvent
 
     message = encode_result_event(TranscriptEvent(transcript=Transcript()))
     async with HostileService(message, trickle=0.2) as url:
@@ -318,8 +318,8 @@ async def test_a_message_trickled_byte_by_byte_times_out() -> None:
 async def test_a_flood_of_empty_results_is_an_error_not_a_busy_loop() -> None:
     """Empty TranscriptEvents are dropped before the application's bounded queue, so they
     escape its back-pressure: a server that sends nothing else must not pin the client."""
-    from streaming.models import Transcript, TranscriptEvent
-    from streaming.protocol import encode_result_event
+    from streaming.proto.messages import encode_result_event
+    from streaming.proto.models import Transcript, TranscriptEvent
 
     service = HostileService(encode_result_event(TranscriptEvent(transcript=Transcript())), flood=True)
     async with service as url:
@@ -333,7 +333,7 @@ async def test_a_result_message_larger_than_the_service_sends_is_refused_at_its_
     import struct
     import zlib
 
-    from streaming.session import MAX_RESULT_MESSAGE
+    from streaming.proto.connection import MAX_RESULT_MESSAGE
 
     # A prelude that announces 16 MiB: refused at once, before 16 MiB are buffered.
     prelude = struct.pack(">II", 16 * 1024 * 1024, 0)

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
+from ..proto.core import StreamEvent
+from ..proto.models import MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent
 from .audio import open_audio
 from .client import TranscribeStreamingClient
-from .core import StreamEvent
-from .models import MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent
 
 __all__ = ["iter_transcribe_file", "transcribe_file"]
 

@@ -34,7 +34,8 @@ from websockets.frames import CloseCode
 
 import eventstream
 
-from .errors import (
+from ..proto.connection import MAX_RESULT_MESSAGE
+from ..proto.errors import (
     ConnectError,
     ConnectionLost,
     ProtocolError,
@@ -42,13 +43,12 @@ from .errors import (
     TranscribeError,
     service_error_from_http,
 )
+from ..proto.messages import parse_result_message
+from ..proto.params import Operation
 from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
-from .params import Operation
-from .protocol import parse_result_message
-from .session import MAX_RESULT_MESSAGE
 
 if TYPE_CHECKING:
-    from .core import StreamRequest
+    from ..proto.core import StreamRequest
 
 __all__ = ["Http2Transport", "Transport", "WebSocketTransport", "client_ssl_context"]
 

@@ -13,9 +13,9 @@ import logging
 import sys
 from typing import TextIO
 
-from .audio import FlacSource
-from .client import TranscribeStreamingClient
-from .data import DEMO_AUDIO
+from ..aio.audio import FlacSource
+from ..aio.client import TranscribeStreamingClient
+from ..data import DEMO_AUDIO
 from .display import CaptionPrinter
 
 __all__ = ["DEMO_AUDIO", "run_demo"]
@@ -24,7 +24,7 @@ __all__ = ["DEMO_AUDIO", "run_demo"]
 async def run_demo(
     *, speed: float = 1.0, transport: str = "both", out: TextIO | None = None, tty: bool | None = None
 ) -> int:
-    from .local import LocalEndpoint  # noqa: PLC0415 - needs the local extra
+    from ..local import LocalEndpoint  # noqa: PLC0415 - needs the local extra
 
     out = out or sys.stdout
     status = out if tty is False else sys.stderr

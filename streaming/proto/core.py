@@ -39,6 +39,7 @@ import msgspec
 
 from sigv4 import Credentials
 
+from .connection import MAX_PRESIGN_EXPIRES, ClientSession
 from .errors import (
     InvalidSignatureException,
     ParameterError,
@@ -49,10 +50,9 @@ from .errors import (
     TranscribeError,
     TransportError,
 )
+from .messages import ResultEvent, UnknownEvent
 from .models import CategoryEvent, MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent, UtteranceEvent
 from .params import MAX_EVENT_SECONDS, Operation, StreamParams
-from .protocol import ResultEvent, UnknownEvent
-from .session import MAX_PRESIGN_EXPIRES, ClientSession
 
 __all__ = [
     "DEFAULT_RETRY",

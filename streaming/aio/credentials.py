@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import sigv4
 from sigv4 import Credentials
 
-from .errors import CredentialsError
+from ..proto.errors import CredentialsError
 
 __all__ = ["DEV_CREDENTIALS", "LOCAL_HOSTS", "credentials_for", "is_local_endpoint"]
 

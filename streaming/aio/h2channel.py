@@ -21,7 +21,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from .errors import ConnectionLost, ProtocolError, StreamTimeout
+from ..proto.errors import ConnectionLost, ProtocolError, StreamTimeout
 
 __all__ = ["H2Channel", "below_high_water", "decode_frames", "error_code_name", "goaway_spares", "reset_is_graceful"]
 

@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..containers import ContainerError, FlacFrame, FlacSplitter, OggPageSplitter
+from ..proto.containers import ContainerError, FlacFrame, FlacSplitter, OggPageSplitter
 
 __all__ = ["AudioFormatError", "AudioPipeline", "Decoded"]
 

@@ -18,14 +18,14 @@ from sigv4 import Credentials, EventSigner
 from sigv4.canonical import quote_rfc3986
 
 from .errors import ParameterError, ProtocolError, ServiceError, SigningError, StreamStateError
-from .params import StreamParams
-from .protocol import (
+from .messages import (
     ResultEvent,
     UnknownEvent,
     encode_audio_event,
     encode_configuration_event,
     parse_result_message,
 )
+from .params import StreamParams
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, TypeVar
 
-from .containers import (
+from ..proto.containers import (
     OPUS_SILENCE_PACKET,
     ContainerError,
     FlacSplitter,
@@ -41,9 +41,9 @@ from .containers import (
     renumber_flac_frame,
     reseat_ogg_page,
 )
-from .errors import AudioFormatError, AudioSourceError, ParameterError
-from .formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_bits, check_channels, check_rate, convert_hint, sniff
-from .params import MAX_EVENT_SECONDS
+from ..proto.errors import AudioFormatError, AudioSourceError, ParameterError
+from ..proto.formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_bits, check_channels, check_rate, convert_hint, sniff
+from ..proto.params import MAX_EVENT_SECONDS
 
 __all__ = [
     "AsyncByteSource",

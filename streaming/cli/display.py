@@ -18,9 +18,9 @@ from typing import Any, Final, TextIO
 
 import msgspec
 
-from .captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
-from .core import StreamReconnected, StreamStats
-from .models import to_service_json
+from ..proto.captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
+from ..proto.core import StreamReconnected, StreamStats
+from ..proto.models import to_service_json
 
 __all__ = ["CaptionPrinter"]
 
@@ -59,7 +59,7 @@ class CaptionPrinter:
 
     def event(self, event: Any, stats: StreamStats) -> None:
         if isinstance(event, StreamReconnected):
-            self._note(f"(reconnected: {event.reason}; resuming at {event.offset:.1f} s)")
+            self.note(f"(reconnected: {event.reason}; resuming at {event.offset:.1f} s)")
             return
         if self.mode == "jsonl":
             # As the service writes it: optional fields that are not set are absent, not null.
@@ -89,7 +89,7 @@ class CaptionPrinter:
         if finals:
             self.out.flush()
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
         text = printable(text)
         if self.tty:
             self._clear()

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import (
+from ..proto.errors import (
     BadRequestException,
     NotFoundException,
     ParameterError,
@@ -37,7 +37,7 @@ from ..errors import (
     UnknownServiceError,
     ValidationException,
 )
-from ..models import CategoryEvent, UtteranceEvent
+from ..proto.models import CategoryEvent, UtteranceEvent
 
 if TYPE_CHECKING:
     from .stream import ServerStream

@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 
 from sigv4 import Credentials
 
-from .audio import AudioChunk, AudioSource, pcm_silence
-from .core import (
+from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
+from ..proto.core import (
     DEFAULT_RETRY,
     Action,
     AudioState,
@@ -54,11 +54,11 @@ from .core import (
     Transmit,
     check_source_channels,
 )
+from ..proto.endpoints import check_endpoint, check_region
+from ..proto.errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
+from ..proto.params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
+from .audio import AudioChunk, AudioSource, pcm_silence
 from .credentials import credentials_for, is_local_endpoint
-from .endpoints import check_endpoint, check_region
-from .errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
-from .params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
-from .session import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from .transports import Http2Transport, Transport, WebSocketTransport, client_ssl_context
 
 __all__ = [

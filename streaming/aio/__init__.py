@@ -1,0 +1,3 @@
+"""The asyncio shell: the client, its transports, audio sources and the blocking facade; it waits and moves bytes."""
+
+__all__: list[str] = []
