@@ -32,18 +32,12 @@ if TYPE_CHECKING:
         WavSource,
         open_audio,
     )
-    from .aio.client import (
-        RetryPolicy,
-        Stream,
-        StreamReconnected,
-        StreamStats,
-        TranscribeStreamingClient,
-        presign_websocket_url,
-    )
+    from .aio.client import TranscribeStreamingClient, presign_websocket_url
     from .aio.credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
+    from .aio.stream import Stream
     from .aio.sync import iter_transcribe_file, transcribe_file
     from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
-    from .proto.core import ConnectionState, StreamEvent
+    from .proto.actions import StreamEvent, StreamReconnected, StreamStats
     from .proto.errors import (
         AccessDeniedException,
         AudioFormatError,
@@ -96,6 +90,8 @@ if TYPE_CHECKING:
         UtteranceEvent,
     )
     from .proto.params import Operation, StreamParams
+    from .proto.retry import RetryPolicy
+    from .proto.states import ConnectionState
 
 __all__ = [
     "DEV_CREDENTIALS",
@@ -191,7 +187,7 @@ _WHERE: dict[str, str] = {
     "ConflictException": "proto.errors",
     "ConnectError": "proto.errors",
     "ConnectionLost": "proto.errors",
-    "ConnectionState": "proto.core",
+    "ConnectionState": "proto.states",
     "CredentialsError": "proto.errors",
     "DEV_CREDENTIALS": "aio.credentials",
     "Entity": "proto.models",
@@ -221,18 +217,18 @@ _WHERE: dict[str, str] = {
     "ProtocolError": "proto.errors",
     "ResourceNotFoundException": "proto.errors",
     "Result": "proto.models",
-    "RetryPolicy": "aio.client",
+    "RetryPolicy": "proto.retry",
     "SerializationException": "proto.errors",
     "ServiceError": "proto.errors",
     "ServiceQuotaExceededException": "proto.errors",
     "ServiceUnavailableException": "proto.errors",
     "SigningError": "proto.errors",
-    "Stream": "aio.client",
-    "StreamEvent": "proto.core",
+    "Stream": "aio.stream",
+    "StreamEvent": "proto.actions",
     "StreamParams": "proto.params",
-    "StreamReconnected": "aio.client",
+    "StreamReconnected": "proto.actions",
     "StreamStateError": "proto.errors",
-    "StreamStats": "aio.client",
+    "StreamStats": "proto.actions",
     "StreamTimeout": "proto.errors",
     "ThrottlingException": "proto.errors",
     "TranscribeError": "proto.errors",

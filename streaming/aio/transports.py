@@ -48,7 +48,7 @@ from ..proto.params import Operation
 from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
 
 if TYPE_CHECKING:
-    from ..proto.core import StreamRequest
+    from ..proto.actions import StreamRequest
 
 __all__ = ["Http2Transport", "Transport", "WebSocketTransport", "client_ssl_context"]
 

@@ -18,8 +18,8 @@ from typing import Any, Final, TextIO
 
 import msgspec
 
+from ..proto.actions import StreamReconnected, StreamStats
 from ..proto.captions import WEBVTT_HEADER, CaptionLine, LiveCaptions, srt_block, vtt_block
-from ..proto.core import StreamReconnected, StreamStats
 from ..proto.models import to_service_json
 
 __all__ = ["CaptionPrinter"]

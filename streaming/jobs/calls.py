@@ -18,8 +18,8 @@ import msgspec
 import sigv4
 from sigv4 import Credentials
 
-from ..proto.core import RetryPolicy
-from ..proto.errors import ProtocolError, ServiceError, TranscribeError, TransportError, service_error_from_http
+from ..proto.errors import ProtocolError, TranscribeError, service_error_from_http
+from ..proto.retry import RetryPolicy, is_retryable
 from .shapes import (
     CallAnalyticsJob,
     Job,
@@ -186,10 +186,9 @@ class CallAttempts:
     def pause_after(self, error: TranscribeError, now: float) -> float | None:
         """Seconds to wait before trying again, or None: give up and raise ``error``."""
         self.count += 1
-        retryable = isinstance(error, TransportError | ServiceError) and error.retryable
         pause = self.policy.delay(self.count, self.rng)
         if (
-            not retryable
+            not is_retryable(error)
             or self.count >= self.policy.max_attempts
             or now - self.started + pause > self.policy.max_total
         ):

@@ -37,9 +37,9 @@ import httpx
 from sigv4 import Credentials
 
 from ..aio.credentials import credentials_for
-from ..proto.core import DEFAULT_RETRY, RetryPolicy
 from ..proto.endpoints import check_endpoint, check_region
 from ..proto.errors import ConnectError, ParameterError, StreamTimeout, TranscribeError
+from ..proto.retry import DEFAULT_RETRY, RetryPolicy
 from .calls import (
     DESCRIBE_ENROLLMENT_JOB,
     GET_CALL_ANALYTICS_JOB,

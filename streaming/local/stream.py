@@ -23,6 +23,7 @@ import eventstream
 import sigv4
 from eventstream import Message
 
+from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.errors import (
     BadRequestException,
     InternalFailureException,
@@ -32,7 +33,7 @@ from ..proto.errors import (
 )
 from ..proto.messages import encode_result_event
 from ..proto.models import CategoryEvent, UtteranceEvent
-from ..proto.params import Operation, StreamParams, check_channel_definitions, check_post_call_settings
+from ..proto.params import Operation, StreamParams
 from .decoding import AudioFormatError, AudioPipeline
 from .faults import Reset, StreamFaults
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
@@ -261,13 +262,12 @@ class ServerStream:
             if self.verifier is None or self.allow_unsigned:
                 self._end()  # an unsigned empty AudioEvent ends the audio (browsers)
             return
-        if self.params.media_encoding == "pcm":
-            seconds = len(audio) / (2 * self.params.channels * self.params.sample_rate)
-            if seconds > self.limits.max_event_seconds:
-                raise BadRequestException(
-                    f"Your audio event holds {seconds:.2f} seconds of audio; send at most "
-                    f"{self.limits.max_event_seconds:g} second per event."
-                )
+        seconds = self.params.pcm_seconds(len(audio))
+        if seconds > self.limits.max_event_seconds:
+            raise BadRequestException(
+                f"Your audio event holds {seconds:.2f} seconds of audio; send at most "
+                f"{self.limits.max_event_seconds:g} second per event."
+            )
         self._audio_started = True
         self.audio_bytes += len(audio)
         self.backlog += len(audio)

@@ -1,4 +1,4 @@
-"""What the stream core says and hands out, pure values: the actions for the shell, the request to open, the events and counters for the application."""
+"""What the stream core hands out, as pure values: actions for the shell, the request to open, events and counters."""
 
 from __future__ import annotations
 

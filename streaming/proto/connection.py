@@ -1,6 +1,6 @@
-"""The client's sans-I/O session core, shared by the HTTP/2 and WebSocket transports.
+"""One connection's codec, sans-I/O, shared by the HTTP/2 and WebSocket transports.
 
-It builds the signed request (headers for HTTP/2, a presigned URL for WebSocket), wraps
+:class:`ConnectionCodec` builds the signed request (headers for HTTP/2, a presigned URL for WebSocket), wraps
 audio into signed frames, and turns received bytes into typed events or typed errors.
 It never touches a socket or the clock: callers pass ``now``.
 """
@@ -27,7 +27,7 @@ from .messages import (
 )
 from .params import StreamParams
 
-__all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ClientSession", "default_endpoint", "presign_websocket"]
+__all__ = ["MAX_PRESIGN_EXPIRES", "SERVICE", "ConnectionCodec", "default_endpoint", "presign_websocket"]
 
 MAX_RESULT_MESSAGE: Final = 1024 * 1024
 """The largest result message accepted (its prelude says its size, so it is refused at
@@ -43,8 +43,8 @@ def default_endpoint(region: str, transport: str) -> str:
     return f"https://{host}" if transport == "http2" else f"wss://{host}:8443"
 
 
-class ClientSession:
-    """One stream's protocol state: request signing, the frame chain, received messages.
+class ConnectionCodec:
+    """One connection's protocol state: request signing, the frame chain, received messages.
 
     ``signed_frames=False`` (WebSocket only) sends bare AudioEvents, as browsers do.
     """
@@ -68,6 +68,9 @@ class ClientSession:
         self._ended = False
         self._deferred: ServiceError | ProtocolError | None = None
         self.request_id: str | None = None
+        self.opened_at: _dt.datetime | None = None
+        self.message_since: _dt.datetime | None = None  # when the message being received began
+        self.events_received = 0
 
     # -- request ---------------------------------------------------------------------------
 
@@ -96,6 +99,23 @@ class ClientSession:
             raise SigningError(f"cannot sign the request to {self.endpoint}: {exc}") from exc
         self._start_chain(sigv4.signature_from_authorization(signed["authorization"]))
         return path, signed
+
+    def open_request(
+        self, transport: str, now: _dt.datetime, *, expires: int = MAX_PRESIGN_EXPIRES
+    ) -> tuple[str, str, dict[str, str]]:
+        """``(url, path, headers)`` that open this connection: a signed POST for ``"http2"``,
+        a presigned URL (no headers) for ``"websocket"``; either seeds the frame chain."""
+        if transport == "http2":
+            path, headers = self.http2_request(now)
+            return self.endpoint + path, path, headers
+        url = self.websocket_url(now, expires=expires)
+        return url, url[len(self.endpoint) :].split("?", 1)[0], {}
+
+    def accept_response(self, headers: Mapping[str, str], now: _dt.datetime) -> str | None:
+        """The response opened at ``now`` with ``headers``: its request id (errors quote it), returned."""
+        self.opened_at = now
+        self.request_id = headers.get("x-amzn-request-id") or headers.get("x-amzn-requestid")
+        return self.request_id
 
     def websocket_url(self, now: _dt.datetime, *, expires: int = MAX_PRESIGN_EXPIRES) -> str:
         """The presigned WebSocket URL; seeds the frame chain with its signature."""
@@ -145,6 +165,17 @@ class ClientSession:
         return frame
 
     # -- messages in -------------------------------------------------------------------------
+
+    def receive_at(self, data: bytes, now: _dt.datetime) -> list[ResultEvent | UnknownEvent]:
+        """:meth:`receive`, noting when a message began (its deadline runs from its first
+        byte) and counting the events this connection brought."""
+        events = self.receive(data)
+        self.events_received += len(events)
+        if self.buffered == 0:
+            self.message_since = None
+        elif self.message_since is None:
+            self.message_since = now
+        return events
 
     def receive(self, data: bytes) -> list[ResultEvent | UnknownEvent]:
         """Decode received bytes into typed events; raise the service's error if one came.

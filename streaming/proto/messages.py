@@ -29,6 +29,8 @@ from .params import Operation
 __all__ = [
     "AUDIO_EVENT_HEADERS",
     "CONFIGURATION_EVENT_HEADERS",
+    "EVENTS_PER_AUDIO_SECOND",
+    "EVENT_ALLOWANCE",
     "RESULT_EVENTS",
     "ResultEvent",
     "UnknownEvent",
@@ -38,6 +40,7 @@ __all__ = [
     "encode_exception",
     "encode_result_event",
     "error_type_header",
+    "event_flood",
     "parse_result_message",
 ]
 
@@ -158,3 +161,23 @@ def _error_text(payload: bytes) -> str:
 def error_type_header(code: str) -> str:
     """The ``x-amzn-errortype`` value the streaming service sends for an error ``code``."""
     return f"{code}:http://internal.amazon.com/coral/com.amazonaws.transcribestreaming/"
+
+
+# Results come from audio: a connection may bring at most this many events, plus this many
+# per second of audio it carried. A peer past that (say, a flood of empty TranscriptEvents,
+# which are dropped before the application's bounded queue and so escape back-pressure)
+# is not the service.
+EVENT_ALLOWANCE: Final = 500
+EVENTS_PER_AUDIO_SECOND: Final = 50
+
+
+def event_flood(events: int, audio_seconds: float) -> ProtocolError | None:
+    """The error for a connection that brought ``events`` result events for ``audio_seconds``
+    of audio when that is more than the service sends, else None."""
+    allowed = EVENT_ALLOWANCE + EVENTS_PER_AUDIO_SECOND * audio_seconds
+    if events <= allowed:
+        return None
+    return ProtocolError(
+        f"the service sent {events} events for {audio_seconds:.1f} s of audio "
+        f"(at most {allowed:.0f} were expected): it is not behaving as the service does"
+    )

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
 from .errors import ParameterError
+from .languages import (
+    CALL_ANALYTICS_LANGUAGE_CODES,
+    LANGUAGE_CODES,
+    MEDIA_ENCODINGS,
+    MEDICAL_LANGUAGE_CODES,
+    PII_ENTITY_TYPES,
+)
 
 __all__ = [
     "CALL_ANALYTICS_LANGUAGE_CODES",
@@ -29,8 +36,7 @@ __all__ = [
     "Operation",
     "Param",
     "StreamParams",
-    "check_channel_definitions",
-    "check_post_call_settings",
+    "check_event_seconds",
     "params_from_headers",
     "params_from_query",
 ]
@@ -39,131 +45,6 @@ HEADER_PREFIX: Final = "x-amzn-transcribe-"
 MAX_EVENT_SECONDS: Final = 1.0
 """The most audio one AudioEvent may carry (the service's limit)."""
 
-LANGUAGE_CODES: Final = frozenset(
-    [
-        "af-ZA",
-        "am-ET",
-        "ar-AE",
-        "ar-SA",
-        "be-BY",
-        "bg-BG",
-        "bn-IN",
-        "bs-BA",
-        "ca-ES",
-        "ckb-IQ",
-        "ckb-IR",
-        "cs-CZ",
-        "cy-WL",
-        "da-DK",
-        "de-CH",
-        "de-DE",
-        "el-GR",
-        "en-AB",
-        "en-AU",
-        "en-GB",
-        "en-IE",
-        "en-IN",
-        "en-NZ",
-        "en-US",
-        "en-WL",
-        "en-ZA",
-        "es-ES",
-        "es-MX",
-        "es-US",
-        "et-ET",
-        "eu-ES",
-        "fa-AF",
-        "fa-IR",
-        "fi-FI",
-        "fr-CA",
-        "fr-FR",
-        "gl-ES",
-        "gu-IN",
-        "he-IL",
-        "hi-IN",
-        "hr-HR",
-        "ht-HT",
-        "hu-HU",
-        "hy-AM",
-        "id-ID",
-        "is-IS",
-        "it-IT",
-        "ja-JP",
-        "jv-ID",
-        "ka-GE",
-        "kab-DZ",
-        "kk-KZ",
-        "km-KH",
-        "kn-IN",
-        "ko-KR",
-        "lg-IN",
-        "lt-LT",
-        "lv-LV",
-        "mk-MK",
-        "ml-IN",
-        "mr-IN",
-        "ms-MY",
-        "my-MM",
-        "ne-NP",
-        "nl-NL",
-        "no-NO",
-        "or-IN",
-        "pa-IN",
-        "pl-PL",
-        "ps-AF",
-        "pt-BR",
-        "pt-PT",
-        "ro-RO",
-        "ru-RU",
-        "si-LK",
-        "sk-SK",
-        "sl-SI",
-        "so-SO",
-        "sq-AL",
-        "sr-RS",
-        "su-ID",
-        "sv-SE",
-        "sw-BI",
-        "sw-KE",
-        "sw-RW",
-        "sw-TZ",
-        "sw-UG",
-        "ta-IN",
-        "te-IN",
-        "th-TH",
-        "tl-PH",
-        "tr-TR",
-        "uk-UA",
-        "uz-UZ",
-        "vi-VN",
-        "zh-CN",
-        "zh-HK",
-        "zh-TW",
-        "zu-ZA",
-    ]
-)
-"""Languages of StartStreamTranscription (the service model's LanguageCode)."""
-CALL_ANALYTICS_LANGUAGE_CODES: Final = frozenset(
-    ["de-DE", "en-AU", "en-GB", "en-US", "es-US", "fr-CA", "fr-FR", "it-IT", "pt-BR"]
-)
-MEDICAL_LANGUAGE_CODES: Final = frozenset({"en-US"})
-MEDIA_ENCODINGS: Final = ("pcm", "flac", "ogg-opus")
-PII_ENTITY_TYPES: Final = frozenset(
-    [
-        "BANK_ACCOUNT_NUMBER",
-        "BANK_ROUTING",
-        "CREDIT_DEBIT_NUMBER",
-        "CREDIT_DEBIT_CVV",
-        "CREDIT_DEBIT_EXPIRY",
-        "PIN",
-        "EMAIL",
-        "ADDRESS",
-        "NAME",
-        "PHONE",
-        "SSN",
-        "ALL",
-    ]
-)
 _NAME_RE: Final = re.compile(r"[0-9a-zA-Z._-]{1,200}")
 _SESSION_ID_RE: Final = re.compile(r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}")
 
@@ -378,6 +259,13 @@ class StreamParams:
     def to_query(self) -> list[tuple[str, str]]:
         """The query parameters of the WebSocket URL."""
         return [(param.wire, text) for param, text in self.wire_items()]
+
+    def pcm_seconds(self, size: int) -> float:
+        """Media seconds in ``size`` bytes of this stream's audio if it is PCM (16-bit
+        samples, ``channels`` of them per frame), else 0: the one rule both sides count by."""
+        if self.media_encoding != "pcm" or not self.sample_rate:
+            return 0.0
+        return size / (2 * self.channels * self.sample_rate)
 
     def with_session_id(self, session_id: str) -> StreamParams:
         return StreamParams._validated(self.operation, {**self.values, "session_id": session_id})
@@ -632,85 +520,15 @@ def _validate_channels(v: dict[str, ParamValue]) -> None:
         )
 
 
+def check_event_seconds(seconds: float) -> float:
+    """``seconds`` if one AudioEvent may carry that much audio, else :class:`ParameterError`."""
+    if not 0 <= seconds <= MAX_EVENT_SECONDS + 1e-9:
+        raise ParameterError(
+            "chunk", f"an audio event may carry at most {MAX_EVENT_SECONDS:g} s of audio; this one has {seconds:.3f} s"
+        )
+    return seconds
+
+
 def new_session_id() -> str:
     """A fresh session id in the service's format."""
     return str(uuid.uuid4())
-
-
-_MAX_URI: Final = 2000  # the service's bound on an S3 URI (Media.MediaFileUri, OutputLocation)
-_S3_URI_RE: Final = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
-_ROLE_ARN_RE: Final = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/\-]{1,1023}")
-_POST_CALL_KEYS: Final = frozenset(
-    {"OutputLocation", "DataAccessRoleArn", "ContentRedactionOutput", "OutputEncryptionKMSKeyId"}
-)
-
-
-_ROLES: Final = ("AGENT", "CUSTOMER")
-
-
-def check_channel_definitions(definitions: object) -> dict[int, str]:
-    """ChannelDefinitions as the service checks them (the role of each channel), or
-    :class:`ParameterError`: exactly two entries, ChannelId 0 and 1, each with its own
-    ParticipantRole (AGENT or CUSTOMER). The client checks before connecting and the local
-    endpoint when the ConfigurationEvent arrives, with this one rule."""
-    name = "channel_definitions"
-    shape = "{'ChannelId': 0|1, 'ParticipantRole': 'AGENT'|'CUSTOMER'}"
-    if not isinstance(definitions, Sequence) or isinstance(definitions, str | bytes):
-        raise ParameterError(name, f"ChannelDefinitions must be a list of {shape}")
-    roles: dict[int, str] = {}
-    for i, definition in enumerate(definitions):
-        if not isinstance(definition, Mapping):
-            raise ParameterError(name, f"ChannelDefinitions[{i}] must be {shape}, not {definition!r:.80}")
-        channel, role = definition.get("ChannelId"), definition.get("ParticipantRole")
-        if type(channel) is not int or channel not in (0, 1) or role not in _ROLES:
-            raise ParameterError(name, f"ChannelDefinitions[{i}] must be {shape}, not {dict(definition)!r:.120}")
-        roles[channel] = str(role)
-    if len(definitions) != 2 or sorted(roles) != [0, 1] or len(set(roles.values())) != 2:
-        raise ParameterError(
-            name,
-            "ChannelDefinitions holds exactly two entries, ChannelId 0 and 1, each with its own ParticipantRole "
-            "(one AGENT, one CUSTOMER); for mono audio leave it out",
-        )
-    return roles
-
-
-def check_post_call_settings(settings: object) -> dict[str, str]:
-    """PostCallAnalyticsSettings as the service checks them, or :class:`ParameterError`.
-
-    ``OutputLocation`` (an ``s3://`` URI) and ``DataAccessRoleArn`` (an IAM role ARN) are
-    required; ``ContentRedactionOutput`` is ``redacted`` or ``redacted_and_unredacted``;
-    ``OutputEncryptionKMSKeyId`` is a key id, ARN or alias.
-    """
-    name = "post_call_analytics_settings"
-    if not isinstance(settings, Mapping):
-        raise ParameterError(name, f"PostCallAnalyticsSettings must be an object, not {type(settings).__name__}")
-    unknown = sorted(set(settings) - _POST_CALL_KEYS)
-    if unknown:
-        raise ParameterError(name, f"PostCallAnalyticsSettings has unknown fields: {', '.join(map(str, unknown))}")
-    values = {str(k): v for k, v in settings.items()}
-    for key in ("OutputLocation", "DataAccessRoleArn"):
-        if not isinstance(values.get(key), str) or not values[key]:
-            raise ParameterError(name, f"PostCallAnalyticsSettings.{key} is required")
-    if len(values["OutputLocation"]) > _MAX_URI or not _S3_URI_RE.fullmatch(values["OutputLocation"]):
-        raise ParameterError(
-            name,
-            f"PostCallAnalyticsSettings.OutputLocation {values['OutputLocation']!r:.120} must be an s3:// URI "
-            f"of at most {_MAX_URI} characters",
-        )
-    if not _ROLE_ARN_RE.fullmatch(values["DataAccessRoleArn"]):
-        raise ParameterError(
-            name,
-            f"PostCallAnalyticsSettings.DataAccessRoleArn {values['DataAccessRoleArn']!r} must be an IAM role ARN "
-            "(arn:aws:iam::123456789012:role/Name)",
-        )
-    redaction = values.get("ContentRedactionOutput")
-    if redaction is not None and redaction not in ("redacted", "redacted_and_unredacted"):
-        raise ParameterError(
-            name,
-            "PostCallAnalyticsSettings.ContentRedactionOutput must be redacted or redacted_and_unredacted, "
-            f"not {redaction!r}",
-        )
-    kms_key = values.get("OutputEncryptionKMSKeyId")
-    if kms_key is not None and (not isinstance(kms_key, str) or not 1 <= len(kms_key) <= 2048):
-        raise ParameterError(name, "PostCallAnalyticsSettings.OutputEncryptionKMSKeyId must be a key id, ARN or alias")
-    return {k: str(v) for k, v in values.items()}

@@ -16,7 +16,7 @@ from typing import Final
 
 from .errors import ParameterError, ServiceError, StreamTimeout, TranscribeError, TransportError
 
-__all__ = ["DEFAULT_RETRY", "ClockSkew", "Opening", "RetryPolicy", "is_retryable"]
+__all__ = ["DEFAULT_RETRY", "NO_SKEW", "ClockSkew", "Opening", "RetryPolicy", "is_retryable"]
 
 _SKEW_RE: Final = re.compile(r"\((\d{8}T\d{6}Z) [+-] \d+ min\.\)")
 _CONNECT_SLACK: Final = 0.5  # seconds another attempt needs, beyond its pause, to be worth making
@@ -91,6 +91,9 @@ class ClockSkew:
             return None
         server = _dt.datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.UTC)
         return ClockSkew(server - now)
+
+
+NO_SKEW: Final = ClockSkew()
 
 
 @dataclass(slots=True)

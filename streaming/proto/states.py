@@ -12,7 +12,18 @@ import enum
 from collections.abc import Mapping
 from typing import Final
 
-__all__ = ["AUDIO_TRANSITIONS", "LIVE", "TERMINAL", "TRANSITIONS", "AudioState", "ConnectionState", "Input"]
+from .errors import StreamStateError, TranscribeError
+
+__all__ = [
+    "AUDIO_TRANSITIONS",
+    "LIVE",
+    "TERMINAL",
+    "TRANSITIONS",
+    "AudioState",
+    "ConnectionState",
+    "Input",
+    "StreamStates",
+]
 
 
 class ConnectionState(enum.Enum):
@@ -88,3 +99,47 @@ AUDIO_TRANSITIONS: Final[Mapping[tuple[AudioState, Input], AudioState]] = {
     (AudioState.SENDING, Input.AUDIO): AudioState.SENDING,
     (AudioState.SENDING, Input.END_OF_AUDIO): AudioState.ENDED,
 }
+
+
+class StreamStates:
+    """Both machines of one stream, moved only along :data:`TRANSITIONS` and :data:`AUDIO_TRANSITIONS`.
+
+    Every move names its target and is checked against the table; an input the table
+    does not list raises :class:`~streaming.errors.StreamStateError`, or the stream's own
+    error once it has failed (the application hears why, not that it is too late).
+    """
+
+    def __init__(self) -> None:
+        self.connection = ConnectionState.IDLE
+        self.audio = AudioState.SENDING
+        self.error: TranscribeError | None = None
+
+    def check(self, event: Input) -> frozenset[ConnectionState]:
+        allowed = TRANSITIONS.get((self.connection, event))
+        if allowed is None:
+            if self.connection is ConnectionState.FAILED and self.error is not None and event is not Input.CLOSE:
+                raise self.error
+            raise StreamStateError(f"{event.value} is not allowed when the stream is {self.connection.value}")
+        return allowed
+
+    def move(self, event: Input, target: ConnectionState) -> None:
+        allowed = self.check(event)
+        if target not in allowed:  # a bug in the core, not in the caller
+            raise StreamStateError(f"{event.value} cannot take a {self.connection.value} stream to {target.value}")
+        self.connection = target
+
+    def stay(self, event: Input) -> None:
+        """``event`` is legal and leaves the connection where it is (the table must say so)."""
+        self.move(event, self.connection)
+
+    def move_audio(self, event: Input) -> None:
+        self.check(event)  # a failed stream raises its error first
+        target = AUDIO_TRANSITIONS.get((self.audio, event))
+        if target is None:
+            what = "send_audio" if event is Input.AUDIO else "end_audio"
+            raise StreamStateError(f"{what} after end_audio: the audio of this stream has ended")
+        self.audio = target
+
+    def fail(self, event: Input, error: TranscribeError) -> None:
+        self.move(event, ConnectionState.FAILED)
+        self.error = error

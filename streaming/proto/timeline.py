@@ -39,7 +39,9 @@ class Timeline:
     def place(self, event: ResultEvent | UnknownEvent) -> tuple[ResultEvent | UnknownEvent | None, list[float]]:
         """The event on the stream's timeline (None: all of it was delivered already), and
         the end times of the final results in it."""
-        if isinstance(event, TranscriptEvent | MedicalTranscriptEvent):
+        if isinstance(event, TranscriptEvent):
+            return self._place_transcript(event)
+        if isinstance(event, MedicalTranscriptEvent):
             return self._place_transcript(event)
         if isinstance(event, UtteranceEvent):
             utterance = shift_utterance(event, self.origin)

@@ -278,7 +278,7 @@ async def test_demo_plain_output() -> None:
 
 
 def test_tty_rendering_updates_in_place() -> None:
-    from streaming.aio.client import StreamStats
+    from streaming.proto.actions import StreamStats
     from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 
     out = io.StringIO()

@@ -195,7 +195,7 @@ def test_what_was_heard_before_an_error_is_printed() -> None:
     import io
 
     from streaming.cli.display import CaptionPrinter
-    from streaming.proto.core import StreamStats
+    from streaming.proto.actions import StreamStats
     from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 
     partial = TranscriptEvent(

@@ -16,24 +16,18 @@ import pytest
 import eventstream
 import sigv4
 from streaming.aio.credentials import DEV_CREDENTIALS
-from streaming.proto.core import (
-    TRANSITIONS,
+from streaming.proto.actions import (
     Action,
-    AudioState,
     CloseConnection,
     Connect,
-    ConnectionState,
     Deliver,
     Fail,
     Finish,
-    Input,
-    RetryPolicy,
-    StreamCore,
     StreamReconnected,
     StreamRequest,
-    StreamSettings,
     Transmit,
 )
+from streaming.proto.core import StreamCore, StreamSettings
 from streaming.proto.errors import (
     AudioSourceError,
     BadRequestException,
@@ -61,6 +55,8 @@ from streaming.proto.models import (
     UtteranceEvent,
 )
 from streaming.proto.params import Operation, StreamParams
+from streaming.proto.retry import RetryPolicy
+from streaming.proto.states import TRANSITIONS, AudioState, ConnectionState, Input
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
 ENDPOINT = "https://transcribe.example:8443"
@@ -288,7 +284,7 @@ def test_clock_skew_is_adopted_once_from_the_services_message() -> None:
     core.start(T0)
     message = "Signature expired: 20261130T120000Z is now earlier than 20261130T120500Z (20261130T121000Z - 5 min.)"
     assert core.connect_failed(InvalidSignatureException(message), T0) == [Connect(0.0)]
-    assert core.clock_offset == dt.timedelta(minutes=10)
+    assert core.skew.offset == dt.timedelta(minutes=10)
     assert core.signing_time(T0) == at(600)
     request = core.request(T0)
     assert request.headers["x-amz-date"] == "20261130T121000Z"
@@ -445,20 +441,20 @@ def test_results_before_an_exception_in_the_same_read_are_kept() -> None:
 def test_receive_deadlines() -> None:
     core, peer = make_core(read_timeout=None, stall_timeout=30.0), Peer()
     open_stream(core, peer)
-    assert core.receive_timeout(1, T0) is None  # silence produces no results: no deadline while sending
+    assert core.deadlines.receive(T0) is None  # silence produces no results: no deadline while sending
     message = encode_result_event(result("a", 0, 1, "x"))
     core.data_received(1, message[:10], T0)
-    assert core.receive_timeout(1, T0) == 30.0  # half a message must be finished...
+    assert core.deadlines.receive(T0) == 30.0  # half a message must be finished...
     core.data_received(1, message[10:20], at(20))
-    assert core.receive_timeout(1, at(20)) == 10.0  # ...within 30 s of its first byte, however it trickles
-    assert core.receive_timeout(1, at(45)) == 0.0
+    assert core.deadlines.receive(at(20)) == 10.0  # ...within 30 s of its first byte, however it trickles
+    assert core.deadlines.receive(at(45)) == 0.0
     core.data_received(1, message[20:], at(21))
-    assert core.receive_timeout(1, at(21)) is None
+    assert core.deadlines.receive(at(21)) is None
     core.end_audio(T0)
-    assert core.receive_timeout(1, at(22)) == 30.0  # only results are due
-    assert core.send_timeout == 30.0
-    assert make_core(read_timeout=5.0).receive_timeout(1, T0) == 5.0
-    assert make_core(connect_timeout=3.0, read_timeout=5.0).open_timeout == 8.0
+    assert core.deadlines.receive(at(22)) == 30.0  # only results are due
+    assert core.deadlines.send == 30.0
+    assert make_core(read_timeout=5.0).deadlines.receive(T0) == 5.0
+    assert make_core(connect_timeout=3.0, read_timeout=5.0).deadlines.open == 8.0
 
 
 # -- resumption ------------------------------------------------------------------------------------
@@ -567,11 +563,11 @@ def test_the_replay_window_is_bounded_in_seconds_and_bytes() -> None:
     core, peer = make_core(retry=RetryPolicy(replay_seconds=1.0)), Peer()
     open_stream(core, peer)
     send_chunks(core, peer, 30)
-    assert core.replay_window == (pytest.approx(2.0), pytest.approx(3.0))
+    assert core.replay.window == (pytest.approx(2.0), pytest.approx(3.0))
     core2, peer2 = make_core(retry=RetryPolicy(replay_bytes=3200 * 4)), Peer()
     open_stream(core2, peer2)
     send_chunks(core2, peer2, 30)
-    assert core2.replay_window == (pytest.approx(2.6), pytest.approx(3.0))
+    assert core2.replay.window == (pytest.approx(2.6), pytest.approx(3.0))
 
 
 def test_mid_stream_service_errors_reconnect_or_fail_by_retryability() -> None:
@@ -640,7 +636,7 @@ def test_rotation_ends_the_old_connection_cleanly_then_continues() -> None:
     assert not audio.end_input and end.end_input and end.generation == 1
     carry_out(actions, peer, now)
     assert peer.ended and core.state is S.ROTATING
-    assert core.receive_timeout(1, now) == 30.0  # the old connection's last results have a deadline
+    assert core.deadlines.receive(now) == 30.0  # the old connection's last results have a deadline
     # Audio during the hand-over is held for the next connection.
     assert core.send_audio(b"\x0a" * 3200, None, at(10.6)) == []
     # The old connection's last results still arrive and count.
@@ -768,10 +764,10 @@ def test_a_lost_connection_is_replaced_within_reconnect_within_or_the_stream_fai
     open_stream(core, peer)
     assert core.connection_lost(1, ConnectionLost("reset"), at(5))[-1] == Connect(0.0)
     core.request(at(5))
-    assert core.open_timeout_at(at(5)) == 10.0
+    assert core.deadlines.open_at(at(5)) == 10.0
     assert core.connect_failed(StreamTimeout("no headers"), at(15)) == [Connect(0.0)]
     core.request(at(15))
-    assert core.open_timeout_at(at(15)) == pytest.approx(2.0)  # only 2 s of the 12 are left
+    assert core.deadlines.open_at(at(15)) == pytest.approx(2.0)  # only 2 s of the 12 are left
     actions = core.connect_failed(StreamTimeout("no headers"), at(17))
     assert isinstance(actions[-1], Fail) and isinstance(actions[-1].error, StreamTimeout)
     assert "could not reconnect within 12 s" in str(actions[-1].error)
@@ -782,5 +778,5 @@ def test_the_first_connection_keeps_the_longer_max_total() -> None:
     core = make_core(retry=RetryPolicy(base_delay=0, max_total=60.0, reconnect_within=5.0), connect_timeout=10.0)
     core.start(T0)
     core.request(T0)
-    assert core.open_timeout_at(at(0)) == 10.0
+    assert core.deadlines.open_at(at(0)) == 10.0
     assert core.connect_failed(ConnectError("refused"), at(10)) == [Connect(0.0)]  # 10 s > 5 s: not yet its budget

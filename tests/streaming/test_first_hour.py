@@ -680,8 +680,8 @@ def test_a_file_is_written_while_the_terminal_shows_live_captions(local: LocalEn
 def test_control_characters_from_the_peer_never_reach_the_terminal() -> None:
     import io
 
-    from streaming.aio.client import StreamStats
     from streaming.cli.display import CaptionPrinter
+    from streaming.proto.actions import StreamStats
     from streaming.proto.models import Alternative, Result, Transcript, TranscriptEvent
 
     hostile = "hello \x1b]0;owned\x07 \x1b[2J world"

@@ -33,7 +33,6 @@ from streaming.jobs import (
     parse_response,
 )
 from streaming.local import LocalEndpoint
-from streaming.proto.core import RetryPolicy
 from streaming.proto.errors import (
     BadRequestException,
     InternalFailureException,
@@ -45,6 +44,7 @@ from streaming.proto.errors import (
     UnrecognizedClientException,
     ValidationException,
 )
+from streaming.proto.retry import RetryPolicy
 from tests.helpers import FIXTURES, word_error_rate
 
 T0 = 1764500000.0  # 2025-11-30T10:53:20Z

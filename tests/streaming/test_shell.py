@@ -20,8 +20,8 @@ from sigv4 import Credentials
 from streaming import AsyncByteSource, PcmSource, TranscribeStreamingClient
 from streaming.aio.credentials import DEV_CREDENTIALS, credentials_for
 from streaming.local import LocalEndpoint
-from streaming.proto.core import ConnectionState
 from streaming.proto.errors import AudioFormatError, AudioSourceError, CredentialsError, ParameterError
+from streaming.proto.states import ConnectionState
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FOX = FIXTURES / "fox.pcm"
