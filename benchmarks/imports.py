@@ -25,7 +25,12 @@ BEFORE_REF = "147e614"  # the last commit with the eager streaming/__init__.py
 COMMANDS = {
     "python -c pass (calibration)": ["-c", "pass"],
     "import streaming": ["-c", "import streaming"],
-    "import streaming.proto.core (a pure module)": ["-c", "import streaming.proto.core"],
+    # The stream core moved (streaming/core.py, now streaming/proto/core.py): whichever the tree has.
+    "import the stream core (a pure module)": [
+        "-c",
+        "import importlib.util as u, importlib as i; "
+        "i.import_module('streaming.proto.core' if u.find_spec('streaming.proto') else 'streaming.core')",
+    ],
     "streamscribe --version": ["-m", "streaming.cli", "--version"],
 }
 

@@ -85,10 +85,8 @@ _CACHE_LIMIT: Final = 512
 
 def _timestamp_ms(value: _dt.datetime) -> int:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidHeaderValue(
-            f"naive datetime {value.isoformat()} has no time zone; "
-            "event-stream timestamps are instants, pass an aware datetime"
-        )
+        what = f"naive datetime {value.isoformat()} has no time zone"
+        raise InvalidHeaderValue(f"{what}; event-stream timestamps are instants, pass an aware datetime")
     # Floor to whole milliseconds: the wire carries nothing finer.
     return (value - _EPOCH) // _ONE_MS
 

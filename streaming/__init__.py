@@ -175,7 +175,7 @@ _WHERE: dict[str, str] = {
     "AccessDeniedException": "proto.errors",
     "Alternative": "proto.models",
     "AsyncByteSource": "aio.audio",
-    "AudioChunk": "aio.audio",
+    "AudioChunk": "proto.chunking",
     "AudioFormatError": "proto.errors",
     "AudioSource": "aio.audio",
     "AudioSourceError": "proto.errors",

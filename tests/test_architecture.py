@@ -78,15 +78,21 @@ def test_every_package_is_typed(package: object) -> None:
 
 # -- the streaming package's pure modules and its public surface (issue 9) -----------------------
 
+# The layers that decide: every module of streaming/proto, the job APIs' shapes and wire
+# decisions, and the endpoint's pure parts.
 PURE_STREAMING = [
-    ROOT / "streaming" / name
-    for name in ("core.py", "session.py", "protocol.py", "params.py", "models.py", "errors.py", "containers.py")
+    *sorted((ROOT / "streaming" / "proto").glob("*.py")),
+    *(ROOT / "streaming" / "jobs" / name for name in ("shapes.py", "calls.py")),
+    *(
+        ROOT / "streaming" / "local" / name
+        for name in ("admission.py", "results.py", "text.py", "analytics.py", "voice.py", "faults.py")
+    ),
 ]
 IO_IMPORTS = {"asyncio", "socket", "ssl", "h2", "websockets", "aiohttp", "threading", "selectors", "time", "os"}
 BUILTIN_ERRORS = {"ValueError", "RuntimeError", "OverflowError", "TypeError", "KeyError", "IndexError", "Exception"}
 
 
-@pytest.mark.parametrize("path", PURE_STREAMING, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", PURE_STREAMING, ids=lambda p: str(p.relative_to(ROOT)))
 def test_streaming_decisions_are_pure(path: Path) -> None:
     tree = ast.parse(path.read_text())
     assert not imported_modules(tree) & IO_IMPORTS
@@ -97,20 +103,77 @@ def test_streaming_decisions_are_pure(path: Path) -> None:
             assert node.attr == "Random", f"{path.name}:{node.lineno} uses the global random source"
 
 
-def test_only_the_cli_the_demo_and_the_endpoint_import_the_endpoint() -> None:
-    allowed = {ROOT / "streaming" / "cli.py", ROOT / "streaming" / "demo.py"}
+def test_only_the_command_line_imports_the_endpoint() -> None:
+    # The face layer (streaming/cli) alone imports streaming.local; the endpoint itself may.
+    allowed = (ROOT / "streaming" / "cli", ROOT / "streaming" / "local")
     for path in sources("streaming"):
-        if path in allowed or (ROOT / "streaming" / "local") in path.parents:
+        if any(folder in path.parents for folder in allowed):
             continue
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                module = ("." * node.level) + (node.module or "")
-                assert module not in (".local", "streaming.local") and not module.startswith(
-                    (".local.", "streaming.local.")
-                ), f"{path.name}:{node.lineno} imports the local endpoint"
-            elif isinstance(node, ast.Import):
-                assert not any(a.name.startswith("streaming.local") for a in node.names)
+        for module in _imports_anywhere(path):
+            assert not module.startswith("streaming.local"), f"{path.name} imports the local endpoint ({module})"
+
+
+# Which layer may import which: a layer imports those below it, never those above.
+LAYERS = {
+    "streaming.proto": {"streaming.proto"},
+    "streaming.aio": {"streaming.proto", "streaming.aio"},
+    "streaming.jobs": {"streaming.proto", "streaming.aio", "streaming.jobs"},
+    "streaming.local": {"streaming.proto", "streaming.aio", "streaming.local", "streaming.data"},
+    "streaming.cli": {"streaming.proto", "streaming.aio", "streaming.jobs", "streaming.local", "streaming.cli",
+                      "streaming.data"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    folder = ROOT / layer.replace(".", "/")
+    for path in sorted(folder.glob("*.py")):
+        for module in _imports_anywhere(path):
+            if module.startswith("streaming.") and module.count(".") >= 1:
+                target = ".".join(module.split(".")[:2])
+                if target in ("streaming._moved",):
+                    continue
+                assert target in LAYERS[layer], f"{path.relative_to(ROOT)} imports {module} (layer {target})"
+
+
+def _imports_anywhere(path: Path) -> set[str]:
+    """Every project module ``path`` imports, at the top or inside a function (resolved)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+# -- size: modules a reader can hold in their head (issue 17) ------------------------------------
+
+PRODUCT = [p for pkg in ("eventstream", "sigv4", "streaming") for p in sources(pkg)]
+
+
+@pytest.mark.parametrize("path", PRODUCT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_product_module_is_over_600_lines_nor_any_function_over_80(path: Path) -> None:
+    text = path.read_text()
+    assert text.count("\n") <= 600, f"{path.relative_to(ROOT)} has {text.count(chr(10))} lines"
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+            assert length <= 80, f"{path.relative_to(ROOT)}:{node.lineno} {node.name} has {length} lines"
+
+
+def test_the_stream_core_keeps_orchestration_only() -> None:
+    tree = ast.parse((ROOT / "streaming" / "proto" / "core.py").read_text())
+    (core,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "StreamCore"]
+    assert core.end_lineno - core.lineno + 1 < 300  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -186,19 +249,21 @@ def test_the_h2_hook_the_endpoint_overrides_still_exists() -> None:
 # imported alone in a fresh interpreter and sys.modules is read.
 PURE_MODULES = [
     "streaming",
-    "streaming.proto.params",
-    "streaming.proto.models",
-    "streaming.proto.errors",
-    "streaming.proto.messages",
-    "streaming.proto.connection",
-    "streaming.proto.core",
-    "streaming.proto.containers",
-    "streaming.proto.captions",
-    "streaming.proto.formats",
+    *sorted(f"streaming.proto.{p.stem}" for p in (ROOT / "streaming" / "proto").glob("*.py") if p.stem != "__init__"),
+    "streaming.proto",
+    "streaming.aio",  # the shell's package loads nothing until a name is used
     "streaming.aio.credentials",
-    "streaming.proto.endpoints",
-    "streaming.cli.display",
+    "streaming.jobs",
+    "streaming.jobs.shapes",
+    "streaming.jobs.calls",
+    "streaming.local",
+    *(
+        f"streaming.local.{name}"
+        for name in ("admission", "results", "text", "analytics", "voice", "faults", "resources", "jobstore")
+    ),
     "streaming.cli",  # the command line loads what a subcommand needs, when it runs
+    "streaming.cli.parser",
+    "streaming.cli.display",
     "eventstream",
     "sigv4",
 ]
@@ -212,19 +277,22 @@ def test_pure_modules_load_no_io_library_in_a_fresh_interpreter() -> None:
 
     probe = (
         "import importlib, json, sys\n"
-        "out = {}\n"
-        f"for name in {PURE_MODULES!r}:\n"
-        "    before = set(sys.modules)\n"
-        "    importlib.import_module(name)\n"
-        f"    out[name] = sorted(m for m in {IO_LIBRARIES!r} if m in sys.modules)\n"
-        "    for added in set(sys.modules) - before:\n"
-        "        del sys.modules[added]\n"
-        "print(json.dumps(out))\n"
+        "importlib.import_module(sys.argv[1])\n"
+        f"print(json.dumps(sorted(m for m in {IO_LIBRARIES!r} if m in sys.modules)))\n"
     )
-    # One interpreter per module would be cleaner and slower; unloading what each import
-    # added gives every module a fresh start in this one (nothing here caches across).
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
-    loaded = json.loads(result.stdout)
+    # One interpreter per module (unloading modules in one would re-create msgspec
+    # classes and types that other modules already hold); they run side by side.
+    running = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", probe, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        for name in PURE_MODULES
+    }
+    loaded = {}
+    for name, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, f"importing {name} failed: {err}"
+        loaded[name] = json.loads(out)
     assert {name: libraries for name, libraries in loaded.items() if libraries} == {}
 
 

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..proto.containers import ContainerError, FlacFrame, FlacSplitter, OggPageSplitter
+from ..proto.errors import AudioFormatError  # the one class for audio that is not what it claims
 
 __all__ = ["AudioFormatError", "AudioPipeline", "Decoded"]
 
 TARGET_RATE: Final = 16000
-
-
-class AudioFormatError(Exception):
-    """The audio bytes are not valid for the declared media encoding."""
 
 
 @dataclass(frozen=True, slots=True)

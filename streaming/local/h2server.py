@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h2.config
 import h2.connection
@@ -26,10 +26,8 @@ from ..aio.h2channel import READ_SIZE, H2Channel
 from ..proto.errors import ConnectionLost, ServiceError, TranscribeError, TransportError
 from ..proto.messages import encode_exception, error_type_header
 from .connections import client_address
+from .ports import StreamHost
 from .stream import ResetRequested
-
-if TYPE_CHECKING:
-    from .server import LocalEndpoint
 
 __all__ = ["TolerantH2Connection", "serve_http2_connection"]
 
@@ -71,7 +69,7 @@ class TolerantH2Connection(h2.connection.H2Connection):
 
 
 class _Connection:
-    def __init__(self, endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, endpoint: StreamHost, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.endpoint = endpoint
         self.writer = writer
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
@@ -328,7 +326,7 @@ class _Connection:
 
 
 async def serve_http2_connection(
-    endpoint: LocalEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    endpoint: StreamHost, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """asyncio.start_server callback: serve one HTTP/2 connection."""
     client = client_address(writer.get_extra_info("peername"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from importlib import resources
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from aiohttp import web
 
@@ -19,9 +19,7 @@ from ..data import DEMO_AUDIO
 from ..proto.connection import presign_websocket
 from ..proto.errors import ParameterError
 from .decoding import AudioPipeline
-
-if TYPE_CHECKING:
-    from .server import LocalEndpoint
+from .ports import PageHost
 
 __all__ = ["FAVICON", "install"]
 
@@ -35,7 +33,7 @@ FAVICON: Final = (
 """A caption bubble: the page's icon (SVG; browsers take it at /favicon.ico)."""
 
 
-def install(app: web.Application, endpoint: LocalEndpoint) -> None:
+def install(app: web.Application, endpoint: PageHost) -> None:
     """Add the page's routes to the endpoint's WebSocket application."""
     cache: dict[str, bytes] = {}
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-import json
-import logging
-import re
 import resource
 import uuid
 from collections import deque
@@ -23,41 +20,27 @@ from typing import Any, Final
 
 from aiohttp import web
 
-import sigv4
 from sigv4 import Credentials
 
 from ..aio.credentials import DEV_CREDENTIALS
 from ..proto.errors import (
-    AccessDeniedException,
-    BadRequestException,
     ConflictException,
-    InvalidSignatureException,
-    LimitExceededException,
     ParameterError,
-    SerializationException,
     ServiceError,
-    UnknownServiceError,
-    UnrecognizedClientException,
 )
-from ..proto.params import Operation, StreamParams, new_session_id, params_from_headers, params_from_query
+from ..proto.params import Operation, new_session_id
+from .admission import Gate, OpenRequest, admit
 from .connections import LISTEN_BACKLOG, ConnectionGuard, default_connection_limits
 from .faults import FaultPlan
+from .jobapi import JobApi
 from .jobstore import MAX_POST_CALL_JOBS, JobStore
-from .resources import Resources, load_resources, requested_names
+from .logs import log, log_refusal
+from .ports import OpenResult
+from .resources import Resources, load_resources
 from .stream import Limits, ServerStream, StreamSummary
 from .tls import ServerCertificates, mint_self_signed, server_context
 
 __all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
-
-log = logging.getLogger("streamscribe.local")
-MAX_JOB_BODY: Final = 1 << 20  # bytes of a job API request body
-
-
-def _not_found(what: str) -> str:
-    return f"The requested {what} couldn't be found. Check the {what} name and try your request again."
-
-
-OpenResult = ServiceError | tuple[ServerStream, dict[str, str]]
 
 
 class LocalEndpoint:
@@ -110,6 +93,15 @@ class LocalEndpoint:
         self.resources: Resources = load_resources(resources)
         self.faults = FaultPlan(self.resources.faults)
         self.jobs = JobStore(self.resources.raw, clock=self.clock, max_post_call_jobs=max_post_call_jobs)
+        self.gate = Gate(self.credentials, region, max_streams, self.resources, self.faults)
+        self.job_api = JobApi(
+            self.jobs,
+            self.faults,
+            credentials=self.credentials,
+            region=region,
+            clock=self.clock,
+            body_timeout=self.limits.idle_timeout,
+        )
         # The page and its /presign sign for anyone who asks: on by default only on loopback.
         self.page_enabled = is_loopback(host) if page is None else page
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
@@ -246,8 +238,7 @@ class LocalEndpoint:
         from .page import install  # noqa: PLC0415
 
         install(app, self)
-        app.router.add_post("/", self._job_api)
-        app.router.add_get("/jobs/call-analytics/{name}/transcript.json", self._job_transcript)
+        self.job_api.install(app)
 
     def origin_allowed(self, origin: str | None) -> bool:
         """A browser's WebSocket may come from this endpoint's own page or a listed origin;
@@ -265,249 +256,50 @@ class LocalEndpoint:
         """The HTTP port's base URL (page, job APIs): the WebSocket URL with an HTTP scheme."""
         return self.websocket_url.replace("ws", "http", 1)
 
-    async def _job_api(self, request: web.Request) -> web.Response:
-        """One AWS JSON-protocol call (X-Amz-Target), signature verified (see :mod:`.jobs`)."""
-        request_id = str(uuid.uuid4())
-        target = request.headers.get("x-amz-target", "")
-        service = "voiceid" if target.startswith("VoiceID.") else "transcribe"
-        headers = list(request.headers.items())
-        try:
-            body = await self._job_body(request)
-            try:
-                sigv4.verify_request(
-                    request.method,
-                    request.path_qs,
-                    headers,
-                    credentials=self.credentials,
-                    now=self.clock(),
-                    region=self.region,
-                    service=service,
-                    body=body,
-                )
-            except sigv4.VerificationError as exc:
-                raise _auth_error(exc) from exc
-            except sigv4.SigningError as exc:
-                raise InvalidSignatureException(str(exc)) from exc
-            scripted = self.faults.job_call()
-            if scripted is not None:
-                raise scripted
-            try:
-                document = json.loads(body) if body else {}
-            except ValueError as exc:
-                raise SerializationException(f"The request body is not JSON: {exc}") from exc
-            except RecursionError as exc:
-                raise SerializationException("The request body is not JSON: it nests too deeply.") from exc
-            response = self.jobs.handle(target, document)
-        except ServiceError as exc:
-            exc.request_id = request_id
-            _log_refusal(exc, target or "(no X-Amz-Target)", headers, request.path_qs)
-            return web.Response(
-                status=exc.status,
-                body=json.dumps({"__type": exc.code, "message": exc.message}).encode(),
-                headers={
-                    "content-type": request.headers.get("content-type", "application/x-amz-json-1.1"),
-                    "x-amzn-errortype": exc.code,
-                    "x-amzn-requestid": request_id,
-                },
-            )
-        log.info("job request=%s %s", request_id, target)
-        return web.Response(
-            body=json.dumps(response).encode(),
-            headers={"content-type": request.headers.get("content-type", ""), "x-amzn-requestid": request_id},
-        )
-
-    async def _job_body(self, request: web.Request) -> bytes:
-        """The whole body (a signature covers all of it, however many TCP segments it took),
-        at most MAX_JOB_BODY bytes, within the idle timeout."""
-        if request.content_length is not None and request.content_length > MAX_JOB_BODY:
-            raise SerializationException(f"The request body is over {MAX_JOB_BODY} bytes.")
-        body = bytearray()
-        try:
-            async with asyncio.timeout(self.limits.idle_timeout):
-                while chunk := await request.content.read(64 * 1024):
-                    body += chunk
-                    if len(body) > MAX_JOB_BODY:
-                        raise SerializationException(f"The request body is over {MAX_JOB_BODY} bytes.")
-        except TimeoutError as exc:
-            raise SerializationException(
-                f"The request body did not arrive within {self.limits.idle_timeout:g} s."
-            ) from exc
-        return bytes(body)
-
-    async def _job_transcript(self, request: web.Request) -> web.Response:
-        transcript = self.jobs.transcript(request.match_info["name"])
-        if transcript is None:
-            raise web.HTTPNotFound(text="no such transcript (yet)")
-        return web.Response(body=transcript, content_type="application/json")
-
     # -- opening streams ---------------------------------------------------------------------
 
     def open_http2_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
-        return self._open(
-            method,
-            "POST",
-            target,
-            headers,
-            lambda now: sigv4.verify_request(
-                method,
-                target,
-                headers,
-                credentials=self.credentials,
-                now=now,
-                region=self.region,
-                service="transcribe",
-            ),
-            lambda op: params_from_headers(op, headers),
-            websocket=False,
-        )
+        return self._open(OpenRequest(method, target, headers, websocket=False))
 
     def open_websocket_stream(self, method: str, target: str, headers: list[tuple[str, str]]) -> OpenResult:
-        query = target.partition("?")[2]
-        return self._open(
-            method,
-            "GET",
-            target,
-            headers,
-            lambda now: sigv4.verify_presigned_request(
-                method,
-                target,
-                headers,
-                credentials=self.credentials,
-                now=now,
-                region=self.region,
-                service="transcribe",
-            ),
-            lambda op: params_from_query(op, sigv4.canonical.parse_query(query)),
-            websocket=True,
-        )
+        return self._open(OpenRequest(method, target, headers, websocket=True))
 
-    def _open(
-        self,
-        method: str,
-        want_method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        verify: Callable[[_dt.datetime], sigv4.VerifiedRequest],
-        parse: Callable[[Operation], StreamParams],
-        *,
-        websocket: bool,
-    ) -> OpenResult:
-        """Open a stream, or refuse the request; either way one log line says so."""
-        # A request target is origin-form ("/path?query"): split it, never parse it as a URL
-        # (urlsplit raises on "//[x", which a stranger can send; the fuzzer found it).
-        path = target.partition("?")[0]
-        outcome = self._open_or_refuse(method, want_method, path, headers, verify, parse, websocket=websocket)
-        if isinstance(outcome, ServiceError):
-            _log_refusal(outcome, f"{method} {path}", headers, target)
-        return outcome
-
-    def _open_or_refuse(
-        self,
-        method: str,
-        want_method: str,
-        path: str,
-        headers: list[tuple[str, str]],
-        verify: Callable[[_dt.datetime], sigv4.VerifiedRequest],
-        parse: Callable[[Operation], StreamParams],
-        *,
-        websocket: bool,
-    ) -> OpenResult:
+    def _open(self, request: OpenRequest) -> OpenResult:
+        """Open a stream, or refuse the request (:func:`.admission.admit` decides); either
+        way one log line says so."""
         request_id = str(uuid.uuid4())
-        found = Operation.from_path(path)
-        if found is None or found[1] != websocket:
-            return _with_id(
-                UnknownServiceError("UnknownOperationException", f"No operation at {path}", status=404),
-                request_id,
-            )
-        operation = found[0]
-        if method != want_method:
-            return _with_id(
-                UnknownServiceError("UnknownOperationException", f"{method} is not allowed on {path}", status=405),
-                request_id,
-            )
-        now = self.clock()
-        try:
-            verified = verify(now)
-        except sigv4.VerificationError as exc:
-            return _with_id(_auth_error(exc), request_id)
-        except sigv4.SigningError as exc:
-            return _with_id(InvalidSignatureException(str(exc)), request_id)
-        try:
-            params = parse(operation)
-        except (ParameterError, sigv4.SigningError) as exc:
-            return _with_id(BadRequestException(str(exc)), request_id)
-        missing = self._check_resources(params)
-        if missing is not None:
-            return _with_id(BadRequestException(missing), request_id)
-        # The quota is per protocol: HTTP/2 streams and WebSocket streams are counted apart.
-        if sum(1 for s in self.streams.values() if s.allow_unsigned == websocket) >= self.max_streams:
-            protocol = "WebSocket" if websocket else "HTTP/2"
-            return _with_id(
-                LimitExceededException(
-                    f"You have reached your limit of {self.max_streams} concurrent {protocol} streams. Try again later."
-                ),
-                request_id,
-            )
-        session_id = params.session_id or new_session_id()
-        scripted = self.faults.refuse_open(operation, session_id)
-        if scripted is not None:
-            return _with_id(scripted, request_id)
-        previous = self.streams.get(session_id)
-        if previous is not None and previous.access_key_id != verified.access_key_id:
-            # Only the identity that owns a session may take it over (the pair is public).
-            return _with_id(ConflictException("The session ID is in use by a stream of another identity."), request_id)
+        decision = admit(
+            request,
+            self.gate,
+            now=self.clock(),
+            fresh_session_id=new_session_id(),
+            open_streams=sum(1 for s in self.streams.values() if s.allow_unsigned == request.websocket),
+            session_owners={sid: s.access_key_id for sid, s in self.streams.items()},
+        )
+        if isinstance(decision, ServiceError):
+            decision.request_id = request_id
+            log_refusal(decision, f"{request.method} {request.path}", request.headers, request.target)
+            return decision
+        previous = self.streams.pop(decision.session_id, None) if decision.takes_over else None
         if previous is not None:
             previous.abort(
                 ConflictException("A new stream with the same session ID has started; this stream is ended.")
             )
-            self.streams.pop(session_id, None)
         stream = ServerStream(
-            params,
+            decision.params,
             request_id=request_id,
-            session_id=session_id,
-            verifier=verified.chunk_verifier(),
-            allow_unsigned=websocket,
+            session_id=decision.session_id,
+            verifier=decision.verified.chunk_verifier(),
+            allow_unsigned=request.websocket,
             engine=self.engine,
             limits=self.limits,
             clock=self.clock,
             resources=self.resources,
-            faults=self.faults.for_stream(operation, session_id),
+            faults=self.faults.for_stream(decision.operation, decision.session_id),
         )
-        stream.access_key_id = verified.access_key_id
-        self.streams[session_id] = stream
-        response = {
-            "content-type": "application/vnd.amazon.eventstream",
-            "x-amzn-request-id": request_id,
-            **params.with_session_id(session_id).to_headers(),
-        }
-        return stream, response
-
-    def _check_resources(self, params: StreamParams) -> str | None:
-        """Why the named vocabularies, filters or language model cannot serve this request."""
-        language = params.get("language_code")
-        options = set(params.get("language_options", ()))  # type: ignore[arg-type]
-        tables: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
-            ("vocabulary_name", "vocabulary", self.resources.vocabularies),
-            ("vocabulary_filter_name", "vocabulary filter", self.resources.filters),
-            ("language_model_name", "language model", self.resources.language_models),
-        )
-        for name, what, table in tables:
-            languages: dict[str, str] = {}
-            for item in requested_names(params, name):
-                resource = table.get(item)
-                if resource is None:
-                    return _not_found(what)
-                code = resource.language_code
-                if language is not None and code != language:
-                    # As the API reference says: "If the languages don't match, the [resource]
-                    # isn't applied. There are no errors or warnings" (TextRules skips it).
-                    continue
-                if language is None and code not in options:
-                    return f"The {what} {item} is for {code}, which is not one of the language options."
-                if code in languages:
-                    return f"Only one {what} per language may be named: {languages[code]} and {item} are both {code}."
-                languages[code] = item
-        return None
+        stream.access_key_id = decision.verified.access_key_id
+        self.streams[decision.session_id] = stream
+        return stream, decision.response_headers(request_id)
 
     def close_stream(self, stream: ServerStream) -> None:
         """Release a stream's slot and record how it ended (once, whoever calls first)."""
@@ -528,45 +320,5 @@ class LocalEndpoint:
                 log.info("call analytics job %s created for the post-call analytics", name)
 
 
-_CREDENTIAL_RE: Final = re.compile(r"Credential=([A-Z0-9]{1,128})(?:/|%2F)")
-
-
-def _access_key(headers: list[tuple[str, str]], target: str) -> str:
-    """The access key a request claims (from its Authorization header or presigned URL)."""
-    for name, value in headers:
-        if name.lower() == "authorization":
-            match = _CREDENTIAL_RE.search(value)
-            if match:
-                return match[1]
-    match = _CREDENTIAL_RE.search(target)
-    return match[1] if match else "none"
-
-
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
-
-
-def _log_refusal(error: ServiceError, what: str, headers: list[tuple[str, str]], target: str) -> None:
-    """One line for a refused request: which, who (the access key it claims), and why."""
-    log.info(
-        "refused request=%s %s key=%s status=%d %s: %s",
-        error.request_id,
-        what,
-        _access_key(headers, target),
-        error.status,
-        error.code,
-        error.message,
-    )
-
-
-def _with_id(error: ServiceError, request_id: str) -> ServiceError:
-    error.request_id = request_id
-    return error
-
-
-def _auth_error(exc: sigv4.VerificationError) -> ServiceError:
-    if isinstance(exc, sigv4.UnknownAccessKeyError):
-        return UnrecognizedClientException("The security token included in the request is invalid.")
-    if isinstance(exc, sigv4.MissingAuthError):
-        return AccessDeniedException(f"Missing Authentication Token: {exc}")
-    return InvalidSignatureException(str(exc))

@@ -25,6 +25,7 @@ from eventstream import Message
 
 from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.errors import (
+    AudioFormatError,
     BadRequestException,
     InternalFailureException,
     LimitExceededException,
@@ -34,7 +35,7 @@ from ..proto.errors import (
 from ..proto.messages import encode_result_event
 from ..proto.models import CategoryEvent, UtteranceEvent
 from ..proto.params import Operation, StreamParams
-from .decoding import AudioFormatError, AudioPipeline
+from .decoding import AudioPipeline
 from .faults import Reset, StreamFaults
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
 from .resources import Resources

@@ -16,17 +16,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..proto.errors import AccessDeniedException, BadRequestException, ServiceError
 from ..proto.messages import encode_exception, error_type_header
 from .connections import client_address
-from .stream import TOO_BIG, ResetRequested
-
-if TYPE_CHECKING:
-    from .server import LocalEndpoint
+from .ports import StreamHost
+from .stream import TOO_BIG, ResetRequested, ServerStream
 
 __all__ = ["build_websocket_app"]
 
@@ -61,23 +59,16 @@ async def refuse_after_upgrade(request: web.Request, error: ServiceError) -> web
     return ws
 
 
-def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
-    async def handle(request: web.Request) -> web.StreamResponse:
+class _WebSocketStreams:
+    """The WebSocket port's stream handler: admit, then carry messages both ways."""
+
+    def __init__(self, endpoint: StreamHost) -> None:
+        self.endpoint = endpoint
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = self.endpoint
         if not endpoint.origin_allowed(request.headers.get("origin")):
-            # Another site's page must not drive this endpoint from a visitor's browser.
-            origin = request.headers["origin"]
-            error = AccessDeniedException(f"WebSocket connections from {origin!r:.200} are not allowed.")
-            error.request_id = str(uuid.uuid4())
-            log.info(
-                "refused request=%s websocket %s origin=%r status=%d %s: %s",
-                error.request_id,
-                request.path,
-                origin[:200],
-                error.status,
-                error.code,
-                error.message,
-            )
-            return error_response(error)
+            return self._refuse_origin(request)
         outcome = endpoint.open_websocket_stream(request.method, request.path_qs, list(request.headers.items()))
         if isinstance(outcome, ServiceError):
             if request.headers.get("upgrade", "").lower() != "websocket" or request.method != "GET":
@@ -91,40 +82,35 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
         except Exception:
             endpoint.close_stream(stream)
             raise
+        await self._run(request, ws, stream)
+        return ws
+
+    @staticmethod
+    def _refuse_origin(request: web.Request) -> web.StreamResponse:
+        """Another site's page must not drive this endpoint from a visitor's browser."""
+        origin = request.headers["origin"]
+        error = AccessDeniedException(f"WebSocket connections from {origin!r:.200} are not allowed.")
+        error.request_id = str(uuid.uuid4())
+        log.info(
+            "refused request=%s websocket %s origin=%r status=%d %s: %s",
+            error.request_id,
+            request.path,
+            origin[:200],
+            error.status,
+            error.code,
+            error.message,
+        )
+        return error_response(error)
+
+    async def _run(self, request: web.Request, ws: web.WebSocketResponse, stream: ServerStream) -> None:
+        """Run the stream's worker and a reader until either ends; release the stream."""
 
         async def send(data: bytes) -> None:
             await ws.send_bytes(data)
 
-        async def fail(error: ServiceError) -> None:
-            stream.outcome = error.code
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_bytes(encode_exception(error))
-            await ws.close(code=1000, message=error.code.encode())
-
-        async def read() -> None:
-            try:
-                async for message in ws:
-                    if message.type == WSMsgType.BINARY:
-                        stream.feed(message.data)
-                        await stream.wait_for_room()  # stop reading: TCP holds the client back
-                    elif message.type == WSMsgType.TEXT:
-                        raise BadRequestException(
-                            "Text frames are not part of the protocol; send binary event-stream messages."
-                        )
-                    elif message.type == WSMsgType.ERROR:
-                        # aiohttp closed the socket (1009 for a message over max_msg_size): the
-                        # stream failed, it did not complete.
-                        too_big = getattr(message.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
-                        raise BadRequestException(TOO_BIG if too_big else f"WebSocket error: {message.data}")
-                    else:
-                        break
-                stream.end_of_input()
-            except ServiceError as exc:
-                stream.abort(exc)
-
         loop = asyncio.get_running_loop()
         worker = loop.create_task(stream.run(send))
-        reader = loop.create_task(read())
+        reader = loop.create_task(_read(ws, stream))
 
         async def stop_reading() -> None:
             # aiohttp allows one reader at a time, and close() reads the peer's close.
@@ -138,7 +124,7 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
             await ws.close(code=1000)
         except ServiceError as exc:
             await stop_reading()
-            await fail(exc)
+            await _fail(ws, stream, exc)
         except ResetRequested as reset:  # a scripted fault breaks the connection
             await stop_reading()
             if reset.how == "stream":
@@ -149,15 +135,46 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
             stream.outcome = "connection lost"
         finally:
             await stop_reading()
-            endpoint.close_stream(stream)
-        return ws
+            self.endpoint.close_stream(stream)
 
+
+async def _read(ws: web.WebSocketResponse, stream: ServerStream) -> None:
+    """The client's messages into the stream, holding back (TCP) while it has no room."""
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.BINARY:
+                stream.feed(message.data)
+                await stream.wait_for_room()  # stop reading: TCP holds the client back
+            elif message.type == WSMsgType.TEXT:
+                text = "Text frames are not part of the protocol; send binary event-stream messages."
+                raise BadRequestException(text)
+            elif message.type == WSMsgType.ERROR:
+                # aiohttp closed the socket (1009 for a message over max_msg_size): the
+                # stream failed, it did not complete.
+                too_big = getattr(message.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                raise BadRequestException(TOO_BIG if too_big else f"WebSocket error: {message.data}")
+            else:
+                break
+        stream.end_of_input()
+    except ServiceError as exc:
+        stream.abort(exc)
+
+
+async def _fail(ws: web.WebSocketResponse, stream: ServerStream, error: ServiceError) -> None:
+    """The service's way to end a stream with an error: the exception message, then a close."""
+    stream.outcome = error.code
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await ws.send_bytes(encode_exception(error))
+    await ws.close(code=1000, message=error.code.encode())
+
+
+def _request_logger(endpoint: StreamHost) -> Any:
+    """A middleware logging one line per plain HTTP request (page, /presign, files, 404s), as
+    streams and job calls have theirs. The path only: a query may carry a presigned signature."""
     stream_paths = frozenset(operation.websocket_path for operation in endpoint.operations)
 
     @web.middleware
     async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse:
-        """One line per plain HTTP request (page, /presign, files, 404s), as streams and job
-        calls have theirs. The path only: a query may carry a presigned signature."""
         endpoint.http_handlers_served.add(request.protocol)  # its first request came in time
         plain = request.path not in stream_paths and not (request.method == "POST" and request.path == "/")
         status = 500  # what aiohttp answers for an exception that is not an HTTP one
@@ -173,14 +190,20 @@ def build_websocket_app(endpoint: LocalEndpoint) -> web.Application:
             if plain:
                 log.info("http %s %s status=%d", request.method, request.path[:200], status)
 
-    app = web.Application(middlewares=[log_requests])
+    return log_requests
+
+
+def build_websocket_app(endpoint: StreamHost) -> web.Application:
+    """The HTTP port's application: the three stream paths, the page and the job APIs."""
+    streams = _WebSocketStreams(endpoint)
+    app = web.Application(middlewares=[_request_logger(endpoint)])
     for operation in endpoint.operations:
-        app.router.add_route("*", operation.websocket_path, handle)
+        app.router.add_route("*", operation.websocket_path, streams.handle)
     endpoint.add_page_routes(app)
     return app
 
 
-def guard_http_server(server: web.Server, endpoint: LocalEndpoint) -> None:
+def guard_http_server(server: web.Server, endpoint: StreamHost) -> None:
     """Bound the HTTP port's connections (see :mod:`.connections`) and give each one the
     idle timeout to send its first request: a socket that never completes a request (no
     bytes, or headers trickled byte by byte) is closed, whatever aiohttp's version does.
