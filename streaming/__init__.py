@@ -2,8 +2,8 @@
 
 The client (:class:`TranscribeStreamingClient`) speaks HTTP/2 or WebSocket, signs every
 frame (:mod:`sigv4`), frames with :mod:`eventstream`, and resumes a stream that loses
-its connection. Audio comes from :mod:`streaming.audio` sources; results are typed
-models (:mod:`streaming.models`); errors are typed (:mod:`streaming.errors`). The local
+its connection. Audio comes from :mod:`streaming.aio.audio` sources; results are typed
+models (:mod:`streaming.proto.models`); errors are typed (:mod:`streaming.proto.errors`). The local
 endpoint (:mod:`streaming.local`, ``streamscribe serve``) stands in for the service.
 """
 

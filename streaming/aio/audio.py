@@ -346,7 +346,7 @@ def open_audio(
     ``sample_rate`` is the rate to declare). A path that is not a regular file
     (``/dev/stdin``, a named pipe) is read as a stream, live, via :func:`open_stream`.
     Formats the service does not take (MP3, AAC, WebM, Vorbis, 24-bit WAV, ...) raise
-    :class:`~streaming.errors.AudioFormatError` with the command that converts them.
+    :class:`~streaming.proto.errors.AudioFormatError` with the command that converts them.
     """
     name = str(path)
     try:

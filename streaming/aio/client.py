@@ -7,7 +7,7 @@
 ...     async for event in stream:
 ...         ...
 
-:class:`Stream` is the asyncio shell around :class:`~streaming.core.StreamCore`: it owns
+:class:`Stream` is the asyncio shell around :class:`~streaming.proto.core.StreamCore`: it owns
 the tasks, the sockets and the waits, and nothing else. Every decision (what to send,
 when to reconnect, what to replay, how long each wait may last, which results the
 application has already seen) is the core's; ``docs/core.md`` describes them.
@@ -59,7 +59,7 @@ class TranscribeStreamingClient:
     """Entry point: holds region, credentials, endpoint, transport and policies.
 
     ``credentials=None`` resolves them as every AWS SDK does (explicit, ``AWS_*``,
-    ``AWS_PROFILE`` and the shared files; see :mod:`streaming.credentials`); only when
+    ``AWS_PROFILE`` and the shared files; see :mod:`streaming.aio.credentials`); only when
     nothing is found and the endpoint is on this machine does it fall back to the local
     endpoint's development key pair. ``credentials.source`` says which were used.
 
@@ -181,7 +181,7 @@ class TranscribeStreamingClient:
         transcript_format: str | None = None,
     ) -> Stream:
         """StartStreamTranscription. Parameters are checked by the service's rules now,
-        before any connection; a broken rule raises :class:`~streaming.errors.ParameterError`."""
+        before any connection; a broken rule raises :class:`~streaming.proto.errors.ParameterError`."""
         values = dict(locals())
         values.pop("self")
         return self._stream(Operation.TRANSCRIPTION, values, None)

@@ -47,7 +47,7 @@ def is_local_endpoint(url: str | None) -> bool:
 def credentials_for(endpoint: str | None, *, profile: str | None = None) -> Credentials:
     """Resolve credentials for a stream to ``endpoint`` (see the module docstring).
 
-    Raises :class:`~streaming.errors.CredentialsError` (its ``__cause__`` is sigv4's
+    Raises :class:`~streaming.proto.errors.CredentialsError` (its ``__cause__`` is sigv4's
     error) when nothing is found for a remote endpoint or a named profile, or when a
     source is present but broken.
     """

@@ -7,7 +7,7 @@ flow-control window with a deadline (a peer that never opens its window must not
 sender forever), acknowledge received DATA once it is consumed (so a slow consumer slows
 the peer instead of growing memory), and the rules for GOAWAY and RST_STREAM. What each
 side does with a request or a response stays with it
-(:class:`~streaming.transports.Http2Transport`, ``streaming.local.h2server``).
+(:class:`~streaming.aio.transports.Http2Transport`, ``streaming.local.h2server``).
 """
 
 from __future__ import annotations
@@ -153,8 +153,8 @@ class H2Channel:
     async def receive_events(self) -> list[h2.events.Event] | None:
         """Read once from the socket and return the h2 events it carried (None at EOF).
 
-        Raises :class:`~streaming.errors.ProtocolError` for bytes that are not HTTP/2
-        (h2's GOAWAY is flushed first) and :class:`~streaming.errors.ConnectionLost`
+        Raises :class:`~streaming.proto.errors.ProtocolError` for bytes that are not HTTP/2
+        (h2's GOAWAY is flushed first) and :class:`~streaming.proto.errors.ConnectionLost`
         when the socket fails.
         """
         try:
@@ -206,8 +206,8 @@ class H2Channel:
         """Send ``data`` as DATA on ``stream_id`` within the peer's window, then drain.
 
         Each wait (for window, for the socket to drain) lasts at most ``timeout`` seconds,
-        then :class:`~streaming.errors.StreamTimeout`. A stream the peer closed raises
-        :class:`~streaming.errors.ConnectionLost`; after a graceful RST (see
+        then :class:`~streaming.proto.errors.StreamTimeout`. A stream the peer closed raises
+        :class:`~streaming.proto.errors.ConnectionLost`; after a graceful RST (see
         :func:`reset_is_graceful`) the rest is dropped quietly.
         """
         conn = self.conn

@@ -131,7 +131,7 @@ class Stream:
 
     @property
     def state(self) -> ConnectionState:
-        """Where the stream stands (see :class:`~streaming.core.ConnectionState`)."""
+        """Where the stream stands (see :class:`~streaming.proto.states.ConnectionState`)."""
         return self._core.state
 
     @property

@@ -1,8 +1,8 @@
 """The client's transports: HTTP/2 (h2 over asyncio) and WebSocket (websockets).
 
 Each is a thin adapter that moves bytes; what to send, when, and what the bytes mean is
-decided by :class:`~streaming.core.StreamCore`. Both implement :class:`Transport`: ``open``
-takes the :class:`~streaming.core.StreamRequest` the core built, and every wait takes the
+decided by :class:`~streaming.proto.core.StreamCore`. Both implement :class:`Transport`: ``open``
+takes the :class:`~streaming.proto.actions.StreamRequest` the core built, and every wait takes the
 deadline the core chose.
 """
 

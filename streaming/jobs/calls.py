@@ -115,10 +115,10 @@ _JSON: Final = msgspec.json.Decoder(dict[str, Any])
 
 
 def parse_response(target: str, status: int, headers: Mapping[str, str], body: bytes) -> Job:
-    """The typed job from a 200, or the service's typed error (see :mod:`streaming.errors`).
+    """The typed job from a 200, or the service's typed error (see :mod:`streaming.proto.errors`).
 
     A reply that is not the protocol (not JSON, no job in it, a field of the wrong type)
-    raises :class:`~streaming.errors.ProtocolError` saying where.
+    raises :class:`~streaming.proto.errors.ProtocolError` saying where.
     """
     job: Job = parse_reply(OPERATIONS[target], status, headers, body)
     return job

@@ -3,7 +3,7 @@
 Audio arrives in AudioEvents cut anywhere, so each decoder buffers what it needs and emits
 audio as soon as a unit is complete: a FLAC frame once the next frame's header (or the
 end) shows where it stops, an Ogg page once all its bytes are in. The containers are
-split by :mod:`streaming.containers` (checksums included); PyAV's codecs decode the
+split by :mod:`streaming.proto.containers` (checksums included); PyAV's codecs decode the
 frames and packets. Output is one 16 kHz s16le buffer per channel,
 the recogniser's format, plus the media time it covers.
 """

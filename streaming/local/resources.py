@@ -12,7 +12,7 @@ get-vocabulary`` and friends print::
 (and the job lists of :mod:`.jobs`). A vocabulary table row is ``{Phrase, SoundsLike, IPA,
 DisplayAs}`` with the service's conventions: words of a phrase joined by hyphens, sounds-like
 syllables by hyphens, IPA phonemes by spaces. Every entry is checked when the file is loaded;
-a mistake is a :class:`~streaming.errors.ParameterError` naming the entry and the field.
+a mistake is a :class:`~streaming.proto.errors.ParameterError` naming the entry and the field.
 
 Built-in examples (``example-vocabulary``, ``example-filter``, ``example-language-model``,
 ``example-category``) are there only when asked for: ``serve --resources example`` (or

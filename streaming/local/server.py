@@ -3,7 +3,7 @@
 ``async with LocalEndpoint() as ep:`` serves HTTP/2 (TLS with ALPN h2, or h2c with
 ``tls="none"``) on ``ep.http2_url`` and WebSocket on ``ep.websocket_url``. Every request
 signature and every chunk signature is verified with :mod:`sigv4`; parameters are
-validated with the client's own rules (:mod:`streaming.params`); audio is decoded and
+validated with the client's own rules (:mod:`streaming.proto.params`); audio is decoded and
 recognised with pocketsphinx.
 """
 

@@ -2,7 +2,7 @@
 
 Transport-neutral: the HTTP/2 and WebSocket adapters push received bytes in with
 :meth:`ServerStream.feed` and run :meth:`ServerStream.run` with a ``send`` coroutine.
-Protocol violations raise the service's exception (a :class:`~streaming.errors.ServiceError`);
+Protocol violations raise the service's exception (a :class:`~streaming.proto.errors.ServiceError`);
 the adapter sends it as one exception message and ends the stream.
 """
 

@@ -1,7 +1,7 @@
 """What an audio file is, from its first bytes, and what to tell a person who has the wrong one.
 
 The service takes 16-bit PCM (raw or in WAV), FLAC and Ogg/Opus, 8..48 kHz, one or two
-channels. Everything else gets an :class:`~streaming.errors.AudioFormatError` that says
+channels. Everything else gets an :class:`~streaming.proto.errors.AudioFormatError` that says
 what the file is, why it cannot be streamed, and the ``ffmpeg`` or ``sox`` line that
 converts it. Pure functions: no I/O, so they are tested byte by byte.
 """

@@ -122,8 +122,8 @@ def parse_result_message(
 ) -> ResultEvent | UnknownEvent:
     """Turn one received message into a typed event, or raise the service's error.
 
-    Raises a :class:`~streaming.errors.ServiceError` subclass for exception and error
-    messages, and :class:`~streaming.errors.ProtocolError` for a message that is neither.
+    Raises a :class:`~streaming.proto.errors.ServiceError` subclass for exception and error
+    messages, and :class:`~streaming.proto.errors.ProtocolError` for a message that is neither.
     """
     headers = message.headers
     kind = headers.get(":message-type")

@@ -3,7 +3,7 @@
 One table (:data:`PARAMETERS`) drives everything: the client's keyword arguments and their
 checks, the HTTP/2 headers (``x-amzn-transcribe-<wire>``), the WebSocket query keys
 (``<wire>``), and the local endpoint's parsing of both. A rule broken raises
-:class:`~streaming.errors.ParameterError`, which names the parameter; the local endpoint
+:class:`~streaming.proto.errors.ParameterError`, which names the parameter; the local endpoint
 turns it into the service's ``BadRequestException``.
 """
 

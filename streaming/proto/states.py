@@ -2,7 +2,7 @@
 
 :data:`TRANSITIONS` lists every legal (state, input) pair and the states it may lead to;
 the core asserts each handler's target against it, and an input missing from the table
-raises :class:`~streaming.errors.StreamStateError`. The audio side has its own two-state
+raises :class:`~streaming.proto.errors.StreamStateError`. The audio side has its own two-state
 machine (sending, ended), as h11 keeps one per party. ``docs/core.md`` draws both.
 """
 
@@ -105,7 +105,7 @@ class StreamStates:
     """Both machines of one stream, moved only along :data:`TRANSITIONS` and :data:`AUDIO_TRANSITIONS`.
 
     Every move names its target and is checked against the table; an input the table
-    does not list raises :class:`~streaming.errors.StreamStateError`, or the stream's own
+    does not list raises :class:`~streaming.proto.errors.StreamStateError`, or the stream's own
     error once it has failed (the application hears why, not that it is too late).
     """
 
