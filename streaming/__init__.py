@@ -13,10 +13,9 @@ endpoint (:mod:`streaming.local`, ``streamscribe serve``) stands in for the serv
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import _moved
+from . import _lazy, _moved
 
 _moved.install()
 
@@ -250,13 +249,7 @@ _WHERE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # once loaded, a plain attribute
-    return value
+__getattr__ = _lazy.lazy_names(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,9 @@ endpoint can be imported, and tested, without aiohttp, h2 or asyncio.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .. import _lazy
 
 if TYPE_CHECKING:
     from .server import DEV_CREDENTIALS, LocalEndpoint
@@ -18,10 +19,4 @@ __all__ = ["DEV_CREDENTIALS", "Limits", "LocalEndpoint"]
 _WHERE = {"DEV_CREDENTIALS": "server", "LocalEndpoint": "server", "Limits": "stream"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming.local' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy.lazy_names(__name__, _WHERE, globals())
