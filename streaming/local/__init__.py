@@ -12,11 +12,11 @@ from .. import _lazy
 
 if TYPE_CHECKING:
     from .server import DEV_CREDENTIALS, LocalEndpoint
-    from .stream import Limits
+    from .streamcore import Limits
 
 __all__ = ["DEV_CREDENTIALS", "Limits", "LocalEndpoint"]
 
-_WHERE = {"DEV_CREDENTIALS": "server", "LocalEndpoint": "server", "Limits": "stream"}
+_WHERE = {"DEV_CREDENTIALS": "server", "LocalEndpoint": "server", "Limits": "streamcore"}
 
 
 __getattr__ = _lazy.lazy_names(__name__, _WHERE, globals())

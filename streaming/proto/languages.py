@@ -10,6 +10,7 @@ __all__ = [
     "MEDIA_ENCODINGS",
     "MEDICAL_LANGUAGE_CODES",
     "PII_ENTITY_TYPES",
+    "PII_LANGUAGE_CODES",
 ]
 
 LANGUAGE_CODES: Final = frozenset(
@@ -137,3 +138,11 @@ PII_ENTITY_TYPES: Final = frozenset(
         "ALL",
     ]
 )
+PII_LANGUAGE_CODES: Final = frozenset(
+    # The guide's "Redacting or identifying PII in a real-time stream": the dialects whose
+    # streams may ask for PII identification or redaction.
+    [
+        "en-AB", "en-AU", "en-CA", "en-GB", "en-IE", "en-IN", "en-NZ", "en-US", "en-WL", "en-ZA",
+        "es-US", "es-ES", "fr-FR", "fr-CA", "pt-PT", "pt-BR", "it-IT", "de-DE", "de-CH",
+    ]
+)  # fmt: skip

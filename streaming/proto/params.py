@@ -23,6 +23,7 @@ from .languages import (
     MEDIA_ENCODINGS,
     MEDICAL_LANGUAGE_CODES,
     PII_ENTITY_TYPES,
+    PII_LANGUAGE_CODES,
 )
 
 __all__ = [
@@ -365,6 +366,13 @@ def _validate(op: Operation, v: dict[str, ParamValue]) -> None:
         raise ParameterError(
             "content_identification_type",
             "content_identification_type and content_redaction_type cannot be used together",
+        )
+    language = v.get("language_code")
+    if (cit == "PII" or "content_redaction_type" in v) and language is not None and language not in PII_LANGUAGE_CODES:
+        raise ParameterError(
+            "content_redaction_type" if cit is None else "content_identification_type",
+            f"PII identification and redaction are not available for {language} streams; they are for "
+            f"{', '.join(sorted(PII_LANGUAGE_CODES))}",
         )
     if "pii_entity_types" in v and cit is None and "content_redaction_type" not in v:
         raise ParameterError(

@@ -30,6 +30,8 @@ VALID = [
     (T, {**STD, "enable_partial_results_stabilization": True, "partial_results_stability": "low"}),
     (T, {**STD, "content_identification_type": "PII", "pii_entity_types": ["NAME", "SSN"]}),
     (T, {**STD, "content_redaction_type": "PII"}),
+    (T, {**BASE, "language_code": "en-GB", "content_identification_type": "PII", "pii_entity_types": "ALL"}),
+    (T, {**BASE, "language_code": "de-CH", "content_redaction_type": "PII"}),
     (T, {**STD, "vocabulary_filter_name": "f", "vocabulary_filter_method": "mask"}),
     (T, {**STD, "session_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "transcript_format": "written"}),
     (M, MED),
@@ -127,6 +129,14 @@ INVALID = [
     ),
     (T, {**STD, "content_redaction_type": "PII", "pii_entity_types": ["ALL", "PIN"]}, "pii_entity_types", "ALL"),
     (T, {**LID, "content_identification_type": "PII"}, "content_identification_type", "cannot be combined"),
+    # The guide lists the dialects PII identification and redaction serve in real time.
+    (T, {**BASE, "language_code": "ja-JP", "content_redaction_type": "PII"}, "content_redaction_type", "ja-JP"),
+    (
+        T,
+        {**BASE, "language_code": "ko-KR", "content_identification_type": "PII"},
+        "content_identification_type",
+        "en-US",
+    ),
     (T, {**LID, "content_redaction_type": "PII"}, "content_redaction_type", "cannot be combined"),
     (T, {**LID, "language_model_name": "m"}, "language_model_name", "cannot be combined"),
     (T, {**LID, "media_encoding": "ogg-opus"}, "media_encoding", "ogg-opus"),

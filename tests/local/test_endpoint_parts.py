@@ -1,0 +1,255 @@
+"""The endpoint's other pure parts, without a socket: scripted faults, the job store, audio decoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+import pytest
+
+from streaming.local.decoding import AudioPipeline
+from streaming.local.faults import FaultPlan, Reset
+from streaming.local.jobstore import JobStore
+from streaming.local.resources import load_resources
+from streaming.local.worker import Recognition
+from streaming.proto.errors import (
+    AudioFormatError,
+    BadRequestException,
+    InternalFailureException,
+    NotFoundException,
+    ResourceNotFoundException,
+    ServiceError,
+    UnknownServiceError,
+    ValidationException,
+)
+from streaming.proto.models import UtteranceEvent
+from streaming.proto.params import Operation, StreamParams
+from tests.helpers import FIXTURES
+
+T0 = dt.datetime(2026, 12, 1, 10, 0, 0, tzinfo=dt.UTC)
+MINE = "0000aaaa-0000-4000-8000-000000000001"
+OTHER = "1111bbbb-0000-4000-8000-000000000002"
+
+
+def plan(*rules: dict[str, Any]) -> FaultPlan:
+    return FaultPlan(load_resources({"Faults": list(rules)}).faults)
+
+
+# -- scripted faults ------------------------------------------------------------------------------
+
+
+def test_a_refused_open_acts_on_the_first_times_opens_of_each_matching_session() -> None:
+    faults = plan({"SessionIdPrefix": "0000aaaa", "RefuseOpen": {"Exception": "LimitExceededException", "Times": 2}})
+    op = Operation.TRANSCRIPTION
+    codes = [getattr(faults.refuse_open(op, MINE), "code", None) for _ in range(3)]
+    assert codes == ["LimitExceededException", "LimitExceededException", None]
+    assert faults.refuse_open(op, OTHER) is None
+
+
+def test_faults_in_a_stream_act_by_audio_position_once_per_session() -> None:
+    faults = plan(
+        {"SessionIdPrefix": "0000aaaa", "ExceptionAt": {"Seconds": 5, "Exception": "InternalFailureException"}},
+        {"SessionIdPrefix": "0000aaaa", "ResetAt": {"Seconds": 8, "How": "stream"}},
+        {"SessionIdPrefix": "0000aaaa", "StallResultsAt": {"Seconds": 2, "For": 30}},
+    )
+    stream = faults.for_stream(Operation.TRANSCRIPTION, MINE)
+    assert stream.at(4.9) is None and stream.stall(1.9) == 0.0
+    assert stream.stall(2.0) == 30 and stream.stall(3.0) == 0.0  # a stall acts once
+    assert isinstance(stream.at(5.0), InternalFailureException)
+    assert stream.at(9.0) == Reset("stream")
+    assert stream.at(20.0) is None
+    again = faults.for_stream(Operation.TRANSCRIPTION, MINE)  # the resumed stream, same session id
+    assert again.at(20.0) is None and again.stall(20.0) == 0.0
+    assert not faults.for_stream(Operation.TRANSCRIPTION, OTHER)  # no rule matches another session
+
+
+def test_a_rule_for_one_operation_and_a_delay_for_every_stream() -> None:
+    faults = plan(
+        {
+            "Operation": "StartMedicalStreamTranscription",
+            "ExceptionAt": {"Seconds": 0, "Exception": "BadRequestException"},
+        },
+        {"DelayResults": 0.25},
+    )
+    standard = faults.for_stream(Operation.TRANSCRIPTION, OTHER)
+    assert standard.delay == 0.25 and standard.at(10.0) is None
+    assert isinstance(faults.for_stream(Operation.MEDICAL, OTHER).at(0.0), BadRequestException)
+
+
+def test_the_job_api_is_throttled_for_the_first_calls_only() -> None:
+    faults = plan({"JobApi": {"Exception": "ThrottlingException", "Times": 2}})
+    assert [getattr(faults.job_call(), "code", None) for _ in range(3)] == [
+        "ThrottlingException",
+        "ThrottlingException",
+        None,
+    ]
+
+
+# -- the job store --------------------------------------------------------------------------------
+
+SEEDS = {
+    "TranscriptionJobs": [
+        {"TranscriptionJobName": "meeting", "StatusSequence": ["QUEUED", "IN_PROGRESS", "COMPLETED"]},
+    ],
+    "SpeakerEnrollmentJobs": [{"JobId": "enrol-1", "DomainId": "domain-1", "JobStatus": "COMPLETED"}],
+}
+
+JOB_REFUSALS: list[tuple[str, object, type[ServiceError], str]] = [
+    ("Transcribe.DeleteEverything", {}, UnknownServiceError, "Unknown operation"),
+    ("Transcribe.GetTranscriptionJob", [], BadRequestException, "must be a JSON object"),
+    ("Transcribe.GetTranscriptionJob", {}, BadRequestException, "'transcriptionJobName' failed to satisfy"),
+    ("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": ""}, BadRequestException, "must not be null"),
+    ("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "nope"}, NotFoundException, "couldn't be found"),
+    ("Transcribe.GetMedicalTranscriptionJob", {"MedicalTranscriptionJobName": "meeting"}, NotFoundException, ""),
+    ("VoiceID.DescribeSpeakerEnrollmentJob", {"JobId": "enrol-1"}, ValidationException, "'domainId'"),
+    (
+        "VoiceID.DescribeSpeakerEnrollmentJob",
+        {"JobId": "enrol-1", "DomainId": "another"},
+        ResourceNotFoundException,
+        "enrol-1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "body", "error", "words"), JOB_REFUSALS)
+def test_each_refusal_of_the_job_store(target: str, body: object, error: type[ServiceError], words: str) -> None:
+    store = JobStore(SEEDS, clock=lambda: T0)
+    with pytest.raises(error) as refused:
+        store.handle(target, body)
+    assert words in refused.value.message
+
+
+def test_seeded_jobs_answer_in_the_services_shape() -> None:
+    store = JobStore(SEEDS, clock=lambda: T0)
+    enrolment = store.handle("VoiceID.DescribeSpeakerEnrollmentJob", {"JobId": "enrol-1", "DomainId": "domain-1"})
+    assert enrolment == {"Job": {"JobId": "enrol-1", "DomainId": "domain-1", "JobStatus": "COMPLETED"}}
+    job = store.handle("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "meeting"})["TranscriptionJob"]
+    assert job["TranscriptionJobName"] == "meeting" and job["TranscriptionJobStatus"] in ("QUEUED", "IN_PROGRESS")
+
+
+@pytest.mark.parametrize(
+    ("seeds", "words"),
+    [
+        ({"TranscriptionJobs": {"not": "a list"}}, "must be a list"),
+        ({"TranscriptionJobs": [{"no": "name"}]}, "TranscriptionJobName"),
+        ({"TranscriptionJobs": [{"TranscriptionJobName": "x", "StatusSequence": "COMPLETED"}]}, "StatusSequence"),
+    ],
+)
+def test_seeds_no_service_could_hold_are_refused_at_load(seeds: dict[str, Any], words: str) -> None:
+    with pytest.raises(Exception, match=words):
+        JobStore(seeds, clock=lambda: T0)
+
+
+# -- decoding -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "rate"),
+    [("fox.flac", "flac", 16000), ("fox.opus", "ogg-opus", 48000), ("fox.pcm", "pcm", 16000)],
+)
+def test_each_encoding_decodes_to_16_khz_pcm_in_any_split(name: str, encoding: str, rate: int) -> None:
+    data = (FIXTURES / name).read_bytes()
+    whole = AudioPipeline(encoding, rate)
+    one = [whole.feed(data), whole.flush()]
+    pieces = AudioPipeline(encoding, rate)
+    split = [pieces.feed(data[i : i + 1000]) for i in range(0, len(data), 1000)] + [pieces.flush()]
+    seconds = sum(d.seconds for d in one)
+    assert seconds == pytest.approx(len((FIXTURES / "fox.pcm").read_bytes()) / 32000, abs=0.05)
+    assert sum(d.seconds for d in split) == pytest.approx(seconds, abs=1e-6)
+    pcm = b"".join(d.channels[0] for d in one if d.channels)
+    assert len(pcm) == pytest.approx(seconds * 32000, abs=64)  # 16 kHz, 16-bit, mono
+
+
+def test_telephone_audio_is_resampled_to_16_khz() -> None:
+    data = (FIXTURES / "fox-8k.pcm").read_bytes()
+    pipeline = AudioPipeline("pcm", 8000)
+    decoded = [pipeline.feed(data), pipeline.flush()]
+    assert sum(d.seconds for d in decoded) == pytest.approx(len(data) / 16000)
+    assert sum(len(d.channels[0]) for d in decoded if d.channels) == pytest.approx(len(data) * 2, abs=64)
+
+
+@pytest.mark.parametrize(("encoding", "data"), [("flac", b"fLaC" + bytes(60)), ("ogg-opus", b"OggS" + bytes(60))])
+def test_broken_audio_is_a_typed_error(encoding: str, data: bytes) -> None:
+    with pytest.raises(AudioFormatError):
+        pipeline = AudioPipeline(encoding, 16000)
+        pipeline.feed(data)
+        pipeline.flush()
+    with pytest.raises(AudioFormatError, match="unsupported media encoding"):
+        AudioPipeline("mp3", 16000)
+
+
+# -- the recognition worker -----------------------------------------------------------------------
+
+STANDARD = StreamParams.build(
+    Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+)
+
+
+def recognise(params: StreamParams, data: bytes, batch: int, **kw: Any) -> list[Any]:
+    worker = Recognition(params, engine=kw.pop("engine", "pocketsphinx"), resources=None)
+    options: dict[str, Any] = {"channels": 1, "all_channels": False, "roles": {}, **kw}
+    try:
+        events = []
+        for i in range(0, len(data), batch):
+            events += worker.process(data[i : i + batch], False, **options)
+        return events + worker.process(b"", True, **options)
+    finally:
+        worker.close()
+
+
+def finals(events: list[Any]) -> list[bytes]:
+    """Final results to the byte, but for the ResultId (a fresh UUID each time, as the service's)."""
+    return [
+        msgspec.json.encode(msgspec.structs.replace(result, result_id=""))
+        for event in events
+        for result in event.transcript.results
+        if not result.is_partial
+    ]
+
+
+def test_the_worker_gives_the_same_finals_however_the_audio_is_batched() -> None:
+    fox = (FIXTURES / "fox.pcm").read_bytes()
+    # The endpoint hands over what is queued, up to 16 KiB: a busy machine batches more.
+    runs = [finals(recognise(STANDARD, fox, batch)) for batch in (3200, 16384, len(fox))]
+    assert runs[0] and runs[0] == runs[1] == runs[2]
+    assert b"The quick brown fox" in runs[0][0]
+
+
+def test_flac_and_pcm_of_the_same_speech_give_the_same_finals() -> None:
+    flac = StreamParams.build(
+        Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
+    )
+    from_flac = finals(recognise(flac, (FIXTURES / "fox.flac").read_bytes(), 4096))
+    assert from_flac == finals(recognise(STANDARD, (FIXTURES / "fox.pcm").read_bytes(), 3200))
+
+
+def test_without_an_engine_audio_is_decoded_and_counted_and_nothing_is_heard() -> None:
+    fox = (FIXTURES / "fox.pcm").read_bytes()
+    worker = Recognition(STANDARD, engine="none", resources=None)
+    events = worker.process(fox, True, channels=1, all_channels=False, roles={})
+    assert events == [] and worker.audio_seconds == pytest.approx(len(fox) / 32000)
+
+
+def test_call_analytics_channels_get_their_roles() -> None:
+    params = StreamParams.build(
+        Operation.CALL_ANALYTICS, language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
+    )
+    events = recognise(
+        params,
+        (FIXTURES / "call.flac").read_bytes(),
+        16384,
+        channels=2,
+        all_channels=True,
+        roles={0: "AGENT", 1: "CUSTOMER"},
+    )
+    roles = {e.participant_role for e in events if isinstance(e, UtteranceEvent) and not e.is_partial}
+    assert roles == {"AGENT", "CUSTOMER"}
+
+
+def test_audio_that_is_not_its_encoding_is_the_services_bad_request() -> None:
+    flac = StreamParams.build(
+        Operation.TRANSCRIPTION, language_code="en-US", media_sample_rate_hz=16000, media_encoding="flac"
+    )
+    with pytest.raises(BadRequestException, match="Your audio is not valid flac"):
+        recognise(flac, b"fLaC" + bytes(200), 4096)
