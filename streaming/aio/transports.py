@@ -32,8 +32,6 @@ from websockets.exceptions import (
 )
 from websockets.frames import CloseCode
 
-import eventstream
-
 from ..proto.connection import MAX_RESULT_MESSAGE
 from ..proto.errors import (
     ConnectError,
@@ -43,8 +41,7 @@ from ..proto.errors import (
     TranscribeError,
     service_error_from_http,
 )
-from ..proto.messages import parse_result_message
-from ..proto.params import Operation
+from ..proto.messages import refusal_in
 from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
 
 if TYPE_CHECKING:
@@ -433,12 +430,9 @@ class WebSocketTransport:
         except ConnectionClosed as exc:
             raise self._closed(exc, "right after the handshake") from exc
         data = _binary(message)
-        try:
-            decoded = eventstream.decode(data)
-        except eventstream.EventStreamError:
-            decoded = None
-        if decoded is not None and decoded.headers.get(":message-type") in ("exception", "error"):
-            parse_result_message(Operation.TRANSCRIPTION, decoded, request_id=request_id)  # raises its error
+        refusal = refusal_in(data, request_id)
+        if refusal is not None:
+            raise refusal
         self._pending = data  # a result after all: the first receive() returns it
 
     def _connection(self) -> ClientConnection:

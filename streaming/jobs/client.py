@@ -83,9 +83,7 @@ class _Settings:
         self.region = region
         self.endpoints = {
             "transcribe": check_endpoint(endpoint or default_jobs_endpoint("transcribe", region), "api"),
-            "voiceid": check_endpoint(
-                voiceid_endpoint or endpoint or default_jobs_endpoint("voiceid", region), "http2"
-            ),
+            "voiceid": check_endpoint(voiceid_endpoint or endpoint or default_jobs_endpoint("voiceid", region), "api"),
         }
         self.credentials = credentials or credentials_for(self.endpoints["transcribe"])
         self.retry = retry

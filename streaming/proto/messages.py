@@ -42,6 +42,7 @@ __all__ = [
     "error_type_header",
     "event_flood",
     "parse_result_message",
+    "refusal_in",
 ]
 
 AUDIO_EVENT_HEADERS: Final = {
@@ -181,3 +182,24 @@ def event_flood(events: int, audio_seconds: float) -> ProtocolError | None:
         f"the service sent {events} events for {audio_seconds:.1f} s of audio "
         f"(at most {allowed:.0f} were expected): it is not behaving as the service does"
     )
+
+
+def refusal_in(data: bytes, request_id: str | None = None) -> ServiceError | None:
+    """The service's error if ``data`` is one exception (or error) message, else None.
+
+    A refused WebSocket handshake is upgraded and answered with one exception message;
+    the transport asks this of the first message it reads, and keeps it otherwise.
+    """
+    try:
+        message = eventstream.decode(data)
+    except eventstream.EventStreamError:
+        return None
+    if message.headers.get(":message-type") not in ("exception", "error"):
+        return None
+    try:
+        parse_result_message(Operation.TRANSCRIPTION, message, request_id=request_id)
+    except ServiceError as error:
+        return error
+    except ProtocolError:
+        return None
+    return None
