@@ -21,7 +21,7 @@ from ..proto.errors import ParameterError
 from .decoding import AudioPipeline
 from .ports import PageHost
 
-__all__ = ["FAVICON", "install"]
+__all__ = ["BROWSER_JS", "FAVICON", "install"]
 
 FAVICON: Final = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
@@ -64,6 +64,10 @@ def install(app: web.Application, endpoint: PageHost) -> None:
             cache["pcm"] = await asyncio.get_running_loop().run_in_executor(None, _decode_demo)
         return web.Response(body=cache["pcm"], content_type="application/octet-stream")
 
+    async def module(_: web.Request) -> web.Response:
+        """The browser module (streaming.web): the page uses it, and so may any app's page."""
+        return web.Response(body=BROWSER_JS, content_type="text/javascript", headers={"cache-control": "no-cache"})
+
     async def favicon(_: web.Request) -> web.Response:
         return web.Response(body=FAVICON, content_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
 
@@ -71,6 +75,7 @@ def install(app: web.Application, endpoint: PageHost) -> None:
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/presign", presign)
     app.router.add_get("/demo.pcm", demo_pcm)
+    app.router.add_get("/streamscribe.js", module)
 
 
 def _decode_demo() -> bytes:
@@ -81,3 +86,4 @@ def _decode_demo() -> bytes:
 
 
 PAGE = (resources.files("streaming.local") / "page.html").read_text(encoding="utf-8")
+BROWSER_JS = (resources.files("streaming.data") / "streamscribe.js").read_bytes()
