@@ -119,8 +119,9 @@ LAYERS = {
     "streaming.aio": {"streaming.proto", "streaming.aio"},
     "streaming.jobs": {"streaming.proto", "streaming.aio", "streaming.jobs"},
     "streaming.local": {"streaming.proto", "streaming.aio", "streaming.local", "streaming.data"},
+    "streaming.web": {"streaming.proto", "streaming.aio", "streaming.web"},
     "streaming.cli": {"streaming.proto", "streaming.aio", "streaming.jobs", "streaming.local", "streaming.cli",
-                      "streaming.data"},
+                      "streaming.data", "streaming.web"},
 }  # fmt: skip
 
 
@@ -267,6 +268,8 @@ PURE_MODULES = [
         f"streaming.local.{name}"
         for name in ("admission", "results", "text", "analytics", "voice", "faults", "resources", "jobstore")
     ),
+    "streaming.web",  # the web-app kit's face loads no web framework
+    "streaming.web.limits",
     "streaming.cli",  # the command line loads what a subcommand needs, when it runs
     "streaming.cli.parser",
     "streaming.cli.display",

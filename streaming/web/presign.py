@@ -26,7 +26,8 @@ from sigv4 import Credentials
 from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from ..proto.endpoints import check_endpoint, check_region
 from ..proto.errors import ParameterError
-from ..proto.params import PARAMETERS, Operation, StreamParams, params_from_headers
+from ..proto.params import Operation, StreamParams
+from .limits import MAX_QUERY, PageLimits, page_params
 
 __all__ = [
     "AsgiPresignApp",
@@ -43,10 +44,7 @@ _OPERATIONS: Final = {
     "medical": Operation.MEDICAL,
     "call-analytics": Operation.CALL_ANALYTICS,
 }
-_BY_WIRE: Final = {p.wire: p for p in PARAMETERS}
-_ALWAYS: Final = frozenset({"language-code", "sample-rate", "media-encoding"})
 _NO_STORE: Final = {"cache-control": "no-store, max-age=0", "pragma": "no-cache"}
-MAX_QUERY: Final = 4096  # bytes of query string the handler reads at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +100,13 @@ class PresignPolicy:
         unknown = sorted(set(self.operations) - set(_OPERATIONS))
         if unknown:
             raise ParameterError("operations", f"unknown operations {unknown}; choose from {sorted(_OPERATIONS)}")
-        strange = sorted(p for p in self.params if p not in _BY_WIRE or p in _ALWAYS or p == "session-id")
-        if strange:
-            raise ParameterError("params", f"params {strange} cannot be left to a page (wire names of the table)")
+        self.page_limits.check()
+
+    @property
+    def page_limits(self) -> PageLimits:
+        return PageLimits(
+            languages=self.languages, sample_rates=self.sample_rates, encodings=self.encodings, params=self.params
+        )
 
 
 def _reply(status: int, document: object, origin_headers: Mapping[str, str]) -> PresignReply:
@@ -165,31 +167,11 @@ def decide(
 
 
 def _read(query: str, policy: PresignPolicy) -> tuple[str, StreamParams, int]:
-    if len(query) > MAX_QUERY:
-        raise ParameterError("query", f"the query string is over {MAX_QUERY} bytes")
-    pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=64)
-    names = [name for name, _ in pairs]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ParameterError("query", f"parameters given more than once: {', '.join(repeated)}")
-    values = dict(pairs)
-    operation = values.pop("operation", "transcription")
+    operation = dict(parse_qsl(query[:MAX_QUERY], max_num_fields=64)).get("operation", "transcription")
     if operation not in policy.operations:
         raise ParameterError("operation", f"operation {operation!r} is not offered here ({sorted(policy.operations)})")
-    expires = _expires(values.pop("expires", None), policy)
-    for name in values:
-        if name not in _ALWAYS and name not in policy.params:
-            raise ParameterError(name, f"{name} may not be set by the page here")
-    values.setdefault("media-encoding", "pcm")
-    language, rate, encoding = values.get("language-code"), values.get("sample-rate"), values["media-encoding"]
-    if language not in policy.languages:
-        raise ParameterError("language-code", f"language-code must be one of {sorted(policy.languages)}")
-    if rate is None or not rate.isdigit() or int(rate) not in policy.sample_rates:
-        raise ParameterError("sample-rate", f"sample-rate must be one of {sorted(policy.sample_rates)}")
-    if encoding not in policy.encodings:
-        raise ParameterError("media-encoding", f"media-encoding must be one of {sorted(policy.encodings)}")
-    wire = [(_BY_WIRE[name].header, value) for name, value in values.items()]
-    return operation, params_from_headers(_OPERATIONS[operation], wire), expires
+    params, controls = page_params(query, _OPERATIONS[operation], policy.page_limits, controls=("operation", "expires"))
+    return operation, params, _expires(controls.get("expires"), policy)
 
 
 def _expires(text: str | None, policy: PresignPolicy) -> int:

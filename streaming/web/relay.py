@@ -24,11 +24,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
-from urllib.parse import parse_qsl
 
 from ..proto.errors import ParameterError, TranscribeError
 from ..proto.models import to_service_json
-from ..proto.params import PARAMETERS, Operation, StreamParams, params_from_headers
+from ..proto.params import Operation, StreamParams
+from .limits import PageLimits, page_params
 
 if TYPE_CHECKING:
     from ..aio.client import TranscribeStreamingClient
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["AsgiRelayApp", "RelayPolicy", "RelaySession", "aiohttp_relay_handler", "relay"]
 
 log = logging.getLogger("streamscribe.web")
-_BY_WIRE: Final = {p.wire: p for p in PARAMETERS}
-_ALWAYS: Final = frozenset({"language-code", "sample-rate"})
 CHUNK_SECONDS: Final = 0.1  # audio per AudioEvent towards the service
 QUEUE_CHUNKS: Final = 20  # 2 s of audio may wait for the service; beyond that the page waits
 
@@ -114,29 +112,18 @@ class RelaySession:
         if transcript is None:
             return []
         return [
-            json.dumps({"type": "partial" if r.is_partial else "final", "result": to_service_json(r)})
+            f'{{"type": "{"partial" if r.is_partial else "final"}", "result": {to_service_json(r).decode()}}}'
             for r in transcript.results
         ]
 
 
 def _read(query: str, policy: RelayPolicy) -> StreamParams:
-    pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=64)
-    values = dict(pairs)
-    if len(values) != len(pairs):
-        raise RelayRefused("BadRequestException", "a parameter is given more than once")
-    for name in values:
-        if name not in _ALWAYS and name not in policy.params:
-            raise RelayRefused("BadRequestException", f"{name} may not be set by the page here")
-    language, rate = values.get("language-code"), values.get("sample-rate", "")
-    if language not in policy.languages:
-        raise RelayRefused("BadRequestException", f"language-code must be one of {sorted(policy.languages)}")
-    if not rate.isdigit() or int(rate) not in policy.sample_rates:
-        raise RelayRefused("BadRequestException", f"sample-rate must be one of {sorted(policy.sample_rates)}")
-    wire = [(_BY_WIRE[name].header, value) for name, value in values.items()]
+    limits = PageLimits(languages=policy.languages, sample_rates=policy.sample_rates, params=policy.params)
     try:
-        return params_from_headers(Operation.TRANSCRIPTION, [*wire, ("x-amzn-transcribe-media-encoding", "pcm")])
+        params, _ = page_params(query, Operation.TRANSCRIPTION, limits)
     except ParameterError as exc:
         raise RelayRefused("BadRequestException", str(exc)) from exc
+    return params
 
 
 class Channel(Protocol):
@@ -191,6 +178,9 @@ async def relay(channel: Channel, session: RelaySession) -> None:
         code = getattr(exc, "code", type(exc).__name__)
         log.info("relay: the stream failed: %s: %s", code, exc)
         await _send_error(channel, code, getattr(exc, "message", str(exc)), 1011)
+    except Exception:  # a fault of ours: the page hears that much, the log the rest
+        log.exception("relay: the stream failed")
+        await _send_error(channel, "InternalError", "the relay failed", 1011)
 
 
 async def _first_error(tasks: Sequence[asyncio.Future[None]]) -> None:
@@ -259,14 +249,15 @@ def aiohttp_relay_handler(policy: RelayPolicy, authorize: Authorize | None = Non
 
     async def handler(request: web.Request) -> web.StreamResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        ws = web.WebSocketResponse(max_msg_size=policy.max_message_bytes + 1, heartbeat=20.0)
+        # aiohttp's own bound is the memory guard; below it the page gets a typed refusal.
+        ws = web.WebSocketResponse(max_msg_size=4 * policy.max_message_bytes, heartbeat=20.0)
         await ws.prepare(request)
 
         class _Ws:
             async def receive(self) -> bytes | str | None:
                 message = await ws.receive()
                 if message.type == WSMsgType.BINARY:
-                    return bytes(message.data)
+                    return _bounded(bytes(message.data), policy.max_message_bytes)
                 if message.type == WSMsgType.TEXT:
                     return str(message.data)
                 if message.type == WSMsgType.ERROR:
@@ -310,6 +301,12 @@ async def _serve(
         slots.give()
 
 
+def _bounded(data: bytes, limit: int) -> bytes:
+    if len(data) > limit:
+        raise RelayRefused("BadRequestException", f"a message may hold at most {limit} bytes", 1009)
+    return data
+
+
 class AsgiRelayApp:
     """An ASGI WebSocket app (Starlette/FastAPI: ``app.mount("/relay", AsgiRelayApp(policy))``)."""
 
@@ -338,9 +335,7 @@ class AsgiRelayApp:
                     return None
                 data = message.get("bytes")
                 if data is not None:
-                    if len(data) > limit:
-                        raise RelayRefused("BadRequestException", f"a message may hold at most {limit} bytes", 1009)
-                    return bytes(data)
+                    return _bounded(bytes(data), limit)
                 return str(message.get("text") or "")
 
             async def send_text(self, text: str) -> None:
