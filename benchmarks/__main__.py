@@ -6,7 +6,7 @@ import argparse
 import platform
 import sys
 
-from . import codec, endpoint, imports, models, recognition, scale, sign
+from . import codec, endpoint, imports, models, recognition, scale, sign, webkit
 
 TABLES = {
     "codec": codec.main,
@@ -16,6 +16,7 @@ TABLES = {
     "scale": scale.main,
     "imports": imports.main,
     "recognition": recognition.main,
+    "webkit": webkit.main,
 }
 
 

@@ -85,16 +85,22 @@ export class Captioner extends EventTarget {
 
   /** Start captioning `source` (a MediaStream; the microphone when omitted). */
   async start(source) {
-    const stream = source || await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
+    // Speech recognition wants the voice as it is: no echo cancellation, noise suppression or gain riding.
+    const stream = source || await navigator.mediaDevices.getUserMedia({ audio: this.options.audio ||
+      { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
     await this.open();
-    const context = new AudioContext();
+    const { sampleRate, chunkMs } = this.options;
+    // The browser resamples best: a context at the stream's rate where the browser can feed
+    // it the microphone; else the worklet resamples (low-pass, then interpolation).
+    let context = new AudioContext({ sampleRate }), input;
+    try { input = context.createMediaStreamSource(stream); }
+    catch (_) { context.close(); context = new AudioContext(); input = context.createMediaStreamSource(stream); }
+    if (context.state === "suspended") await context.resume();  // start() runs from a click: this is allowed
     const url = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
     await context.audioWorklet.addModule(url); URL.revokeObjectURL(url);
-    const { sampleRate, chunkMs } = this.options;
     const node = new AudioWorkletNode(context, "streamscribe-pcm",
       { processorOptions: { rate: sampleRate, size: Math.round(sampleRate * chunkMs / 1000) } });
     node.port.onmessage = (e) => this.sendPcm(new Uint8Array(e.data));
-    const input = context.createMediaStreamSource(stream);
     input.connect(node);
     this._stopCapture = () => { input.disconnect(); node.disconnect(); if (!source) stream.getTracks().forEach((t) => t.stop()); context.close(); };
   }

@@ -47,6 +47,7 @@ __all__ = ["ResultBuilder", "TextRules", "language_scores"]
 
 # How far behind the newest audio a partial word must end to be declared stable.
 STABILITY_LAG: Final = {"low": 1.2, "medium": 0.8, "high": 0.4}
+AGREEMENT: Final = 2  # earlier partials that must agree on a word before it is declared stable
 _ALL_PII: Final = PII_ENTITY_TYPES - {"ALL"}
 
 
@@ -139,6 +140,7 @@ class _Progress:
 
     words: list[Word] = field(default_factory=list)
     tokens: list[text.Token] = field(default_factory=list)
+    seen: list[list[str]] = field(default_factory=list)  # the previous partials' words, for agreement
 
 
 def _result_fields(segment: Segment, channel: str | None) -> dict[str, Any]:
@@ -236,11 +238,16 @@ class ResultBuilder:
             tokens = progress.tokens + self.rules.chunk(words[len(progress.words) :])
             tokens, entities = self.rules.sentence(tokens)
             return tokens, len(tokens), entities
+        # A word becomes stable once it ends ``lag`` behind the newest audio and the last
+        # two partials said the same word there: the decoder agreed with itself (a
+        # hypothesis it is about to revise is not frozen into the final).
         newly: list[Word] = []
-        for word in words[len(progress.words) :]:
-            if word.end > audio_end - self.lag:
+        for i, word in enumerate(words[len(progress.words) :], start=len(progress.words)):
+            agreed = len(progress.seen) == AGREEMENT and all(i < len(w) and w[i] == word.text for w in progress.seen)
+            if word.end > audio_end - self.lag or not agreed:
                 break
             newly.append(word)
+        progress.seen = [*progress.seen, [word.text for word in segment.words]][-AGREEMENT:]
         if newly:
             progress.words += newly
             progress.tokens += self.rules.chunk(newly)

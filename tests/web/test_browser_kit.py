@@ -1,0 +1,153 @@
+"""The web-app kit end to end in headless Chromium, with the microphone replaced by a recording.
+
+Chromium (Debian's, driven by Playwright) plays tests/fixtures/fox.wav as its fake
+microphone; the example app (examples/webapp) serves the page, the browser module, the
+presign handler and the relay, against the real local endpoint. Each failure a page must
+show is produced for real: a visitor without a session, a URL that has expired, the
+service's exception, and a connection the service drops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import shutil
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Page, async_playwright
+
+from streaming.local import DEV_CREDENTIALS, LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    f"--use-file-for-fake-audio-capture={FIXTURES / 'fox.wav'}",
+]  # fmt: skip
+
+
+def example_app() -> Any:
+    spec = importlib.util.spec_from_file_location("captions_example_app", ROOT / "examples" / "webapp" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class AppSocket:
+    """The app's listening socket, bound first: the endpoint must know the page's origin."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.origin = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def endpoint(self, **kw: Any) -> LocalEndpoint:
+        # The local endpoint, like a careful service double, only takes WebSockets from
+        # pages it knows; the app's page is one.
+        return LocalEndpoint(tls="none", allowed_origins=[self.origin], **kw)
+
+
+async def serve(app: web.Application, where: AppSocket) -> web.AppRunner:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.SockSite(runner, where.sock).start()
+    return runner
+
+
+async def run_page(
+    endpoint: LocalEndpoint, where: AppSocket, query: str, *, presign_clock: Callable[[], dt.datetime] | None = None
+) -> tuple[str, list[str], str, list[str]]:
+    """Open the example app's page with ``query``; its final state, finals, status line and event log."""
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser tests need Debian's chromium (make test installs it)"
+    app = example_app().make_app(
+        region="us-east-1",
+        credentials=DEV_CREDENTIALS,
+        websocket_endpoint=endpoint.websocket_url,
+        http2_endpoint=endpoint.http2_url,
+        presign_clock=presign_clock,
+    )
+    runner = await serve(app, where)
+    base = where.origin
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page: Page = await browser.new_page()
+                await page.goto(f"{base}/?{query}")
+                await page.wait_for_selector("body[data-state]", timeout=90_000)
+                state = await page.get_attribute("body", "data-state") or ""
+                finals = await page.locator("#finals p.final").all_text_contents()
+                status = await page.locator("#status").text_content() or ""
+                log = await page.evaluate("window.captionLog")
+            finally:
+                await browser.close()
+    finally:
+        await runner.cleanup()
+    return state, finals, status, log
+
+
+@pytest.fixture
+def where() -> AppSocket:
+    return AppSocket()
+
+
+@pytest.fixture
+async def local(where: AppSocket) -> AsyncIterator[LocalEndpoint]:
+    async with where.endpoint() as ep:
+        yield ep
+
+
+@pytest.mark.parametrize("mode", ["presign", "relay"])
+async def test_the_microphone_is_captioned(local: LocalEndpoint, where: AppSocket, mode: str) -> None:
+    state, finals, status, _ = await run_page(local, where, f"start={mode}&one-line")
+    assert state == "closed" and status == "Done.", (state, status)
+    assert finals and word_error_rate(FOX_TEXT, finals[0]) <= 0.35
+    stream = local.completed[-1]
+    assert stream.outcome == "completed"
+    if mode == "presign":
+        assert stream.frames > 20  # bare AudioEvents from the page itself, 100 ms each
+
+
+@pytest.mark.parametrize("mode", ["presign", "relay"])
+async def test_a_visitor_the_app_refuses_sees_why(local: LocalEndpoint, where: AppSocket, mode: str) -> None:
+    state, finals, status, _ = await run_page(local, where, f"start={mode}&signed-in=no")
+    assert state == "failed" and finals == []
+    assert status.startswith("Unauthorized: ")
+    assert local.completed == [] or all(s.outcome != "completed" for s in local.completed)
+
+
+async def test_an_expired_url_is_refused_by_the_service_and_shown(local: LocalEndpoint, where: AppSocket) -> None:
+    def ten_minutes_ago() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+
+    state, _, status, _ = await run_page(local, where, "start=presign", presign_clock=ten_minutes_ago)
+    assert state == "failed"
+    assert "expired" in status.lower()
+
+
+@pytest.mark.parametrize("mode", ["presign", "relay"])
+async def test_the_services_exception_reaches_the_page(where: AppSocket, mode: str) -> None:
+    faults = {"Faults": [{"ExceptionAt": {"Seconds": 1.0, "Exception": "BadRequestException"}}]}
+    async with where.endpoint(resources=faults) as ep:
+        state, _, status, log = await run_page(ep, where, f"start={mode}")
+    assert state == "failed" and status.startswith("BadRequestException: ")
+    assert "error" in log
+
+
+async def test_a_dropped_connection_is_retried_with_fresh_urls_then_reported(where: AppSocket) -> None:
+    faults = {"Faults": [{"ResetAt": {"Seconds": 0.5, "How": "tcp"}}]}
+    async with where.endpoint(resources=faults) as ep:
+        state, _, status, log = await run_page(ep, where, "start=presign")
+        resets = [s for s in ep.completed if "reset" in s.outcome]
+    assert log.count("reconnecting") == 3  # maxReconnects, each with a fresh presigned URL
+    assert state == "failed" and status.startswith("ConnectionLost: ")
+    assert len(resets) == 4
