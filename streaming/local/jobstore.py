@@ -10,13 +10,18 @@ Jobs come from two places:
 * the resources file's ``TranscriptionJobs``, ``MedicalTranscriptionJobs``,
   ``CallAnalyticsJobs`` and ``SpeakerEnrollmentJobs``: each entry is the job object as
   the service returns it, plus an optional ``StatusSequence`` (our own key, never
-  returned): the statuses it shows on successive calls, the last one staying. A seed
-  that ends FAILED carries its ``FailureReason`` (or Voice ID's ``FailureDetails``);
+  returned). Its entries are either statuses, shown on successive calls (the last one
+  staying), or ``{"Status": ..., "Seconds": ...}`` steps, shown by time since the endpoint
+  started, as a real job advances whether anyone asks or not. A seed that ends FAILED
+  carries its ``FailureReason`` (or Voice ID's ``FailureDetails``). Seeds no service could
+  return (QUEUED with a transcript, SUBMITTED at 100 %, COMPLETED with a failure reason)
+  are refused at load, with the reason; while a job is not yet COMPLETED its transcript,
+  completion time and the like are not shown;
 * Call Analytics streams with ``PostCallAnalyticsSettings``: when such a stream ends, a
-  call analytics job named after its session id moves QUEUED, IN_PROGRESS, then
-  COMPLETED (FAILED when nothing was said), one step per call, and its transcript (the
-  post-call JSON, built from the stream's own final utterances and categories) is served
-  at the ``TranscriptFileUri`` it reports.
+  call analytics job named after its session id is QUEUED for a second, IN_PROGRESS for
+  a tenth of the call's length (at least a second), then COMPLETED (FAILED when nothing
+  was said), by time; its transcript (the post-call JSON, built from the stream's own
+  final utterances and categories) is served at the ``TranscriptFileUri`` it reports.
 """
 
 from __future__ import annotations
@@ -50,26 +55,71 @@ MAX_POST_CALL_BYTES: Final = 64 * 1024 * 1024
 """Bytes of post-call jobs (documents and transcripts) kept at most."""
 
 _TERMINAL: Final = frozenset({"COMPLETED", "FAILED", "COMPLETED_WITH_ERRORS"})
+_DONE: Final = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS"})
+# Members a job has only once it completed (hidden while a sequence has not got there).
+_WHEN_DONE: Final = ("Transcript", "CompletionTime", "EndedAt", "OutputDataConfig")
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    status: str
+    seconds: float | None  # None: one call
 
 
 @dataclass(slots=True)
 class _Job:
     document: dict[str, Any]  # the job object in the service's shape
     status_key: str
-    sequence: list[str]
+    sequence: list[_Step]
+    started: _dt.datetime | None = None  # when a timed sequence began
     polls: int = 0
     transcript: bytes | None = None  # the post-call JSON, for live Call Analytics jobs
     completion_key: str = "CompletionTime"
+    _held: dict[str, Any] = field(default_factory=dict)  # members not shown before completion
+
+    def __post_init__(self) -> None:
+        if self.sequence:
+            self._held = {k: self.document.pop(k) for k in _WHEN_DONE if k in self.document}
+
+    def _status(self, now: _dt.datetime) -> tuple[str, _dt.datetime]:
+        """The status now, and when it began."""
+        if self.sequence[0].seconds is None:
+            step = self.sequence[min(self.polls, len(self.sequence) - 1)]
+            self.polls += 1
+            return step.status, now
+        at = self.started or now
+        elapsed = (now - at).total_seconds()
+        for step in self.sequence[:-1]:
+            assert step.seconds is not None
+            if elapsed < step.seconds:
+                return step.status, at
+            elapsed -= step.seconds
+            at += _dt.timedelta(seconds=step.seconds)
+        return self.sequence[-1].status, at
+
+    def current(self, now: _dt.datetime) -> object:
+        """The status a call would last have seen (without counting as a call)."""
+        if not self.sequence:
+            return self.document.get(self.status_key)
+        if self.sequence[0].seconds is None:
+            return self.sequence[min(max(self.polls - 1, 0), len(self.sequence) - 1)].status
+        polls = self.polls
+        status = self._status(now)[0]
+        self.polls = polls
+        return status
 
     def view(self, now: _dt.datetime) -> dict[str, Any]:
-        """The job as the next call sees it (the sequence advances one step per call)."""
-        if self.sequence:
-            status = self.sequence[min(self.polls, len(self.sequence) - 1)]
-            self.polls += 1
-            self.document[self.status_key] = status
-            if status in _TERMINAL and self.completion_key not in self.document:
-                self.document[self.completion_key] = now.timestamp()
-        return dict(self.document)
+        """The job as a call at ``now`` sees it."""
+        if not self.sequence:
+            return dict(self.document)
+        status, since = self._status(now)
+        document = dict(self.document)
+        document[self.status_key] = status
+        if status in _TERMINAL:
+            if status in _DONE:
+                document.update(self._held)
+            document.setdefault(self.completion_key, since.timestamp())
+        return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +204,13 @@ class JobStore:
             if not isinstance(entry, dict) or not isinstance(entry.get(kind.name_key), str):
                 raise ParameterError("resources", f"{kind.list_key}[{i}] must be an object with a {kind.name_key}")
             document = dict(entry)
-            sequence = document.pop("StatusSequence", [])
-            if not isinstance(sequence, list) or not all(isinstance(s, str) for s in sequence):
-                raise ParameterError("resources", f"{kind.list_key}[{i}].StatusSequence must be a list of statuses")
+            where = f"{kind.list_key}[{i}]"
+            sequence = _steps(document.pop("StatusSequence", []), where)
+            _check_seed(document, kind, sequence, where)
             key = self._key(kind, document[kind.name_key], document.get("DomainId"))
-            self._jobs[key] = _Job(document, kind.status_key, sequence, completion_key=kind.completion_key)
+            self._jobs[key] = _Job(
+                document, kind.status_key, sequence, started=self.clock(), completion_key=kind.completion_key
+            )
 
     @staticmethod
     def _key(kind: _Kind, name: str, domain: object = None) -> tuple[str, str]:
@@ -189,7 +241,7 @@ class JobStore:
     def transcript(self, name: str) -> bytes | None:
         """The post-call transcript of a live Call Analytics job, once it completed."""
         job = self._jobs.get(self._key(_CALL_ANALYTICS, name))
-        if job is None or job.transcript is None or job.document.get("CallAnalyticsJobStatus") != "COMPLETED":
+        if job is None or job.transcript is None or job.current(self.clock()) != "COMPLETED":
             return None
         return job.transcript
 
@@ -220,13 +272,14 @@ class JobStore:
                 "RedactionType": "PII",
                 "RedactionOutput": settings["ContentRedactionOutput"],
             }
+        working = max(1.0, stream.audio_seconds / 10)  # by time, as a real job takes
         if utterances:
-            sequence = ["QUEUED", "IN_PROGRESS", "COMPLETED"]
+            sequence = [_Step("QUEUED", 1.0), _Step("IN_PROGRESS", working), _Step("COMPLETED", None)]
             document["Transcript"] = {"TranscriptFileUri": transcript_url}
         else:
-            sequence = ["QUEUED", "IN_PROGRESS", "FAILED"]
+            sequence = [_Step("QUEUED", 1.0), _Step("IN_PROGRESS", working), _Step("FAILED", None)]
             document["FailureReason"] = "The media file doesn't contain any speech. Check your file and try again."
-        job = _Job(document, "CallAnalyticsJobStatus", sequence)
+        job = _Job(document, "CallAnalyticsJobStatus", sequence, started=now)
         job.transcript = json.dumps(_post_call_transcript(stream, name, utterances)).encode() if utterances else None
         key = self._key(_CALL_ANALYTICS, name)
         self._forget_post_call(key)  # a resumed session's job replaces its earlier one
@@ -249,6 +302,42 @@ class JobStore:
     @property
     def post_call_jobs(self) -> int:
         return len(self._post_call)
+
+
+def _steps(raw: object, where: str) -> list[_Step]:
+    """A StatusSequence: all statuses (one per call) or all {Status, Seconds} steps (by time)."""
+    shape = f"{where}.StatusSequence must be a list of statuses, or of {{Status, Seconds}} steps"
+    if not isinstance(raw, list):
+        raise ParameterError("resources", shape)
+    if all(isinstance(step, str) for step in raw):
+        return [_Step(step, None) for step in raw]
+    steps = []
+    for n, step in enumerate(raw):
+        if not isinstance(step, dict) or not isinstance(step.get("Status"), str):
+            raise ParameterError("resources", shape)
+        seconds = step.get("Seconds", 0 if n == len(raw) - 1 else None)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 86400 * 30:
+            raise ParameterError("resources", f"{where}.StatusSequence[{n}].Seconds must be 0..2592000 seconds")
+        steps.append(_Step(step["Status"], float(seconds)))
+    return steps
+
+
+def _check_seed(document: dict[str, Any], kind: _Kind, sequence: list[_Step], where: str) -> None:
+    """Refuse a seed no service could return (the reason names the entry)."""
+    status = sequence[-1].status if sequence else document.get(kind.status_key)
+    transcript = document.get("Transcript")
+    if not sequence and status in ("QUEUED", "IN_PROGRESS") and transcript:
+        raise ParameterError(
+            "resources", f"{where}: a {status} job has no transcript yet (Transcript is for COMPLETED)"
+        )
+    if status in _DONE and document.get("FailureReason"):
+        raise ParameterError("resources", f"{where}: a {status} job has no FailureReason")
+    progress = (document.get("JobProgress") or {}).get("PercentComplete") if kind is _ENROLLMENT else None
+    if progress is not None:
+        if not sequence and status == "SUBMITTED" and progress != 0:
+            raise ParameterError("resources", f"{where}: a SUBMITTED job is at 0 %, not {progress} %")
+        if status in _DONE and progress != 100:
+            raise ParameterError("resources", f"{where}: a {status} job is at 100 %, not {progress} %")
 
 
 def _null(name: str) -> str:

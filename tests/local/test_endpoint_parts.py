@@ -18,6 +18,7 @@ from streaming.proto.errors import (
     BadRequestException,
     InternalFailureException,
     NotFoundException,
+    ParameterError,
     ResourceNotFoundException,
     ServiceError,
     UnknownServiceError,
@@ -139,6 +140,63 @@ def test_seeded_jobs_answer_in_the_services_shape() -> None:
 def test_seeds_no_service_could_hold_are_refused_at_load(seeds: dict[str, Any], words: str) -> None:
     with pytest.raises(Exception, match=words):
         JobStore(seeds, clock=lambda: T0)
+
+
+def test_a_timed_sequence_advances_by_time_not_by_calls() -> None:
+    now = [T0]
+    seeds = {
+        "TranscriptionJobs": [
+            {
+                "TranscriptionJobName": "timed",
+                "Transcript": {"TranscriptFileUri": "s3://bucket/timed.json"},
+                "StatusSequence": [
+                    {"Status": "QUEUED", "Seconds": 5},
+                    {"Status": "IN_PROGRESS", "Seconds": 30},
+                    {"Status": "COMPLETED"},
+                ],
+            }
+        ]
+    }
+    store = JobStore(seeds, clock=lambda: now[0])
+
+    def look(seconds: float) -> dict[str, Any]:
+        now[0] = T0 + dt.timedelta(seconds=seconds)
+        job: dict[str, Any] = store.handle("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "timed"})
+        return job["TranscriptionJob"]
+
+    assert [look(0)["TranscriptionJobStatus"] for _ in range(5)] == ["QUEUED"] * 5  # calls do not move it
+    early = look(34.9)
+    assert early["TranscriptionJobStatus"] == "IN_PROGRESS" and "Transcript" not in early  # not before it is done
+    done = look(35.0)
+    assert done["TranscriptionJobStatus"] == "COMPLETED" and done["Transcript"]["TranscriptFileUri"]
+    assert done["CompletionTime"] == (T0 + dt.timedelta(seconds=35)).timestamp()  # when it completed, not when asked
+    assert look(3600)["CompletionTime"] == done["CompletionTime"]
+
+
+@pytest.mark.parametrize(
+    ("seed", "words"),
+    [
+        ({"TranscriptionJobName": "a", "TranscriptionJobStatus": "QUEUED", "Transcript": {"TranscriptFileUri": "s3://b/k"}}, "no transcript yet"),
+        ({"TranscriptionJobName": "a", "TranscriptionJobStatus": "COMPLETED", "FailureReason": "boom"}, "no FailureReason"),
+        ({"TranscriptionJobName": "a", "StatusSequence": [{"Status": "QUEUED", "Seconds": -1}, {"Status": "COMPLETED"}]}, "Seconds"),
+        ({"TranscriptionJobName": "a", "StatusSequence": ["QUEUED", {"Status": "COMPLETED"}]}, "StatusSequence"),
+    ],
+)  # fmt: skip
+def test_a_seed_no_service_could_return_is_refused_with_the_reason(seed: dict[str, Any], words: str) -> None:
+    with pytest.raises(ParameterError, match=words):
+        JobStore({"TranscriptionJobs": [seed]}, clock=lambda: T0)
+
+
+@pytest.mark.parametrize(
+    ("seed", "words"),
+    [
+        ({"JobId": "e", "DomainId": "d", "JobStatus": "SUBMITTED", "JobProgress": {"PercentComplete": 100}}, "0 %"),
+        ({"JobId": "e", "DomainId": "d", "JobStatus": "COMPLETED", "JobProgress": {"PercentComplete": 40}}, "100 %"),
+    ],
+)
+def test_an_enrollment_seed_at_an_impossible_progress_is_refused(seed: dict[str, Any], words: str) -> None:
+    with pytest.raises(ParameterError, match=words):
+        JobStore({"SpeakerEnrollmentJobs": [seed]}, clock=lambda: T0)
 
 
 # -- decoding -------------------------------------------------------------------------------------
