@@ -6,13 +6,14 @@ import argparse
 import platform
 import sys
 
-from . import codec, endpoint, imports, models, recognition, scale, sign, webkit
+from . import breakdown, codec, endpoint, imports, models, recognition, scale, sign, webkit
 
 TABLES = {
     "codec": codec.main,
     "sign": sign.main,
     "models": models.main,
     "endpoint": endpoint.main,
+    "breakdown": breakdown.main,
     "scale": scale.main,
     "imports": imports.main,
     "recognition": recognition.main,

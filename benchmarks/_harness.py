@@ -30,6 +30,7 @@ def per_call(fn: Callable[[], object], *, repeat: int = 7, min_time: float = 0.2
 def print_table(title: str, rows: list[Row], *, baseline: str = "streamscribe") -> None:
     """Print rows grouped by case, each with its ratio to the case's ``baseline`` row."""
     print(f"\n## {title}\n")
+    print(calibration() + "\n")
     header = f"| {'case':<46} | {'implementation':<36} | {'us/op':>9} | {'vs ours':>8} | note"
     print(header)
     print("|" + "-" * 48 + "|" + "-" * 38 + "|" + "-" * 11 + "|" + "-" * 10 + "|------")
@@ -47,3 +48,38 @@ def print_table(title: str, rows: list[Row], *, baseline: str = "streamscribe") 
 def verdict(label: str, ratio: float, target: float) -> str:
     status = "met" if ratio >= target else "MISSED"
     return f"{label}: {ratio:.2f}x (target >= {target}x) {status}"
+
+
+_CALIBRATION: list[str] = []
+
+
+def calibration() -> str:
+    """One line that relates this machine to the reader's: Python, the CPU model, and the time
+    of a fixed reference workload (SHA-256 of 16 MiB plus one million pure-Python additions,
+    best of 5), measured once per process."""
+    if not _CALIBRATION:
+        import hashlib
+        import platform
+        import time
+
+        data = bytes(16 * 1024 * 1024)
+
+        def reference() -> float:
+            start = time.perf_counter()
+            hashlib.sha256(data).digest()
+            total = 0
+            for i in range(1_000_000):
+                total += i
+            return time.perf_counter() - start
+
+        best = min(reference() for _ in range(5))
+        model = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo") as info:
+                model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+        except OSError:
+            pass
+        _CALIBRATION.append(
+            f"calibration: Python {platform.python_version()} on {model}, reference workload {best * 1000:.1f} ms"
+        )
+    return _CALIBRATION[0]

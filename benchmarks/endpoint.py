@@ -14,6 +14,8 @@ from streaming.data import DEMO_AUDIO
 from streaming.local.decoding import AudioPipeline
 from streaming.local.recognizer import ChannelRecognizer
 
+from ._harness import calibration
+
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
@@ -50,6 +52,7 @@ def main() -> None:
         ("fox, Ogg/Opus 24 kb/s", "ogg-opus", (FIXTURES / "fox.opus").read_bytes(), 1024),
     ]
     print("\n## local endpoint recognition (python -m benchmarks endpoint)\n")
+    print(calibration())
     print("| audio | seconds | CPU s per audio s (RTF) | real-time streams per core | final segments |")
     print("|---|---|---|---|---|")
     for name, encoding, data, chunk in cases:

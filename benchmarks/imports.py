@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._harness import calibration
+
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE_REF = "147e614"  # the last commit with the eager streaming/__init__.py
 COMMANDS = {
@@ -69,6 +71,7 @@ def main() -> None:
     runs = int(os.environ.get("IMPORTS_RUNS", "21"))
     ref = os.environ.get("IMPORTS_BEFORE_REF", BEFORE_REF)
     print("\n## start-up: median of fresh interpreters (python -m benchmarks imports)\n")
+    print(calibration())
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {runs} runs each")
     with checkout(ref) as before:
         print(f"| {'command':<40} | {'now':>9} | {'before (' + ref + ')':>18} |")

@@ -27,6 +27,8 @@ from typing import Any
 
 from tests.helpers import word_error_rate
 
+from ._harness import calibration
+
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 TEXTS = (
     "please send the quarterly report to the finance team before friday",
@@ -99,6 +101,7 @@ def main() -> None:
     for name, pcm, text in _flite(16000) + _flite(8000):
         corpora[name].append((name, pcm, text))
     print("\n## recognition: word error rate and real-time factor (python -m benchmarks recognition)\n")
+    print(calibration())
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     sizes = ", ".join(f"{name} {len(clips)} clips" for name, clips in corpora.items())
     print(f"speech: {sizes}; RTF is CPU seconds per audio second\n")

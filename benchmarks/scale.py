@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ._harness import calibration
+
 IMPLEMENTATIONS = (
     ("streamscribe", "http2"),
     ("streamscribe", "websocket"),
@@ -138,6 +140,7 @@ def main() -> None:
             _pin(server.pid, endpoint_cores)
             env = {**os.environ, "SSL_CERT_FILE": str(ca), "AWS_EC2_METADATA_DISABLED": "true"}
             print("\n## scale: concurrent real-time streams (python -m benchmarks scale)\n")
+            print(calibration())
             print(
                 f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; client pinned to core "
                 f"{cores[0]}, endpoint ({workers} worker{'s' * (workers > 1)}, --engine none, TLS) to "

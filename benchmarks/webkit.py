@@ -16,6 +16,8 @@ from pathlib import Path
 
 from streaming.web import BROWSER_MODULE
 
+from ._harness import calibration
+
 ROOT = Path(__file__).resolve().parent.parent
 JS = ROOT / "tests" / "interop" / "js"
 ESBUILD = JS / "node_modules" / ".bin" / "esbuild"
@@ -35,6 +37,7 @@ def bundle(entry: Path, out: Path, *, follow: bool) -> bytes:
 
 def main() -> None:
     print("\n## browser code: minified (esbuild) and gzip -9 (python -m benchmarks webkit)\n")
+    print(calibration())
     if not ESBUILD.exists():
         print("esbuild is not installed: run make test once (npm ci in tests/interop/js)")
         return

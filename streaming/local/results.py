@@ -39,6 +39,7 @@ from ..proto.models import (
 from ..proto.params import PII_ENTITY_TYPES, Operation, StreamParams
 from . import text
 from .analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
+from .numbers import normalize_numbers
 from .recognizer import Segment, Word
 from .resources import Resources, VocabularyPhrase, requested_names
 from .voice import Speakers
@@ -61,6 +62,7 @@ class TextRules:
     entity_category: str | None = None  # "PII" or "PHI"
     redact: bool = False
     entity_types: frozenset[str] = _ALL_PII
+    medical: bool = False  # "pounds" is weight (lbs), not money (£)
 
     @classmethod
     def for_stream(cls, params: StreamParams, resources: Resources, language: str | None) -> TextRules:
@@ -89,11 +91,12 @@ class TextRules:
             entity_category=str(identification or redaction) if (identification or redaction) else None,
             redact=redaction is not None,
             entity_types=_ALL_PII if not chosen or "ALL" in chosen else chosen,
+            medical=params.operation is Operation.MEDICAL,
         )
 
     def chunk(self, words: Sequence[Word]) -> list[text.Token]:
         """Words (a partial's or a final's) -> items, before sentence-level rules."""
-        tokens = text.normalize_numbers(text.tokens_of(words))
+        tokens = normalize_numbers(text.tokens_of(words), medical=self.medical)
         tokens = text.apply_vocabulary(tokens, self.phrases)
         if self.filter_words:
             tokens = text.apply_filter(tokens, self.filter_words, self.filter_method)

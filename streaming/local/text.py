@@ -2,14 +2,7 @@
 
 Pure functions over timed words, in the order the service applies them:
 
-1. **Numbers** (the guide's "Transcribing numbers"): ``text2num``'s ``alpha2digit`` turns
-   spoken numbers into digits (cardinals from ten up, decimals, ordinals stay words); then
-   digit runs spoken one by one join into one number (phone and card numbers), years said
-   in pairs join ("nineteen ninety nine" -> 1999), and money, percent, times and ranges take
-   their written forms ($20, 50%, 3:30 PM, 5-10). ``alpha2digit`` is a maintained library
-   with the language's full grammar; our rules only join its output. When several spoken
-   words become one item, the item runs from the first word's start to the last word's end,
-   and its confidence is the lowest of theirs.
+1. **Numbers** (the guide's "Transcribing numbers"): :mod:`.numbers`.
 2. **Custom vocabulary**: a phrase's words become one item showing its ``DisplayAs``.
 3. **Capitals and punctuation** on complete segments: the first word and "I" capitalised,
    a closing period.
@@ -20,9 +13,8 @@ Pure functions over timed words, in the order the service applies them:
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -36,7 +28,9 @@ __all__ = [
     "apply_vocabulary",
     "find_entities",
     "finish_sentence",
-    "normalize_numbers",
+    "MONTHS",
+    "PROPER",
+    "merge_tokens",
     "redact",
     "tokens_of",
     "transcript_of",
@@ -78,7 +72,7 @@ def tokens_of(words: Iterable[Word]) -> list[Token]:
     return [Token(w.text.lower(), w.start, w.end, w.confidence) for w in words]
 
 
-def _merge(tokens: Sequence[Token], content: str) -> Token:
+def merge_tokens(tokens: Sequence[Token], content: str) -> Token:
     return Token(content, tokens[0].start, tokens[-1].end, min(t.confidence for t in tokens))
 
 
@@ -88,113 +82,6 @@ def transcript_of(tokens: Sequence[Token]) -> str:
         if token.is_word and out:
             out += " "
         out += token.content
-    return out
-
-
-# -- numbers ---------------------------------------------------------------------------------
-
-_DIGITS: Final = re.compile(r"\d+")
-_SINGLE: Final = re.compile(r"\d")
-
-
-def _alpha2digit(text: str) -> str:
-    from text_to_num import alpha2digit  # type: ignore[import-untyped]  # noqa: PLC0415 - the local extra
-
-    return str(alpha2digit(text, "en"))
-
-
-def normalize_numbers(tokens: list[Token], convert: Callable[[str], str] = _alpha2digit) -> list[Token]:
-    """Spoken numbers written as the service writes them (see the module docstring)."""
-    words = [t.content for t in tokens]
-    if not words:
-        return tokens
-    converted = convert(" ".join(words)).split()
-    out: list[Token] = []
-    matcher = difflib.SequenceMatcher(None, words, converted, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        source, target = tokens[i1:i2], converted[j1:j2]
-        if op == "equal":
-            out += source
-        elif not target:
-            continue  # words the library dropped inside a number ("and")
-        elif not source:
-            out += [replace(out[-1] if out else tokens[0], content=t) for t in target]
-        elif len(target) == 1:
-            said = source[0].content if len(source) == 1 else ""
-            out.append(replace(_merge(source, target[0]), said=said))
-        elif len(target) == len(source):
-            out += [replace(s, content=t, said=s.content) for s, t in zip(source, target, strict=True)]
-        else:  # several numbers from several words: share the words out in order
-            step = len(source) / len(target)
-            for k, t in enumerate(target):
-                part = source[round(k * step) : max(round((k + 1) * step), round(k * step) + 1)]
-                out.append(_merge(part, t))
-    # Zero to nine, said alone, stay words ("3 tickets" is written "three tickets").
-    return [
-        replace(t, content=t.said, said="") if t.said and _SINGLE.fullmatch(t.content) else t
-        for t in _written_forms(out)
-    ]
-
-
-def _is_number(token: Token) -> bool:
-    return bool(re.fullmatch(r"\d+(\.\d+)?", token.content))
-
-
-def _written_forms(tokens: list[Token]) -> list[Token]:
-    out: list[Token] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        # digits said one by one: a phone, card or account number
-        run = i
-        while run < len(tokens) and _SINGLE.fullmatch(tokens[run].content):
-            run += 1
-        if run - i >= 2:
-            out.append(_merge(tokens[i:run], "".join(t.content for t in tokens[i:run])))
-            i = run
-            continue
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        # a year in two halves: 19 99 -> 1999
-        if (
-            nxt is not None
-            and re.fullmatch(r"1\d|20", token.content)
-            and re.fullmatch(r"\d\d", nxt.content)
-            and int(nxt.content) >= 10
-        ):
-            out.append(_merge([token, nxt], token.content + nxt.content))
-            i += 2
-            continue
-        # "a 100" (from "a hundred") is one hundred
-        if token.content == "a" and nxt is not None and _DIGITS.fullmatch(nxt.content) and int(nxt.content) >= 100:
-            out.append(_merge([token, nxt], nxt.content))
-            i += 2
-            continue
-        if _is_number(token) and nxt is not None:
-            unit = nxt.content
-            if unit in ("dollars", "dollar", "bucks"):
-                out.append(_merge([token, nxt], f"${token.content}"))
-                i += 2
-                continue
-            if unit == "percent":
-                out.append(_merge([token, nxt], f"{token.content}%"))
-                i += 2
-                continue
-            after = tokens[i + 2] if i + 2 < len(tokens) else None
-            if unit == "to" and after is not None and _is_number(after):
-                out.append(_merge([token, nxt, after], f"{token.content}-{after.content}"))
-                i += 3
-                continue
-            if (
-                re.fullmatch(r"1[0-2]|[1-9]", token.content)
-                and re.fullmatch(r"[0-5]\d", unit)
-                and after is not None
-                and after.content in ("am", "pm")
-            ):
-                out.append(_merge([token, nxt, after], f"{token.content}:{unit} {after.content.upper()}"))
-                i += 3
-                continue
-        out.append(token)
-        i += 1
     return out
 
 
@@ -213,7 +100,7 @@ def apply_vocabulary(tokens: list[Token], phrases: Sequence[VocabularyPhrase]) -
             span = tokens[i : i + len(words)]
             # a compound the recogniser knows comes back as one hyphenated word
             if tuple(t.content for t in span) == words:
-                out.append(_merge(span, phrase.display))
+                out.append(merge_tokens(span, phrase.display))
                 i += len(words)
                 break
             if tokens[i].content == "-".join(words):
@@ -226,11 +113,45 @@ def apply_vocabulary(tokens: list[Token], phrases: Sequence[VocabularyPhrase]) -
     return out
 
 
+MONTHS: Final = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+PROPER: Final = MONTHS | frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+"""Words always written with a capital (months and days; "may" only before a date)."""
+
+
+def _capitalised(tokens: list[Token], i: int) -> bool:
+    word = tokens[i].content
+    if word == "may":  # the month, not the verb: "May 5th"
+        return i + 1 < len(tokens) and re.fullmatch(r"\d+(st|nd|rd|th)", tokens[i + 1].content) is not None
+    return word in PROPER
+
+
 def finish_sentence(tokens: list[Token]) -> list[Token]:
-    """A complete segment: capitalised, "I" as a word, closed by a period item."""
+    """A complete segment: capitalised, "I", months and days too, closed by a period item."""
     if not tokens:
         return tokens
-    out = [replace(t, content="I") if t.content == "i" else t for t in tokens]
+    out = [
+        replace(t, content="I")
+        if t.content == "i"
+        else replace(t, content=t.content.capitalize())
+        if _capitalised(tokens, i)
+        else t
+        for i, t in enumerate(tokens)
+    ]
     first = out[0]
     out[0] = replace(first, content=first.content[:1].upper() + first.content[1:])
     last = out[-1]
@@ -259,7 +180,71 @@ _EMAIL_TLDS: Final = frozenset({"com", "org", "net", "edu", "gov", "io", "co", "
 _STREET: Final = frozenset(
     {"street", "road", "avenue", "lane", "drive", "boulevard", "way", "court", "place", "st", "ave", "rd"}
 )
-_NAME_CUES: Final = (("my", "name", "is"), ("name", "is"), ("name's",), ("doctor",), ("mister",), ("miss",))
+_NAME_CUES: Final = (
+    ("my", "name", "is"), ("name", "is"), ("name's",),
+    # titles: "doctor jones", "dr jones", "mrs smith", "nurse kelly"
+    ("doctor",), ("dr",), ("dr.",), ("mister",), ("mr",), ("mr.",), ("missus",), ("mrs",), ("mrs.",),
+    ("miss",), ("ms",), ("ms.",), ("nurse",), ("professor",),
+)  # fmt: skip
+# A number followed by one of these is a measurement, never an identifier (PHI): a dose,
+# a blood pressure ("120 over 80"), a rate, a temperature, a duration.
+_MEASURES: Final = frozenset(
+    [
+        "mg",
+        "milligrams",
+        "milligram",
+        "lbs",
+        "pounds",
+        "pound",
+        "kilos",
+        "kilograms",
+        "kg",
+        "grams",
+        "g",
+        "ml",
+        "milliliters",
+        "cc",
+        "units",
+        "unit",
+        "over",
+        "percent",
+        "degrees",
+        "beats",
+        "bpm",
+        "breaths",
+        "times",
+        "hours",
+        "hour",
+        "days",
+        "day",
+        "weeks",
+        "week",
+        "months",
+        "month",
+        "years",
+        "minutes",
+        "minute",
+        "seconds",
+        "tablets",
+        "tablet",
+        "pills",
+        "pill",
+        "doses",
+        "dose",
+        "puffs",
+        "drops",
+        "millimeters",
+        "mm",
+        "centimeters",
+        "cm",
+        "inches",
+        "feet",
+    ]
+)
+# Words before a number that make it an identifier even when it is short.
+_ID_CUES: Final = frozenset(
+    ["id", "number", "mrn", "record", "chart", "account", "member", "policy", "insurance", "claim", "ssn"]
+)
 _NOT_NAMES: Final = frozenset(
     {"a", "an", "the", "not", "calling", "going", "here", "just", "very", "so", "sorry", "fine", "good", "great"}
 )
@@ -299,6 +284,16 @@ def _digit_type(tokens: Sequence[Token], i: int) -> str | None:
     if len(digits) == 9:
         return "SSN"
     return None
+
+
+def _is_identifier(tokens: Sequence[Token], i: int) -> bool:
+    """A bare number that identifies someone (PHI's ID): a long one, or one after an ID cue;
+    never a measurement (a dose, a blood pressure, a rate) or a small count."""
+    following = tokens[i + 1].content.lower() if i + 1 < len(tokens) else ""
+    if following in _MEASURES or (i > 0 and tokens[i - 1].content.lower() == "over"):
+        return False
+    cued = any(t.content.lower() in _ID_CUES for t in tokens[max(0, i - 3) : i])
+    return cued or len(tokens[i].content) >= 5
 
 
 def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Entity]:
@@ -347,7 +342,8 @@ def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Ent
         if cue is not None and i + len(cue) < n:
             j = i + len(cue)
             name_end = j
-            while name_end < n and name_end < j + 2 and tokens[name_end].content.isalpha():
+            longest = 2 if "name" in cue or "name's" in cue else 1  # "my name is jane doe"; "dr jones"
+            while name_end < n and name_end < j + longest and tokens[name_end].content.isalpha():
                 if tokens[name_end].content.lower() in _NOT_NAMES:
                     break
                 name_end += 1
@@ -365,7 +361,10 @@ def find_entities(tokens: Sequence[Token], *, category: str = "PII") -> list[Ent
                 continue
             if re.fullmatch(r"\d+", tokens[i].content):
                 after = " ".join(t.content.lower() for t in tokens[i + 1 : i + 3])
-                found.append((i, i, "AGE" if after.startswith(("year old", "years old")) else "ID"))
+                if after.startswith(("year old", "years old")):
+                    found.append((i, i, "AGE"))
+                elif _is_identifier(tokens, i):
+                    found.append((i, i, "ID"))
                 i += 1
                 continue
         i += 1
@@ -391,7 +390,7 @@ def redact(tokens: list[Token], entities: Sequence[Entity]) -> tuple[list[Token]
             out.append(tokens[i])
             i += 1
             continue
-        out.append(_merge(tokens[entity.first : entity.last + 1], "[PII]"))
+        out.append(merge_tokens(tokens[entity.first : entity.last + 1], "[PII]"))
         moved.append(replace(entity, first=len(out) - 1, last=len(out) - 1, content="[PII]"))
         i = entity.last + 1
     return out, moved

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streaming.local.analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
+from streaming.local.numbers import normalize_numbers
 from streaming.local.recognizer import Word, pronunciations
 from streaming.local.resources import VocabularyPhrase, load_resources
 from streaming.local.results import language_scores
@@ -17,7 +18,6 @@ from streaming.local.text import (
     apply_vocabulary,
     find_entities,
     finish_sentence,
-    normalize_numbers,
     redact,
     tokens_of,
     transcript_of,
@@ -30,24 +30,70 @@ def said(text: str) -> list:
     return tokens_of(Word(w, i * 0.5, i * 0.5 + 0.4, 0.9 - i * 0.01) for i, w in enumerate(text.split()))
 
 
-@pytest.mark.parametrize(
-    ("spoken", "written"),
-    [
-        ("i have twenty five apples", "i have 25 apples"),
-        ("i have one dog and two cats and eleven fish", "i have one dog and two cats and 11 fish"),
-        ("call five five five one two three four", "call 5551234"),
-        ("it costs twenty dollars", "it costs $20"),
-        ("fifty percent of three point five", "50% of 3.5"),
-        ("in nineteen ninety nine", "in 1999"),
-        ("a hundred and twenty three", "123"),
-        ("meet at three thirty pm", "meet at 3:30 PM"),
-        ("from five to ten", "from 5-10"),
-        ("three tickets", "three tickets"),
-        ("the first time", "the first time"),
-    ],
-)
+# The guide, "Transcribing numbers" (the rules table of the medical page, which the
+# standard page's example follows): each row is one of its examples, "said" > "written".
+GUIDE_NUMBERS = [
+    ("fifty five", "55"),
+    ("a hundred", "100"),
+    ("one thousand and thirty one", "1031"),
+    ("one hundred twenty three million four hundred fifty six thousand seven hundred eighty nine", "123,456,789"),
+    ("one hundred million", "100 million"),
+    ("one billion", "1 billion"),
+    ("two point three million", "2.3 million"),
+    ("forty third", "43rd"),
+    ("twenty sixth avenue", "26th avenue"),
+    ("a quarter", "1/4"),
+    ("three sixteenths", "3/16"),
+    ("a half", "1/2"),
+    ("a hundredth", "1/100"),
+    ("three four five", "345"),
+    ("my phone number is four two five five five five one two one two", "my phone number is 4255551212"),
+    ("three hundred and three dot five", "303.5"),
+    ("three point twenty three", "3.23"),
+    ("zero point four", "0.4"),
+    ("point three", "0.3"),
+    ("twenty three to thirty seven", "23 to 37"),  # "use 'to' for a continuous range"
+    ("nineteen sixty two", "1962"),  # years said in pairs
+    ("may fifth twenty twelve", "may 5th 2012"),
+    # "Meet me at eight-thirty AM on June first at one-hundred Main Street with
+    # three-dollars-and-fifty-cents and one-point-five chocolate bars"
+    (
+        "meet me at eight thirty a m on june first at one hundred main street with three dollars and fifty cents "
+        "and one point five chocolate bars",
+        "meet me at 8:30 a.m. on june 1st at 100 main street with $3.50 and 1.5 chocolate bars",
+    ),
+]
+OUR_NUMBERS = [
+    ("i have twenty five apples", "i have 25 apples"),
+    ("i have one dog and two cats and eleven fish", "i have one dog and two cats and 11 fish"),
+    ("ten apples", "ten apples"),  # cardinals greater than ten become digits; ten does not
+    ("call five five five one two three four", "call 5551234"),
+    ("it costs twenty dollars", "it costs $20"),
+    ("fifty percent of three point five", "50% of 3.5"),
+    ("a hundred and twenty three", "123"),
+    ("forty five thousand people", "45,000 people"),
+    ("meet at three thirty pm", "meet at 3:30 p.m."),
+    ("from five to ten", "from five to ten"),
+    ("three tickets", "three tickets"),
+    ("the first time", "the first time"),
+    ("five milligrams", "5 mg"),
+    ("two hundred pounds", "£200"),
+    ("a million", "1 million"),
+]
+
+
+@pytest.mark.parametrize(("spoken", "written"), GUIDE_NUMBERS + OUR_NUMBERS)
 def test_numbers_are_written_as_the_service_writes_them(spoken: str, written: str) -> None:
     assert transcript_of(normalize_numbers(said(spoken))) == written
+
+
+def test_pounds_are_a_weight_in_medical_streams() -> None:
+    assert transcript_of(normalize_numbers(said("two hundred pounds"), medical=True)) == "200 lbs"
+
+
+def test_months_days_and_i_are_capitalised_in_a_complete_sentence() -> None:
+    tokens = finish_sentence(normalize_numbers(said("i will come on monday june first and may stay")))
+    assert transcript_of(tokens) == "I will come on Monday June 1st and may stay."
 
 
 def test_words_merged_into_one_item_keep_their_span_and_lowest_confidence() -> None:
@@ -117,6 +163,23 @@ def test_phi_dates_ages_and_numbers() -> None:
     tokens = normalize_numbers(said("the patient is forty two years old seen on march third"))
     found = {(e.category, e.type, e.content) for e in find_entities(tokens, category="PHI")}
     assert ("PHI", "AGE", "42") in found and ("PHI", "DATE", "march 3rd") in found
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("blood pressure one twenty over eighty", set()),  # a measurement, not an identifier
+        ("take five hundred milligrams twice a day", set()),
+        ("heart rate seventy two beats per minute", set()),
+        ("seen by dr jones today", {("NAME", "jones")}),
+        ("doctor patel will call", {("NAME", "patel")}),
+        ("the medical record number is four five six seven eight nine", {("ID", "456789")}),
+        ("chart number twenty two", {("ID", "22")}),
+    ],
+)
+def test_phi_finds_names_after_titles_and_identifiers_but_not_measurements(spoken: str, expected: set) -> None:
+    found = {(e.type, e.content) for e in find_entities(normalize_numbers(said(spoken), medical=True), category="PHI")}
+    assert found == expected
 
 
 def test_language_scores_say_what_the_recogniser_can_tell() -> None:
