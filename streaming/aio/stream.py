@@ -329,8 +329,10 @@ class Stream:
         chunks (the sources do) so that pacing, statistics and resumption stay exact.
         Raises the stream's error once it has failed.
         """
-        await self._wait_until(lambda: self._core.is_writable)
-        await self._apply(self._core.send_audio(chunk, duration, self._now()))
+        core = self._core
+        if not core.is_writable:
+            await self._wait_until(lambda: core.is_writable)
+        await self._apply(core.send_audio(chunk, duration, self._now()))
 
     async def end_audio(self) -> None:
         """Signal the end of the audio (the signed empty frame); results keep coming."""
