@@ -13,11 +13,13 @@ Settings (environment): ``SCALE_STREAMS`` (default ``10,100,300,1000``), ``SCALE
 (default 15), ``SCALE_WORKERS`` (endpoint processes; default: the cores left after the
 client's, at least 1), ``SCALE_ENDPOINT_TREE`` (serve from another checkout, e.g. a git
 worktree of an older commit, to compare endpoints), ``SCALE_IMPLEMENTATIONS`` (a subset,
-e.g. ``streamscribe/http2``).
+e.g. ``streamscribe/http2``; ``streamscribe+uvloop`` rows run ours on uvloop when it is
+installed).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -33,6 +35,8 @@ from ._harness import calibration
 IMPLEMENTATIONS = (
     ("streamscribe", "http2"),
     ("streamscribe", "websocket"),
+    ("streamscribe+uvloop", "http2"),  # ours on uvloop, when it is installed (the fast extra)
+    ("streamscribe+uvloop", "websocket"),
     ("amazon-transcribe", "http2"),  # the official Python SDK has no WebSocket transport
 )
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -80,7 +84,9 @@ def _client(
     core: set[int],
     endpoint: int,
 ) -> dict[str, object]:
-    argv = [sys.executable, "-m", "benchmarks.scale_client", impl, transport, str(streams), str(seconds), url]
+    base, _, loop = impl.partition("+")
+    argv = [sys.executable, "-m", "benchmarks.scale_client", base, transport, str(streams), str(seconds), url]
+    env = {**env, "SCALE_LOOP": loop or "asyncio"}
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     _pin(process.pid, core)
     deadline = time.monotonic() + seconds * 4 + 180
@@ -156,10 +162,11 @@ def main() -> None:
             )
             print("|---|---|---|---|---|---|---|---|---|")
             chosen = os.environ.get("SCALE_IMPLEMENTATIONS")
+            has_uvloop = importlib.util.find_spec("uvloop") is not None
             implementations = [
                 (impl, transport)
                 for impl, transport in IMPLEMENTATIONS
-                if not chosen or f"{impl}/{transport}" in chosen.split(",")
+                if (not chosen or f"{impl}/{transport}" in chosen.split(",")) and (has_uvloop or "uvloop" not in impl)
             ]
             for n in counts:
                 for impl, transport in implementations:

@@ -10,6 +10,7 @@ as independent calls are. Lateness is how long after its due time each frame's s
 returned. At the end one JSON line: CPU seconds of the whole process (every thread) over
 the real-time phase, resident memory before and at its peak, lateness percentiles and
 failures. ``STREAMS=1 IDLE=1`` instead measures one open stream that sends nothing.
+``SCALE_LOOP=uvloop`` runs the client on uvloop instead of asyncio's own loop.
 """
 
 from __future__ import annotations
@@ -172,7 +173,13 @@ async def run(impl: str, transport: str, streams: int, seconds: float, url: str)
 
 def main() -> None:
     impl, transport, streams, seconds, url = sys.argv[1:6]
-    result = asyncio.run(run(impl, transport, int(streams), float(seconds), url))
+    job = run(impl, transport, int(streams), float(seconds), url)
+    if os.environ.get("SCALE_LOOP") == "uvloop":
+        import uvloop
+
+        result = uvloop.run(job)
+    else:
+        result = asyncio.run(job)
     print(json.dumps(result), flush=True)
 
 

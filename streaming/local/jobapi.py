@@ -54,6 +54,7 @@ class JobApi:
     def install(self, app: web.Application) -> None:
         app.router.add_post("/", self.call)
         app.router.add_get("/jobs/call-analytics/{name}/transcript.json", self.transcript)
+        app.router.add_get("/jobs/call-analytics/{name}/redacted-transcript.json", self.redacted_transcript)
 
     async def call(self, request: web.Request) -> web.Response:
         """One AWS JSON-protocol call (X-Amz-Target), signature verified (see :mod:`.jobstore`)."""
@@ -124,8 +125,11 @@ class JobApi:
             raise SerializationException(f"The request body did not arrive within {self.body_timeout:g} s.") from exc
         return bytes(body)
 
-    async def transcript(self, request: web.Request) -> web.Response:
-        transcript = self.jobs.transcript(request.match_info["name"])
+    async def redacted_transcript(self, request: web.Request) -> web.Response:
+        return await self.transcript(request, redacted=True)
+
+    async def transcript(self, request: web.Request, *, redacted: bool = False) -> web.Response:
+        transcript = self.jobs.transcript(request.match_info["name"], redacted=redacted)
         if transcript is None:
             raise web.HTTPNotFound(text="no such transcript (yet)")
         return web.Response(body=transcript, content_type="application/json")

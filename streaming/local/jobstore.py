@@ -43,6 +43,7 @@ from ..proto.errors import (
     ValidationException,
 )
 from ..proto.models import CategoryEvent, UtteranceEvent
+from .postcall import post_call_output
 
 if TYPE_CHECKING:
     from .stream import ServerStream
@@ -74,6 +75,7 @@ class _Job:
     started: _dt.datetime | None = None  # when a timed sequence began
     polls: int = 0
     transcript: bytes | None = None  # the post-call JSON, for live Call Analytics jobs
+    redacted: bytes | None = None  # its redacted version, when ContentRedactionOutput asked for one
     completion_key: str = "CompletionTime"
     _held: dict[str, Any] = field(default_factory=dict)  # members not shown before completion
 
@@ -238,12 +240,13 @@ class JobStore:
             raise kind.missing(name)
         return {kind.response_key: job.view(self.clock())}
 
-    def transcript(self, name: str) -> bytes | None:
-        """The post-call transcript of a live Call Analytics job, once it completed."""
+    def transcript(self, name: str, *, redacted: bool = False) -> bytes | None:
+        """The post-call transcript (or its redacted version) of a live Call Analytics job,
+        once it completed."""
         job = self._jobs.get(self._key(_CALL_ANALYTICS, name))
-        if job is None or job.transcript is None or job.current(self.clock()) != "COMPLETED":
+        if job is None or job.current(self.clock()) != "COMPLETED":
             return None
-        return job.transcript
+        return job.redacted if redacted else job.transcript
 
     # -- post-call analytics ---------------------------------------------------------------------
 
@@ -273,17 +276,26 @@ class JobStore:
                 "RedactionOutput": settings["ContentRedactionOutput"],
             }
         working = max(1.0, stream.audio_seconds / 10)  # by time, as a real job takes
+        output = settings.get("ContentRedactionOutput")  # redacted: only the redacted file
+        redacted_url = transcript_url.replace("transcript.json", "redacted-transcript.json")
         if utterances:
             sequence = [_Step("QUEUED", 1.0), _Step("IN_PROGRESS", working), _Step("COMPLETED", None)]
-            document["Transcript"] = {"TranscriptFileUri": transcript_url}
+            files = {"RedactedTranscriptFileUri": redacted_url} if output else {}
+            if output != "redacted":
+                files["TranscriptFileUri"] = transcript_url
+            document["Transcript"] = files
         else:
             sequence = [_Step("QUEUED", 1.0), _Step("IN_PROGRESS", working), _Step("FAILED", None)]
             document["FailureReason"] = "The media file doesn't contain any speech. Check your file and try again."
         job = _Job(document, "CallAnalyticsJobStatus", sequence, started=now)
-        job.transcript = json.dumps(_post_call_transcript(stream, name, utterances)).encode() if utterances else None
+        if utterances:
+            if output != "redacted":
+                job.transcript = _post_call_json(stream, name, utterances, redacted=False)
+            if output:
+                job.redacted = _post_call_json(stream, name, utterances, redacted=True)
         key = self._key(_CALL_ANALYTICS, name)
         self._forget_post_call(key)  # a resumed session's job replaces its earlier one
-        size = len(job.transcript or b"") + len(json.dumps(document))
+        size = len(job.transcript or b"") + len(job.redacted or b"") + len(json.dumps(document))
         self._jobs[key] = job
         self._post_call[key] = size
         self.post_call_bytes += size
@@ -350,66 +362,11 @@ def _invalid(kind: _Kind, message: str) -> ServiceError:
     return ValidationException(message) if kind is _ENROLLMENT else BadRequestException(message)
 
 
-@dataclass(slots=True)
-class _Talk:
-    millis: int = 0
-    turns: list[str] = field(default_factory=list)
-
-
-def _post_call_transcript(stream: ServerStream, name: str, utterances: list[UtteranceEvent]) -> dict[str, Any]:
-    """The post-call analytics output's shape, from the stream's own final results."""
-    talk: dict[str, _Talk] = {}
-    turns = []
-    for u in utterances:
-        role = u.participant_role or "AGENT"
-        talk.setdefault(role, _Talk()).millis += max(u.end_offset_millis - u.begin_offset_millis, 0)
-        turns.append(
-            {
-                "Id": u.utterance_id,
-                "ParticipantRole": role,
-                "Content": u.transcript,
-                "BeginOffsetMillis": u.begin_offset_millis,
-                "EndOffsetMillis": u.end_offset_millis,
-                "Sentiment": u.sentiment or "NEUTRAL",
-                "LoudnessScores": [],
-                "IssuesDetected": [
-                    {"CharacterOffsets": {"Begin": i.character_offsets.begin, "End": i.character_offsets.end}}
-                    for i in u.issues_detected
-                ],
-                "Items": [
-                    {
-                        "BeginOffsetMillis": i.begin_offset_millis,
-                        "EndOffsetMillis": i.end_offset_millis,
-                        "Content": i.content,
-                        "Type": i.type,
-                        "Confidence": i.confidence,
-                    }
-                    for i in u.items
-                ],
-            }
-        )
+def _post_call_json(stream: ServerStream, name: str, utterances: list[UtteranceEvent], *, redacted: bool) -> bytes:
+    """The post-call output (:mod:`.postcall`) of a finished stream, as the file's bytes."""
+    roles = {int(d["ChannelId"]): str(d["ParticipantRole"]) for d in stream.channel_definitions}
+    loudness = {roles.get(c, "AGENT"): scores for c, scores in enumerate(stream.recognition.loudness)}
     categories = [e for e in stream.finals if isinstance(e, CategoryEvent)]
-    matched = sorted({c for e in categories for c in e.matched_categories})
-    total = max((u.end_offset_millis for u in utterances), default=0)
-    return {
-        "JobName": name,
-        "JobStatus": "COMPLETED",
-        "LanguageCode": stream.params.get("language_code") or "en-US",
-        "Channel": "VOICE",
-        "AccountId": "000000000000",
-        "Participants": [{"ParticipantRole": role} for role in sorted(talk)],
-        "Transcript": turns,
-        "Categories": {
-            "MatchedCategories": matched,
-            "MatchedDetails": {c: {"PointsOfInterest": []} for c in matched},
-        },
-        "ConversationCharacteristics": {
-            "TotalConversationDurationMillis": total,
-            "TalkTime": {
-                "TotalTimeMillis": sum(t.millis for t in talk.values()),
-                "DetailsByParticipant": {role: {"TotalTimeMillis": t.millis} for role, t in talk.items()},
-            },
-            "NonTalkTime": {"TotalTimeMillis": max(total - sum(t.millis for t in talk.values()), 0)},
-        },
-        "ContentMetadata": {"Output": "Raw"},
-    }
+    language = str(stream.params.get("language_code") or "en-US")
+    document = post_call_output(name, language, utterances, categories, loudness, redacted=redacted)
+    return json.dumps(document).encode()

@@ -9,18 +9,24 @@ pool, one call at a time per stream, so the event loop never waits for pocketsph
 
 from __future__ import annotations
 
+import array
 import concurrent.futures
+import math
 import os
 from typing import Any, Final
 
 from ..proto.errors import AudioFormatError, BadRequestException
-from ..proto.params import StreamParams
+from ..proto.params import Operation, StreamParams
 from .decoding import AudioPipeline
+from .postcall import loudness_score
 from .recognizer import ChannelRecognizer, NullRecognizer, Recognizer
 from .resources import Resources
 from .results import ResultBuilder
 
 __all__ = ["RECOGNITION_THREADS", "Recognition"]
+
+_SECOND: Final = 16000  # samples of decoded audio per second
+_STRIDE: Final = 4
 
 # Recognition runs here, off the event loop: one thread per core is what the CPU allows.
 RECOGNITION_THREADS: Final = concurrent.futures.ThreadPoolExecutor(
@@ -38,6 +44,10 @@ class Recognition:
         self.results = ResultBuilder(params, resources=resources)
         self._pipeline: AudioPipeline | None = None  # made with the first audio, once configured
         self._recognizers: list[Recognizer] = []
+        # Call Analytics: one loudness score per second per channel, for the post-call output.
+        self.measure_loudness = params.operation is Operation.CALL_ANALYTICS
+        self.loudness: list[list[float]] = []
+        self._partial_second: list[tuple[float, int]] = []  # (sum of squares, samples) so far
 
     def process(
         self, data: bytes, final: bool, *, channels: int, all_channels: bool, roles: dict[int, str]
@@ -60,6 +70,8 @@ class Recognition:
         segments = []
         for decoded in parts:
             self.audio_seconds += decoded.seconds
+            if self.measure_loudness:
+                self._measure(decoded.channels)
             while len(self._recognizers) < len(decoded.channels):
                 self._recognizers.append(self._recognizer(len(self._recognizers)))
             heard = decoded.channels if all_channels else decoded.channels[:1]
@@ -72,6 +84,25 @@ class Recognition:
         segments.sort(key=lambda s: (s.is_partial, s.end))
         events = self.results.events(segments, self.audio_seconds)
         return events + self.results.finish(self.audio_seconds) if final else events
+
+    def _measure(self, channels: list[bytes]) -> None:
+        """Loudness per second of 16 kHz audio (every fourth sample is enough for a level)."""
+        while len(self.loudness) < len(channels):
+            self.loudness.append([])
+            self._partial_second.append((0.0, 0))
+        for c, pcm in enumerate(channels):
+            total, count = self._partial_second[c]
+            samples = array.array("h")
+            samples.frombytes(pcm[: len(pcm) // 2 * 2])
+            strided, per_second, at = samples[::_STRIDE], _SECOND // _STRIDE, 0
+            while at < len(strided):
+                take = min(per_second - count, len(strided) - at)
+                total += sum(v * v for v in strided[at : at + take])
+                count, at = count + take, at + take
+                if count == per_second:
+                    self.loudness[c].append(loudness_score(math.sqrt(total / count)))
+                    total, count = 0.0, 0
+            self._partial_second[c] = (total, count)
 
     def _recognizer(self, channel: int) -> Recognizer:
         if self.engine == "none":

@@ -507,10 +507,18 @@ async def test_a_call_analytics_stream_starts_a_post_call_job() -> None:
         assert job.settings is not None and job.settings.content_redaction is not None
         assert job.settings.content_redaction.redaction_output == "redacted"
         assert [c.participant_role for c in job.channel_definitions] == ["AGENT", "CUSTOMER"]
-        assert job.transcript is not None and job.transcript.transcript_file_uri
+        # ContentRedactionOutput "redacted": the redacted file only, as the service writes it.
+        assert job.transcript is not None and job.transcript.redacted_transcript_file_uri
+        assert job.transcript.transcript_file_uri is None
         async with httpx.AsyncClient() as http:
-            output = (await http.get(job.transcript.transcript_file_uri)).json()
+            output = (await http.get(job.transcript.redacted_transcript_file_uri)).json()
+            missing = await http.get(job.transcript.redacted_transcript_file_uri.replace("redacted-", ""))
+    assert missing.status_code == 404
     assert output["JobName"] == session and output["JobStatus"] == "COMPLETED"
+    assert output["ContentMetadata"] == {"Output": "Redacted"}
+    traits = output["ConversationCharacteristics"]
+    assert set(traits) >= {"TalkTime", "TalkSpeed", "NonTalkTime", "Interruptions", "Sentiment"}
+    assert all(turn["LoudnessScores"] and max(turn["LoudnessScores"]) > 20 for turn in output["Transcript"])
     for role, channel in (("AGENT", 0), ("CUSTOMER", 1)):
         text = " ".join(turn["Content"] for turn in output["Transcript"] if turn["ParticipantRole"] == role)
         assert word_error_rate((FIXTURES / f"channel{channel}.txt").read_text(), text) <= 0.25
