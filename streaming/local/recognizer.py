@@ -97,6 +97,7 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     is_partial: bool = True
     pitch: float | None = None  # the voice's median pitch (Hz), on finals when asked for
+    word_pitches: list[float | None] = field(default_factory=list)  # each word's, likewise
 
 
 class Recognizer(Protocol):
@@ -221,6 +222,7 @@ class ChannelRecognizer:
         self._history: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=40)
         self._segment: Segment | None = None
         self._utterance_start = 0.0
+        self._onset = 0.0
         self._last_text = ""
         self._closed = False
 
@@ -277,6 +279,7 @@ class ChannelRecognizer:
             onset = float(self._endpointer.speech_start)
             pre_roll = [f for t, f in self._history if onset - PRE_ROLL_SECONDS <= t < onset - 1e-6]
             self._utterance_start = onset - len(pre_roll) * FRAME_SECONDS
+            self._onset = onset  # where the voice buffer starts
             self._decoder.start_utt()
             for frame in pre_roll:
                 self._decoder.process_raw(frame, False, False)
@@ -345,7 +348,15 @@ class ChannelRecognizer:
         segment.words = words
         segment.is_partial = False
         if self._voices:
-            segment.pitch = pitch(bytes(self._voice))
+            voice = bytes(self._voice)
+            segment.pitch = pitch(voice)
+            # Each word's own pitch (its loudest frames only): where the voice changes inside
+            # the segment. The voice buffer starts at the speech onset.
+            onset = self._onset
+            segment.word_pitches = [
+                pitch(voice[max(round((w.start - onset) * RATE), 0) * 2 : round((w.end - onset) * RATE) * 2], frames=8)
+                for w in words
+            ]
             self._voice.clear()
         segment.end = words[-1].end if words else self._now()
         self._segment = None
@@ -361,4 +372,5 @@ def _snapshot(segment: Segment) -> Segment:
         list(segment.words),
         segment.is_partial,
         segment.pitch,
+        list(segment.word_pitches),
     )

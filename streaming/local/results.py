@@ -11,6 +11,7 @@ millisecond offsets, sentiment, issues and categories (:mod:`.analytics`).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -264,7 +265,11 @@ class ResultBuilder:
         transcript = text.transcript_of(tokens)
         if self.operation is Operation.CALL_ANALYTICS:
             return self._utterance(segment, tokens, stable, entities, transcript)
-        speaker = self._speaker(segment) if final and self.speakers else None
+        if final and self.speakers:
+            tokens, speakers = self._spoken_by(segment, tokens)
+            stable = len(tokens)  # a final's items are all stable, speaker changes included
+        else:
+            speakers = [None] * len(tokens)
         channel = f"ch_{segment.channel}" if self.channel_ids else None
         if self.operation is Operation.MEDICAL:
             items_m = tuple(
@@ -274,9 +279,9 @@ class ResultBuilder:
                     type=t.type,
                     content=t.content,
                     confidence=t.confidence if final and t.is_word else None,
-                    speaker=speaker if t.is_word else None,
+                    speaker=who,
                 )
-                for t in tokens
+                for t, who in zip(tokens, speakers, strict=True)
             )
             result_m = MedicalResult(
                 **_result_fields(segment, channel),
@@ -298,9 +303,9 @@ class ResultBuilder:
                 vocabulary_filter_match=t.filter_match,
                 confidence=t.confidence if final and t.is_word else None,
                 stable=(i < stable) if self.stabilize else None,
-                speaker=speaker if t.is_word else None,
+                speaker=who,
             )
-            for i, t in enumerate(tokens)
+            for i, (t, who) in enumerate(zip(tokens, speakers, strict=True))
         )
         language, scores = self._identify(tokens) if final else (None, ())
         result = Result(
@@ -317,9 +322,30 @@ class ResultBuilder:
         )
         return [TranscriptEvent(transcript=Transcript(results=(result,)))]
 
-    def _speaker(self, segment: Segment) -> str:
-        # Voices are told apart by pitch (see .voice): different channels never share one.
-        return self._voices.setdefault(segment.channel, Speakers()).label(segment.pitch)
+    def _spoken_by(self, segment: Segment, tokens: list[text.Token]) -> tuple[list[text.Token], list[str | None]]:
+        """Each word's speaker, with a ``speaker-change`` item where the voice changes inside
+        the segment (voices are told apart by pitch, see .voice; channels never share one)."""
+        voices = self._voices.setdefault(segment.channel, Speakers())
+        pitches = segment.word_pitches or [None] * len(segment.words)
+        by_word = voices.labels(segment.pitch, pitches)
+        starts = [w.start for w in segment.words]
+        out: list[text.Token] = []
+        speakers: list[str | None] = []
+        last: str | None = None
+        for token in tokens:
+            if not token.is_word:
+                out.append(token)
+                speakers.append(None)
+                continue
+            k = max(bisect.bisect_right(starts, token.start + 1e-6) - 1, 0)
+            who = by_word[k] if by_word else voices.label(segment.pitch)
+            if last is not None and who != last:
+                out.append(text.Token("", token.start, token.start, 1.0, type="speaker-change"))
+                speakers.append(None)
+            out.append(token)
+            speakers.append(who)
+            last = who
+        return out, speakers
 
     def _identify(self, tokens: list[text.Token]) -> tuple[str | None, tuple[LanguageWithScore, ...]]:
         """A final's identified language and scores (nothing without language identification)."""

@@ -46,17 +46,22 @@ def _frame_pitch(frame: list[int]) -> float | None:
     return _RATE / best_lag
 
 
-def pitch(pcm: bytes) -> float | None:
-    """Median pitch (Hz) of 16 kHz s16le mono speech, or None when too little of it is voiced."""
+def pitch(pcm: bytes, *, frames: int = _FRAMES) -> float | None:
+    """Median pitch (Hz) of 16 kHz s16le mono speech, or None when too little of it is voiced
+    (``frames``: how many of its loudest 30 ms frames are looked at, at most)."""
     samples = array("h")
     samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
     halved = samples[::2]
-    frames = [halved[i : i + _FRAME].tolist() for i in range(0, len(halved) - _FRAME + 1, _FRAME)]
-    loudest = sorted(frames, key=lambda f: sum(map(abs, f)), reverse=True)[:_FRAMES]
+    frames_of = [halved[i : i + _FRAME].tolist() for i in range(0, len(halved) - _FRAME + 1, _FRAME)]
+    loudest = sorted(frames_of, key=lambda f: sum(map(abs, f)), reverse=True)[:frames]
     pitches = sorted(p for p in map(_frame_pitch, loudest) if p is not None)
     if len(pitches) < 3:
         return None
     return pitches[len(pitches) // 2]
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(math.log(a / b)) <= math.log(1 + SAME_VOICE)
 
 
 @dataclass(slots=True)
@@ -65,6 +70,41 @@ class Speakers:
 
     _voices: list[float] = field(default_factory=list)
     _last: str = "0"
+
+    def labels(self, utterance: float | None, words: list[float | None]) -> list[str]:
+        """A label per word. Runs of two or more words whose pitches agree (within 20 %) are
+        one voice each, labelled in order of appearance; words in between, unvoiced or
+        alone, belong to the run before them (or the first run). Without any run, every word
+        has the utterance's voice."""
+        runs: list[tuple[int, int, float]] = []
+        i = 0
+        while i < len(words):
+            first = words[i]
+            if first is None:
+                i += 1
+                continue
+            j, heard = i + 1, [first]
+            while j < len(words):
+                hz = words[j]
+                if hz is not None and not _same(hz, first):
+                    break
+                if hz is not None:
+                    heard.append(hz)
+                j += 1
+            if len(heard) >= 2:
+                runs.append((i, j, sorted(heard)[len(heard) // 2]))
+            i = j
+        if not runs:
+            return [self.label(utterance)] * len(words)
+        out = [""] * len(words)
+        for start, end, hz in runs:
+            out[start:end] = [self.label(hz)] * (end - start)
+        current = out[runs[0][0]]
+        for k, value in enumerate(out):
+            current = value or current
+            out[k] = current
+        self._last = out[-1]
+        return out
 
     def label(self, hz: float | None) -> str:
         if hz is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import datetime as dt
+import itertools
 from typing import Any
 
 import msgspec
@@ -311,3 +313,40 @@ def test_audio_that_is_not_its_encoding_is_the_services_bad_request() -> None:
     )
     with pytest.raises(BadRequestException, match="Your audio is not valid flac"):
         recognise(flac, b"fLaC" + bytes(200), 4096)
+
+
+def test_a_voice_change_inside_one_segment_gets_a_speaker_change_item() -> None:
+    # two-voices.flac with the pause between its two speakers cut to 80 ms: one segment.
+    pipeline = AudioPipeline("flac", 16000)
+    decoded = pipeline.feed((FIXTURES / "two-voices.flac").read_bytes())
+    pcm = decoded.channels[0] + pipeline.flush().channels[0]
+    samples = array.array("h")
+    samples.frombytes(pcm)
+    loud = [max(abs(v) for v in samples[i : i + 160]) > 300 for i in range(0, len(samples) - 160, 160)]
+    middle = [i for i in range(len(loud) // 5, len(loud) * 4 // 5) if not loud[i]]
+    runs, start = [], middle[0]
+    for previous, current in itertools.pairwise(middle):
+        if current != previous + 1:
+            runs.append((start, previous + 1))
+            start = current
+    runs.append((start, middle[-1] + 1))
+    gap_start, gap_end = max(runs, key=lambda r: r[1] - r[0])  # the pause between the speakers
+    joined = pcm[: (gap_start + 8) * 320] + pcm[gap_end * 320 :]
+    params = StreamParams.build(
+        Operation.TRANSCRIPTION,
+        language_code="en-US",
+        media_sample_rate_hz=16000,
+        media_encoding="pcm",
+        show_speaker_label=True,
+    )
+    events = recognise(params, joined, 3200)
+    (final,) = [r for e in events for r in e.transcript.results if not r.is_partial]
+    items = final.alternatives[0].items
+    changes = [k for k, i in enumerate(items) if i.type == "speaker-change"]
+    assert len(changes) == 1
+    before = {i.speaker for i in items[: changes[0]] if i.type == "pronunciation"}
+    after = {i.speaker for i in items[changes[0] + 1 :] if i.type == "pronunciation"}
+    assert before == {"0"} and after == {"1"}
+    change, first_after = items[changes[0]], items[changes[0] + 1]
+    assert change.start_time == change.end_time == first_after.start_time and change.speaker is None
+    assert final.alternatives[0].transcript.startswith("Thank you for calling")

@@ -352,6 +352,21 @@ def test_silence_and_noise_have_no_pitch() -> None:
     assert pitch(b"".join(noise.randbytes(2) for _ in range(16000))) is None
 
 
+@pytest.mark.parametrize(
+    ("words", "labels"),
+    [
+        ([100.0, 102.0, None, 180.0, 185.0, None], ["0", "0", "0", "1", "1", "1"]),  # a change inside
+        ([100.0, 180.0, 101.0, 99.0], ["0", "0", "0", "0"]),  # one word alone is no new speaker
+        ([None, 181.0, 179.0, 100.0, 98.0], ["0", "0", "0", "1", "1"]),  # in order of appearance
+        ([None, None], ["0", "0"]),  # nothing voiced: the utterance's voice
+    ],
+)
+def test_a_label_per_word_where_the_voice_changes_inside_a_segment(words: list, labels: list) -> None:
+    from streaming.local.voice import Speakers
+
+    assert Speakers().labels(150.0, words) == labels
+
+
 def test_speakers_by_pitch() -> None:
     from streaming.local.voice import Speakers
 
