@@ -32,6 +32,9 @@ __all__ = [
 RATE: Final = 16000
 FRAME_SECONDS: Final = 0.03  # the endpointer's frame
 FRAME_BYTES: Final = int(RATE * FRAME_SECONDS) * 2
+# A partial hypothesis every four frames (120 ms of audio), however the audio arrives: the
+# same audio gives the same partials whether it comes in 100 ms pieces or all at once.
+PARTIAL_FRAMES: Final = 4
 PRE_ROLL_SECONDS: Final = 0.3  # without it, the endpointer clips word onsets
 MAX_VOICE_BYTES: Final = RATE * 2 * 10  # an utterance's pitch is measured on its first 10 s
 
@@ -98,6 +101,7 @@ class Segment:
     is_partial: bool = True
     pitch: float | None = None  # the voice's median pitch (Hz), on finals when asked for
     word_pitches: list[float | None] = field(default_factory=list)  # each word's, likewise
+    heard: float = 0.0  # the audio time this state of the segment was taken at
 
 
 class Recognizer(Protocol):
@@ -236,9 +240,10 @@ class ChannelRecognizer:
             frame = bytes(self._buffer[:FRAME_BYTES])
             del self._buffer[:FRAME_BYTES]
             updates += self._frame(frame)
-        partial = self._partial()
-        if partial is not None:
-            updates.append(partial)
+            if self._frames_in % PARTIAL_FRAMES == 0:
+                partial = self._partial()
+                if partial is not None:
+                    updates.append(partial)
         return updates
 
     def finish(self) -> list[Segment]:
@@ -303,7 +308,7 @@ class ChannelRecognizer:
         self._last_text = text
         segment.words = self._partial_words(text.split())
         segment.end = max(segment.words[-1].end, segment.start) if segment.words else segment.start
-        return _snapshot(segment)
+        return _snapshot(segment, self._now())
 
     def _partial_words(self, texts: list[str]) -> list[Word]:
         """Words of a partial hypothesis; times from seg() where it has caught up, else spread."""
@@ -360,10 +365,10 @@ class ChannelRecognizer:
             self._voice.clear()
         segment.end = words[-1].end if words else self._now()
         self._segment = None
-        return _snapshot(segment)
+        return _snapshot(segment, self._now())
 
 
-def _snapshot(segment: Segment) -> Segment:
+def _snapshot(segment: Segment, heard: float) -> Segment:
     return Segment(
         segment.segment_id,
         segment.channel,
@@ -373,4 +378,5 @@ def _snapshot(segment: Segment) -> Segment:
         segment.is_partial,
         segment.pitch,
         list(segment.word_pitches),
+        heard,
     )

@@ -248,7 +248,7 @@ class ResultBuilder:
         newly: list[Word] = []
         for i, word in enumerate(words[len(progress.words) :], start=len(progress.words)):
             agreed = len(progress.seen) == AGREEMENT and all(i < len(w) and w[i] == word.text for w in progress.seen)
-            if word.end > audio_end - self.lag or not agreed:
+            if word.end > (segment.heard or audio_end) - self.lag or not agreed:
                 break
             newly.append(word)
         progress.seen = [*progress.seen, [word.text for word in segment.words]][-AGREEMENT:]

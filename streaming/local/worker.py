@@ -81,7 +81,7 @@ class Recognition:
             for recognizer in self._recognizers:
                 segments += recognizer.finish()
         # Channels are recognised one after the other: results go out in time order.
-        segments.sort(key=lambda s: (s.is_partial, s.end))
+        segments.sort(key=lambda s: (s.heard, not s.is_partial))
         events = self.results.events(segments, self.audio_seconds)
         return events + self.results.finish(self.audio_seconds) if final else events
 

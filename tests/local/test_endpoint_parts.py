@@ -268,12 +268,32 @@ def finals(events: list[Any]) -> list[bytes]:
     ]
 
 
-def test_the_worker_gives_the_same_finals_however_the_audio_is_batched() -> None:
+def every_result(events: list[Any]) -> list[bytes]:
+    """Partials and finals to the byte, Stable flags included, but for the ResultId."""
+    return [
+        msgspec.json.encode(msgspec.structs.replace(result, result_id=""))
+        for event in events
+        for result in event.transcript.results
+    ]
+
+
+def test_the_worker_gives_the_same_results_however_the_audio_is_batched() -> None:
     fox = (FIXTURES / "fox.pcm").read_bytes()
     # The endpoint hands over what is queued, up to 16 KiB: a busy machine batches more.
     runs = [finals(recognise(STANDARD, fox, batch)) for batch in (3200, 16384, len(fox))]
     assert runs[0] and runs[0] == runs[1] == runs[2]
     assert b"The quick brown fox" in runs[0][0]
+    # Partials too, with their Stable flags: a partial every 120 ms of audio, whatever the batching.
+    stabilized = StreamParams.build(
+        Operation.TRANSCRIPTION,
+        language_code="en-US",
+        media_sample_rate_hz=16000,
+        media_encoding="pcm",
+        enable_partial_results_stabilization=True,
+        partial_results_stability="high",
+    )
+    partials = [every_result(recognise(stabilized, fox, batch)) for batch in (3200, 16384, len(fox))]
+    assert len(partials[0]) > 10 and partials[0] == partials[1] == partials[2]
 
 
 def test_flac_and_pcm_of_the_same_speech_give_the_same_finals() -> None:
