@@ -72,6 +72,7 @@ class RelaySession:
         self.chunk_bytes = 2 * round(self.params.sample_rate * CHUNK_SECONDS)
         self._pending = bytearray()
         self.ended = False
+        self.gone = False  # the page closed while captions were on their way
 
     def audio(self, data: bytes) -> list[bytes]:
         """AudioEvent payloads from a binary message (whole 100 ms chunks; the rest waits)."""
@@ -161,7 +162,11 @@ async def relay(channel: Channel, session: RelaySession) -> None:
             async def captions() -> None:
                 async for event in stream:
                     for text in RelaySession.results(event):
-                        await channel.send_text(text)
+                        try:
+                            await channel.send_text(text)
+                        except (ConnectionError, RuntimeError):  # the page went away: nothing to tell it
+                            session.gone = True
+                            return
 
             tasks = [asyncio.ensure_future(job()) for job in (read, send, captions)]
             try:
@@ -170,8 +175,9 @@ async def relay(channel: Channel, session: RelaySession) -> None:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-        await channel.send_text(json.dumps({"type": "end"}))
-        await channel.close(1000, "done")
+        if not session.gone:
+            await channel.send_text(json.dumps({"type": "end"}))
+            await channel.close(1000, "done")
     except RelayRefused as exc:
         await _refuse(channel, exc)
     except TranscribeError as exc:

@@ -302,3 +302,19 @@ async def test_a_service_error_reaches_the_page_typed(plain_endpoint: LocalEndpo
             await runner.cleanup()
     assert message["type"] == "error" and message["code"] == "BadRequestException"
     assert "no new audio" in message["message"]
+
+
+async def test_a_page_that_leaves_mid_stream_ends_its_relayed_stream_quietly(
+    relay_app: str, plain_endpoint: LocalEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="streamscribe.web")
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{relay_app}/relay?language-code=en-US&sample-rate=16000&token=ok")
+        await ws.send_bytes(FOX[: 16000 * 2])  # a second of speech, then the page is gone
+        await ws.close()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not plain_endpoint.completed and loop.time() < deadline:  # the relay ends the stream it opened
+        await asyncio.sleep(0.05)
+    assert len(plain_endpoint.completed) == 1  # ended, not left open on the service
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # a page leaving is no error
