@@ -6,7 +6,9 @@ ends. The server streams it with :class:`~streaming.TranscribeStreamingClient` o
 (retry, resumption and keep-alive included) and sends back one JSON text message per
 result (``{"type": "partial" | "final", "result": {...}}``, the service's own result
 shape), ``{"type": "error", "code": ..., "message": ...}`` if the stream fails, and
-``{"type": "end"}`` after the last result. The AWS credentials never leave the server.
+``{"type": "end"}`` after the last result. While the page sends nothing (a muted or paused
+microphone), the relay sends silence every ``keepalive`` seconds so that the service's
+15-second idle limit does not end the stream. The AWS credentials never leave the server.
 
 Bounds: connections at once, bytes per message, audio queued towards the service (a page
 that sends faster than the service reads is held back by TCP, not buffered), and the
@@ -50,6 +52,7 @@ class RelayPolicy:
     params: frozenset[str] = frozenset()
     max_connections: int = 100
     max_message_bytes: int = 64 * 1024
+    keepalive: float = 2.0  # seconds without audio from the page before silence keeps the stream open
     allowed_origins: frozenset[str] = frozenset()
 
 
@@ -87,6 +90,10 @@ class RelaySession:
         chunks = [bytes(self._pending[i : i + self.chunk_bytes]) for i in range(0, cut, self.chunk_bytes)]
         del self._pending[:cut]
         return chunks
+
+    def silence(self) -> bytes:
+        """100 ms of silence at the stream's rate (keep-alive while the page sends nothing)."""
+        return bytes(self.chunk_bytes)
 
     def command(self, text: str) -> list[bytes]:
         """A text message: ``{"type": "end"}`` ends the audio (what is pending goes first)."""
@@ -155,7 +162,13 @@ async def relay(channel: Channel, session: RelaySession) -> None:
                 await queue.put(None)
 
             async def send() -> None:
-                while (chunk := await queue.get()) is not None:
+                while True:
+                    try:
+                        chunk = await asyncio.wait_for(queue.get(), session.policy.keepalive)
+                    except TimeoutError:
+                        chunk = session.silence()  # the page's microphone paused: the service must not time out
+                    if chunk is None:
+                        break
                     await stream.send_audio(chunk)
                 await stream.end_audio()
 

@@ -318,3 +318,29 @@ async def test_a_page_that_leaves_mid_stream_ends_its_relayed_stream_quietly(
         await asyncio.sleep(0.05)
     assert len(plain_endpoint.completed) == 1  # ended, not left open on the service
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # a page leaving is no error
+
+
+async def test_the_relay_keeps_a_paused_page_alive_with_silence() -> None:
+    # The endpoint ends a stream after 2 s without audio; the page pauses for 3 s; the relay
+    # sends silence every 0.1 s meanwhile, so the stream lives on and transcribes what follows.
+    async with LocalEndpoint(tls="none", idle_timeout=2.0) as ep:
+        app = web.Application()
+        app.router.add_get("/relay", aiohttp_relay_handler(relay_policy(ep, keepalive=0.1)))
+        runner, base = await serve(app)
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(f"{base.replace('http', 'ws', 1)}/relay?language-code=en-US&sample-rate=16000") as ws,
+            ):
+                await ws.send_bytes(bytes(16000))  # half a second of silence, then nothing for 3 s
+                paused = asyncio.get_running_loop().time()
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(ws.receive(), 3.0)  # nothing comes back: no error, no close
+                assert asyncio.get_running_loop().time() - paused >= 3.0
+                messages = await relay_conversation(ws, FOX)
+        finally:
+            await runner.cleanup()
+    finals = [m["result"]["Alternatives"][0]["Transcript"] for m in messages if m["type"] == "final"]
+    assert messages[-1] == {"type": "end"}
+    assert word_error_rate(FOX_TEXT, " ".join(finals)) <= 0.2
+    assert ep.completed[-1].outcome == "completed"
