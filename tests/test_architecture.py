@@ -85,7 +85,17 @@ PURE_STREAMING = [
     *(ROOT / "streaming" / "jobs" / name for name in ("shapes.py", "calls.py")),
     *(
         ROOT / "streaming" / "local" / name
-        for name in ("admission.py", "results.py", "text.py", "analytics.py", "voice.py", "faults.py")
+        for name in (
+            "admission.py",
+            "streamcore.py",
+            "results.py",
+            "text.py",
+            "numbers.py",
+            "analytics.py",
+            "voice.py",
+            "postcall.py",
+            "faults.py",
+        )
     ),
 ]
 IO_IMPORTS = {"asyncio", "socket", "ssl", "h2", "websockets", "aiohttp", "threading", "selectors", "time", "os"}
@@ -266,10 +276,24 @@ PURE_MODULES = [
     "streaming.local",
     *(
         f"streaming.local.{name}"
-        for name in ("admission", "results", "text", "analytics", "voice", "faults", "resources", "jobstore")
+        for name in (
+            "admission",
+            "streamcore",
+            "results",
+            "text",
+            "numbers",
+            "analytics",
+            "voice",
+            "postcall",
+            "faults",
+            "resources",
+            "jobstore",
+            "worker",
+        )
     ),
     "streaming.web",  # the web-app kit's face loads no web framework
     "streaming.web.limits",
+    "streaming.web.presign",  # its decision is pure; aiohttp loads only when its adapter is made
     "streaming.cli",  # the command line loads what a subcommand needs, when it runs
     "streaming.cli.parser",
     "streaming.cli.display",
