@@ -8,7 +8,8 @@
   and a damaged copy) after the byte that picks the container and chunk size;
 * ``corpus-verifier/`` and ``corpus-endpoint/``: inputs shaped for their
   FuzzedDataProvider layouts (a signed-looking Authorization, an HTTP/2 preface), so
-  the fuzzer starts past the first checks.
+  the fuzzer starts past the first checks;
+* ``corpus-web/``: presign and relay queries.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def resources_seeds() -> list[bytes]:
     return [b"\x01" + example, b"\x00" + as_json, b"\x01a: &a [1]\nb: *a\n", b"\x00" + b"[" * 50]
 
 
+def web_seeds() -> list[bytes]:
+    """A presign query and a relay query, each after the bytes that pick the path."""
+    presign = b"\x01" + b"\x00" * 3 + b"language-code=en-US&sample-rate=16000&expires=30"
+    relay = b"\x00" + b"\x00" * 3 + b"language-code=en-US&sample-rate=16000&show-speaker-label=true"
+    return [presign, relay, b"\x01" + b"&" * 200]
+
+
 def main() -> None:
     _write("corpus", [mode + seed for seed in seeds() for mode in (b"\x07", b"\x87")])
     _write("corpus-splitters", splitter_seeds())
@@ -96,6 +104,7 @@ def main() -> None:
     _write("corpus-endpoint", endpoint_seeds())
     _write("corpus-jobs", jobs_seeds())
     _write("corpus-resources", resources_seeds())
+    _write("corpus-web", web_seeds())
 
 
 if __name__ == "__main__":

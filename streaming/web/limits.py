@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from ..proto.errors import ParameterError
 from ..proto.params import PARAMETERS, Operation, StreamParams, params_from_headers
 
-__all__ = ["MAX_QUERY", "PageLimits", "page_params"]
+__all__ = ["MAX_FIELDS", "MAX_QUERY", "PageLimits", "page_params", "query_pairs"]
 
 MAX_QUERY: Final = 4096  # bytes of query string read at most
 _BY_WIRE: Final = {p.wire: p for p in PARAMETERS}
@@ -40,14 +40,26 @@ class PageLimits:
             raise ParameterError("params", f"params {strange} cannot be left to a page (wire names of the table)")
 
 
+MAX_FIELDS: Final = 64  # parameters in one query, at most
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, or :class:`ParameterError` when it is too long or
+    has too many of them (the fuzzer found that ``parse_qsl`` raises ``ValueError`` there)."""
+    if len(query) > MAX_QUERY:
+        raise ParameterError("query", f"the query string is over {MAX_QUERY} bytes")
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError as exc:
+        raise ParameterError("query", f"the query string has more than {MAX_FIELDS} parameters") from exc
+
+
 def page_params(
     query: str, operation: Operation, limits: PageLimits, *, controls: Iterable[str] = ()
 ) -> tuple[StreamParams, dict[str, str]]:
     """The stream's parameters from a page's query, and the values of ``controls`` (names the
     caller reads itself, e.g. ``expires``); :class:`ParameterError` names what is refused."""
-    if len(query) > MAX_QUERY:
-        raise ParameterError("query", f"the query string is over {MAX_QUERY} bytes")
-    pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=64)
+    pairs = query_pairs(query)
     names = [name for name, _ in pairs]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

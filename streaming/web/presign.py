@@ -19,7 +19,6 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qsl
 
 from sigv4 import Credentials
 
@@ -27,7 +26,7 @@ from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_we
 from ..proto.endpoints import check_endpoint, check_region
 from ..proto.errors import ParameterError
 from ..proto.params import Operation, StreamParams
-from .limits import MAX_QUERY, PageLimits, page_params
+from .limits import PageLimits, page_params, query_pairs
 
 __all__ = [
     "AsgiPresignApp",
@@ -167,7 +166,7 @@ def decide(
 
 
 def _read(query: str, policy: PresignPolicy) -> tuple[str, StreamParams, int]:
-    operation = dict(parse_qsl(query[:MAX_QUERY], max_num_fields=64)).get("operation", "transcription")
+    operation = dict(query_pairs(query)).get("operation", "transcription")
     if operation not in policy.operations:
         raise ParameterError("operation", f"operation {operation!r} is not offered here ({sorted(policy.operations)})")
     params, controls = page_params(query, _OPERATIONS[operation], policy.page_limits, controls=("operation", "expires"))

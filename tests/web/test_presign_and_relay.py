@@ -113,6 +113,7 @@ async def test_a_presigned_url_is_short_lived_uncached_and_signed_with_the_serve
         ("language-code=en-US&language-code=en-GB&sample-rate=16000", {"authorization": "Bearer good"}, 400, "BadRequestException"),
         ("language-code=en-US&sample-rate=16000&media-encoding=flac", {"authorization": "Bearer good"}, 400, "BadRequestException"),
         ("language-code=en-US&sample-rate=16000", {"authorization": "Bearer good", "origin": "https://evil.example"}, 403, "OriginNotAllowed"),
+        ("a=1&" * 70 + "language-code=en-US&sample-rate=16000", {"authorization": "Bearer good"}, 400, "BadRequestException"),  # the fuzzer's find
     ],
 )  # fmt: skip
 async def test_requests_outside_the_apps_limits_are_refused_clearly(
@@ -225,6 +226,7 @@ async def test_the_relay_streams_raw_pcm_and_sends_captions_back(relay_app: str,
         ("language-code=en-US&sample-rate=16000", "Unauthorized"),
         ("language-code=de-DE&sample-rate=16000&token=ok", "BadRequestException"),
         ("language-code=en-US&sample-rate=16000&vocabulary-name=x&token=ok", "BadRequestException"),
+        ("x=1&" * 70 + "language-code=en-US&sample-rate=16000&token=ok", "BadRequestException"),
     ],
 )
 async def test_relay_requests_outside_the_limits_are_refused(relay_app: str, query: str, code: str) -> None:
