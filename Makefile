@@ -77,7 +77,7 @@ bench: $(STAMP)
 
 # Coverage-guided fuzzing (see fuzz/README.md): every target, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= decoder splitters verifier endpoint jobs resources web
+FUZZ_TARGETS ?= decoder splitters verifier endpoint jobs resources web streamcore
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
 	@set -e; for target in $(FUZZ_TARGETS); do \

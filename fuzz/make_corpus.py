@@ -9,7 +9,7 @@
 * ``corpus-verifier/`` and ``corpus-endpoint/``: inputs shaped for their
   FuzzedDataProvider layouts (a signed-looking Authorization, an HTTP/2 preface), so
   the fuzzer starts past the first checks;
-* ``corpus-web/``: presign and relay queries.
+* ``corpus-web/``: presign and relay queries; ``corpus-streamcore/``: framed AudioEvents.
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ def web_seeds() -> list[bytes]:
     return [presign, relay, b"\x01" + b"&" * 200]
 
 
+def streamcore_seeds() -> list[bytes]:
+    """Framed AudioEvents for the signed and the unsigned path (the layout's leading bytes pick them)."""
+    audio = {":message-type": "event", ":event-type": "AudioEvent", ":content-type": "application/octet-stream"}
+    frame = encode(audio, bytes(640))
+    return [b"\x00\x00\x01" + frame * 2, b"\x01\x01\x01" + frame]
+
+
 def main() -> None:
     _write("corpus", [mode + seed for seed in seeds() for mode in (b"\x07", b"\x87")])
     _write("corpus-splitters", splitter_seeds())
@@ -105,6 +112,7 @@ def main() -> None:
     _write("corpus-jobs", jobs_seeds())
     _write("corpus-resources", resources_seeds())
     _write("corpus-web", web_seeds())
+    _write("corpus-streamcore", streamcore_seeds())
 
 
 if __name__ == "__main__":

@@ -116,10 +116,16 @@ class ServerStreamCore:
         except eventstream.EventStreamError as exc:
             raise BadRequestException(f"Could not decode the event stream: {exc}") from exc
         received: list[Received] = []
-        for message in messages:
-            item = self._message(message, now)
-            if item is not None:
-                received.append(item)
+        try:
+            for message in messages:
+                item = self._message(message, now)
+                if item is not None:
+                    received.append(item)
+        except BadRequestException:
+            # The stream ends with this refusal: audio decoded before it in the same bytes is
+            # never handed out, so it must not stay in the backlog (the fuzzer found it did).
+            self.backlog -= sum(len(item.data) for item in received if isinstance(item, AudioIn))
+            raise
         return received
 
     def end_of_input(self) -> list[Received]:

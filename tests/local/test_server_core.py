@@ -409,3 +409,13 @@ def test_a_presigned_websocket_stream_verifies_its_chained_frames() -> None:
     )
     signer = FrameSigner(DEV_CREDENTIALS, admitted.verified.signature, clock=lambda: T0)
     assert core.receive(signer.audio(bytes(3200)) + signer.end(), T0) == [AudioIn(bytes(3200)), AudioEnd()]
+
+
+def test_audio_before_a_refused_frame_in_the_same_bytes_leaves_no_backlog() -> None:
+    # Found by fuzz/fuzz_streamcore.py: the refusal ends the stream, so the audio decoded
+    # just before it is never handed out and must not hold the backlog (flow control).
+    core, signer = stream_core()
+    good = signer.audio(bytes(3200))
+    with pytest.raises(BadRequestException, match="has no :chunk-signature"):
+        core.receive(good + event("AudioEvent", bytes(3200)), T0)
+    assert core.backlog == 0 and core.has_room
