@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, Final
 
 import h2.connection
@@ -55,24 +56,15 @@ class _FrameSizeGuard:
     is in (RFC 9113 section 4.2), before h2 would buffer the whole frame: a peer that
     announces 16 MiB must not make us hold 16 MiB. Work is per frame, not per byte."""
 
-    __slots__ = ("_first", "_header", "_peer", "_remaining", "_skip")
+    __slots__ = ("_header", "_peer", "_remaining", "_skip")
 
     def __init__(self, preface: int, peer: str) -> None:
         self._skip = preface  # a client's connection preface comes before its frames
         self._header = bytearray()
         self._remaining = 0  # payload bytes of the current frame still to come
         self._peer = peer
-        self._first = True
 
     def check(self, data: bytes, max_size: int) -> None:
-        if self._first and data:
-            self._first = False
-            if not self._skip and data.startswith(b"HTTP/1."):  # a server's first bytes
-                line = data.split(b"\r\n", 1)[0][:80].decode("ascii", "replace")
-                raise ProtocolError(
-                    f"{self._peer} answered in HTTP/1.1 ({line!r}), not HTTP/2: is this a WebSocket or "
-                    "HTTP port? Use the HTTP/2 port, or --transport websocket for this one"
-                )
         view = memoryview(data)
         while view:
             if self._skip:
@@ -138,8 +130,10 @@ class H2Channel:
         writer: asyncio.StreamWriter,
         *,
         peer: str,
+        first_read: Callable[[bytes], ProtocolError | None] | None = None,
     ) -> None:
         self.conn = conn
+        self._first_read = first_read  # a check of the peer's first bytes (the client's: not HTTP/1.1?)
         self.reader = reader
         self.writer = writer
         self.peer = peer
@@ -163,6 +157,10 @@ class H2Channel:
             raise ConnectionLost(f"connection to {self.peer} lost: {exc}") from exc
         if not data:
             return None
+        if self._first_read is not None:
+            refusal, self._first_read = self._first_read(data), None
+            if refusal is not None:
+                raise refusal
         return self.receive_bytes(data)
 
     def receive_bytes(self, data: bytes) -> list[h2.events.Event]:

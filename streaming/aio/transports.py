@@ -33,6 +33,7 @@ from websockets.exceptions import (
 from websockets.frames import CloseCode
 
 from ..proto.connection import MAX_RESULT_MESSAGE
+from ..proto.endpoints import not_http2
 from ..proto.errors import (
     ConnectError,
     ConnectionLost,
@@ -224,7 +225,9 @@ class Http2Transport:
                 )
         config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
         conn = h2.connection.H2Connection(config=config)
-        channel = self._channel = H2Channel(conn, reader, writer, peer=self.authority)
+        channel = self._channel = H2Channel(
+            conn, reader, writer, peer=self.authority, first_read=lambda data: not_http2(data, self.authority)
+        )
         conn.initiate_connection()
         # A larger receive window than h2's 64 KiB default: results rarely wait on us.
         conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: self.initial_window})

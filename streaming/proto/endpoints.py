@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from .errors import ParameterError
+from .errors import ParameterError, ProtocolError
 
-__all__ = ["check_endpoint", "check_region"]
+__all__ = ["check_endpoint", "check_region", "not_http2"]
 
 _SCHEMES: Final = {
     "http2": ("https", "http"),
@@ -52,3 +52,15 @@ def check_region(region: str) -> None:
     """A region name such as ``eu-west-1``, or :class:`ParameterError`."""
     if not isinstance(region, str) or not region or not all(c.isalnum() or c == "-" for c in region):
         raise ParameterError("region", f"region must be a name such as us-east-1, not {region!r}")
+
+
+def not_http2(first: bytes, peer: str) -> ProtocolError | None:
+    """The error for a server whose first bytes answer in HTTP/1.1 where HTTP/2 was asked
+    for (a WebSocket or HTTP port given as the HTTP/2 endpoint), else None."""
+    if not first.startswith(b"HTTP/1."):
+        return None
+    line = first.split(b"\r\n", 1)[0][:80].decode("ascii", "replace")
+    return ProtocolError(
+        f"{peer} answered in HTTP/1.1 ({line!r}), not HTTP/2: is this a WebSocket or "
+        "HTTP port? Use the HTTP/2 port, or --transport websocket for this one"
+    )

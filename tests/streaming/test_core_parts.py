@@ -200,3 +200,12 @@ def test_the_pacer_sends_by_media_time_and_silence_does_not_make_the_source_late
     unpaced = Pacer(start=0.0, speed=None)
     unpaced.sent(100.0, 0.0)
     assert unpaced.delay(0.0) == 0.0
+
+
+def test_a_server_answering_in_http1_is_named_for_what_it_is() -> None:
+    from streaming.proto.endpoints import not_http2
+
+    refusal = not_http2(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\n", "127.0.0.1:8444")
+    assert refusal is not None and "answered in HTTP/1.1 ('HTTP/1.1 400 Bad Request')" in str(refusal)
+    assert "--transport websocket" in str(refusal)
+    assert not_http2(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00", "x") is None  # a SETTINGS frame: HTTP/2
