@@ -113,16 +113,10 @@ def _header_length(buf: bytes | bytearray, pos: int) -> int | None:
     if block_code == 0 or rate_code == 15 or buf[pos + 3] & 0x01:
         return None
     i = pos + 4
-    first = buf[i]
-    extra = 0
-    if first & 0x80:  # UTF-8-style coded frame/sample number
-        mask = 0x40
-        while first & mask:
-            extra += 1
-            mask >>= 1
-        if extra == 0 or extra > 6:
-            return None
-    i += 1 + extra
+    width = _number_width(buf[i])
+    if width is None:
+        return None
+    i += width
     i += {6: 1, 7: 2}.get(block_code, 0)
     i += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
     if i >= end or crc8_flac(memoryview(buf)[pos:i]) != buf[i]:
@@ -347,19 +341,27 @@ def _flac_coded_number(value: int) -> bytes:
     raise ContainerError(f"a FLAC frame number of {value} does not fit 36 bits")
 
 
+def _number_width(first: int) -> int | None:
+    """Bytes of the UTF-8-style coded frame/sample number that starts with ``first``
+    (None: not a valid first byte). The one reading of it, for the splitter and the renumbering."""
+    if not first & 0x80:
+        return 1
+    extra, mask = 0, 0x40
+    while first & mask:
+        extra += 1
+        mask >>= 1
+    return None if extra == 0 or extra > 6 else 1 + extra
+
+
 def _flac_number(frame: bytes | bytearray) -> tuple[int, int]:
     """The coded frame/sample number of a frame and how many bytes it takes (at offset 4)."""
-    first = frame[4]
-    extra = 0
-    mask = 0x40
-    if first & 0x80:
-        while first & mask:
-            extra += 1
-            mask >>= 1
-    value = first & ((0x3F >> extra) if extra else 0x7F)
-    for byte in frame[5 : 5 + extra]:
+    width = _number_width(frame[4])
+    if width is None:
+        raise ContainerError("not a FLAC frame header (its frame number is not coded)")
+    value = frame[4] & ((0x3F >> (width - 1)) if width > 1 else 0x7F)
+    for byte in frame[5 : 4 + width]:
         value = (value << 6) | (byte & 0x3F)
-    return value, 1 + extra
+    return value, width
 
 
 def renumber_flac_frame(frame: bytes, shift: int) -> bytes:
