@@ -42,6 +42,7 @@ _ORDINAL_WORDS: Final = {
 }  # fmt: skip
 _FRACTIONS: Final = {"half": 2, "halves": 2, "quarter": 4, "quarters": 4}
 _SCALES: Final = {"million": 1_000_000, "billion": 1_000_000_000}
+_SCALE_NAMES: Final = {value: name for name, value in _SCALES.items()}
 
 
 def _alpha2digit(text: str) -> str:
@@ -124,8 +125,8 @@ def _one_form(tokens: list[Token], i: int, *, medical: bool) -> tuple[int, Token
         return 2, merge_tokens(at[:2], f"1/{_FRACTIONS[word[1]]}")
     if value and word[1] in _FRACTIONS:
         return 2, merge_tokens(at[:2], f"{value}/{_FRACTIONS[word[1]]}")
-    if word[0] == "a" and nxt and int(float(nxt)) in _SCALES.values():
-        scale = next(name for name, n in _SCALES.items() if n == int(float(nxt)))
+    if word[0] == "a" and nxt and int(float(nxt)) in _SCALE_NAMES:
+        scale = _SCALE_NAMES[int(float(nxt))]
         return 2, merge_tokens(at[:2], f"1 {scale}")
     if word[0] == "a" and nxt and int(float(nxt)) >= 100:
         return 2, merge_tokens(at[:2], nxt)
@@ -136,8 +137,8 @@ def _one_form(tokens: list[Token], i: int, *, medical: bool) -> tuple[int, Token
     if value and at[0].said.split()[-1:] and at[0].said.split()[-1] in _SCALES and "." not in value:
         scale = at[0].said.split()[-1]
         return 1, replace(at[0], content=f"{int(value) // _SCALES[scale]:,} {scale}")
-    if value and nxt and "." in value and int(float(nxt)) in _SCALES.values():
-        scale = next(name for name, n in _SCALES.items() if n == int(float(nxt)))
+    if value and nxt and "." in value and int(float(nxt)) in _SCALE_NAMES:
+        scale = _SCALE_NAMES[int(float(nxt))]
         return 2, merge_tokens(at[:2], f"{value} {scale}")
     # dates: a month's day is written as an ordinal number ("June first" -> June 1st)
     if i > 0 and tokens[i - 1].content in MONTHS and word[0] in _ORDINAL_WORDS:
