@@ -209,18 +209,6 @@ class H2Channel:
         :func:`reset_is_graceful`) the rest is dropped quietly.
         """
         conn = self.conn
-        if data and not end and not self.sending_closed and self._stopped is None:
-            # The common case, one audio frame that fits the window: no copy, one h2 call.
-            try:
-                fits = len(data) <= min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
-                if fits:
-                    conn.send_data(stream_id, data)
-            except h2.exceptions.StreamClosedError as exc:
-                raise ConnectionLost(f"{self.peer} closed the stream") from exc
-            if fits:
-                self.flush()
-                await self.drain(timeout)
-                return
         view = memoryview(data)
         while view or end:
             if self.sending_closed:
@@ -238,7 +226,8 @@ class H2Channel:
                 except TimeoutError as exc:
                     raise StreamTimeout(f"{self.peer} has not read for {timeout:g} s (flow control)") from exc
                 continue
-            piece = bytes(view[:window])
+            # The common case, a frame that fits the window whole, goes out without a copy.
+            piece = data if len(view) == len(data) <= window else bytes(view[:window])
             view = view[len(piece) :]
             last = end and not view
             try:
