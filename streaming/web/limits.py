@@ -9,7 +9,8 @@ service does not know are the app's own (an auth token, say) and are left to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl
@@ -17,7 +18,7 @@ from urllib.parse import parse_qsl
 from ..proto.errors import ParameterError
 from ..proto.params import PARAMETERS, Operation, StreamParams, params_from_headers
 
-__all__ = ["MAX_FIELDS", "MAX_QUERY", "PageLimits", "page_params", "query_pairs"]
+__all__ = ["MAX_FIELDS", "MAX_QUERY", "PageLimits", "foreign_origin", "hook_allows", "page_params", "query_pairs"]
 
 MAX_QUERY: Final = 4096  # bytes of query string read at most
 _BY_WIRE: Final = {p.wire: p for p in PARAMETERS}
@@ -82,3 +83,26 @@ def page_params(
         raise ParameterError("media-encoding", f"media-encoding must be one of {sorted(limits.encodings)}")
     headers = [(_BY_WIRE[name].header, value) for name, value in wire.items()]
     return params_from_headers(operation, headers), taken
+
+
+def foreign_origin(headers: Mapping[str, str]) -> str | None:
+    """The Origin of a page from another site, else None (no Origin: not a browser; or this
+    server's own origin, its scheme from ``X-Forwarded-Proto`` behind a proxy, else http)."""
+    origin = headers.get("origin")
+    if origin is None:
+        return None
+    host = headers.get("host")
+    own = f"{headers.get('x-forwarded-proto', 'http')}://{host}" if host else None
+    return None if origin.rstrip("/") == own else origin.rstrip("/")
+
+
+async def hook_allows(call: Callable[[], object]) -> tuple[bool, str | None]:
+    """Run the app's authorisation hook (plain or async): whether it allows the request, and
+    its reason when it refused by raising ``PermissionError``. Only ``False`` refuses."""
+    try:
+        verdict = call()
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+    except PermissionError as exc:
+        return False, str(exc) or None
+    return verdict is not False, None

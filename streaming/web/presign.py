@@ -14,7 +14,6 @@ cross-origin pages get CORS headers only for the origins the policy names.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_we
 from ..proto.endpoints import check_endpoint, check_region
 from ..proto.errors import ParameterError
 from ..proto.params import Operation, StreamParams
-from .limits import PageLimits, page_params, query_pairs
+from .limits import PageLimits, foreign_origin, hook_allows, page_params, query_pairs
 
 __all__ = [
     "AsgiPresignApp",
@@ -119,25 +118,19 @@ def _refusal(status: int, code: str, message: str, origin_headers: Mapping[str, 
 
 def _cors(request: PresignRequest, policy: PresignPolicy) -> dict[str, str] | None:
     """CORS headers for an allowed cross-origin page, {} for a same-origin one, None to refuse."""
-    origin = request.headers.get("origin")
-    if origin is None or origin.rstrip("/") == _own_origin(request):
+    origin = foreign_origin(request.headers)
+    if origin is None:
         return {"vary": "Origin"}
-    if origin.rstrip("/") not in policy.allowed_origins:
+    if origin not in policy.allowed_origins:
         return None
     return {
-        "access-control-allow-origin": origin,
+        "access-control-allow-origin": request.headers["origin"],
         "access-control-allow-credentials": "true",
         "access-control-allow-methods": "GET, OPTIONS",
         "access-control-allow-headers": "authorization, content-type",
         "access-control-max-age": "600",
         "vary": "Origin",
     }
-
-
-def _own_origin(request: PresignRequest) -> str | None:
-    host = request.headers.get("host")
-    scheme = request.headers.get("x-forwarded-proto", "http")
-    return f"{scheme}://{host}" if host else None
 
 
 def decide(
@@ -184,13 +177,7 @@ def _expires(text: str | None, policy: PresignPolicy) -> int:
 async def _authorized(authorize: Authorize | None, request: PresignRequest) -> tuple[bool, str | None]:
     if authorize is None or request.method == "OPTIONS":
         return True, None
-    try:
-        verdict = authorize(request)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-    except PermissionError as exc:
-        return False, str(exc) or None
-    return verdict is not False, None
+    return await hook_allows(lambda: authorize(request))
 
 
 async def answer(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from ..proto.errors import ParameterError, TranscribeError
 from ..proto.models import to_service_json
 from ..proto.params import Operation, StreamParams
-from .limits import PageLimits, page_params
+from .limits import PageLimits, foreign_origin, hook_allows, page_params
 
 if TYPE_CHECKING:
     from ..aio.client import TranscribeStreamingClient
@@ -246,17 +245,13 @@ Authorize = Callable[[Mapping[str, str], str], "bool | Awaitable[bool | None] | 
 
 async def _allowed(authorize: Authorize | None, headers: Mapping[str, str], query: str, policy: RelayPolicy) -> str:
     """Why the request is refused ('' when it is not)."""
-    origin = headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in policy.allowed_origins:
-        own = f"{'https' if headers.get('x-forwarded-proto') == 'https' else 'http'}://{headers.get('host', '')}"
-        if origin.rstrip("/") not in (own, own.replace("http://", "https://")):
-            return "pages of this origin may not use the relay"
+    origin = foreign_origin(headers)
+    if origin is not None and origin not in policy.allowed_origins:
+        return "pages of this origin may not use the relay"
     if authorize is not None:
-        verdict = authorize(headers, query)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-        if verdict is False:
-            return "the app refused this request"
+        allowed, why = await hook_allows(lambda: authorize(headers, query))
+        if not allowed:
+            return why or "the app refused this request"
     return ""
 
 
@@ -276,7 +271,7 @@ def aiohttp_relay_handler(policy: RelayPolicy, authorize: Authorize | None = Non
             async def receive(self) -> bytes | str | None:
                 message = await ws.receive()
                 if message.type == WSMsgType.BINARY:
-                    return _bounded(bytes(message.data), policy.max_message_bytes)
+                    return bytes(message.data)  # RelaySession.audio bounds its size
                 if message.type == WSMsgType.TEXT:
                     return str(message.data)
                 if message.type == WSMsgType.ERROR:
@@ -320,12 +315,6 @@ async def _serve(
         slots.give()
 
 
-def _bounded(data: bytes, limit: int) -> bytes:
-    if len(data) > limit:
-        raise RelayRefused("BadRequestException", f"a message may hold at most {limit} bytes", 1009)
-    return data
-
-
 class AsgiRelayApp:
     """An ASGI WebSocket app (Starlette/FastAPI: ``app.mount("/relay", AsgiRelayApp(policy))``)."""
 
@@ -340,7 +329,6 @@ class AsgiRelayApp:
         if (await receive())["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        limit = self.policy.max_message_bytes
 
         class _Ws:
             closed = False
@@ -354,7 +342,7 @@ class AsgiRelayApp:
                     return None
                 data = message.get("bytes")
                 if data is not None:
-                    return _bounded(bytes(data), limit)
+                    return bytes(data)  # RelaySession.audio bounds its size
                 return str(message.get("text") or "")
 
             async def send_text(self, text: str) -> None:
