@@ -22,7 +22,7 @@ import contextlib
 import datetime as dt
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +48,17 @@ def make_app(
     """The app: its page, the browser module, /presign and /relay (endpoints default to the region's)."""
     sessions: set[str] = set()
 
-    def signed_in(cookie: str | None) -> bool:
+    def signed_in(headers: Mapping[str, str]) -> bool:
+        """The request carries a session cookie this app handed out (the stand-in for your check)."""
+        cookies = (part.strip().split("=", 1) for part in headers.get("cookie", "").split(";") if "=" in part)
+        cookie = dict(cookies).get(COOKIE)
         return cookie is not None and any(hmac.compare_digest(cookie, s) for s in sessions)
 
     def authorize_presign(request: Any) -> bool:
-        cookies = dict(
-            part.strip().split("=", 1) for part in request.headers.get("cookie", "").split(";") if "=" in part
-        )
-        return signed_in(cookies.get(COOKIE))
+        return signed_in(request.headers)
 
-    def authorize_relay(headers: Any, query: str) -> bool:
-        cookies = dict(part.strip().split("=", 1) for part in headers.get("cookie", "").split(";") if "=" in part)
-        return signed_in(cookies.get(COOKIE))
+    def authorize_relay(headers: Mapping[str, str], query: str) -> bool:
+        return signed_in(headers)
 
     presign = PresignPolicy(
         region=region,
