@@ -129,7 +129,7 @@ LAYERS = {
     "streaming.aio": {"streaming.proto", "streaming.aio"},
     "streaming.jobs": {"streaming.proto", "streaming.aio", "streaming.jobs"},
     "streaming.local": {"streaming.proto", "streaming.aio", "streaming.local", "streaming.data"},
-    "streaming.web": {"streaming.proto", "streaming.aio", "streaming.web"},
+    "streaming.web": {"streaming.proto", "streaming.aio", "streaming.web", "streaming.data"},
     "streaming.cli": {"streaming.proto", "streaming.aio", "streaming.jobs", "streaming.local", "streaming.cli",
                       "streaming.data", "streaming.web"},
 }  # fmt: skip

@@ -15,13 +15,13 @@ from typing import Final
 
 from aiohttp import web
 
-from ..data import DEMO_AUDIO
+from ..data import BROWSER_MODULE, DEMO_AUDIO
 from ..proto.connection import presign_websocket
 from ..proto.errors import ParameterError
 from .decoding import AudioPipeline
 from .ports import PageHost
 
-__all__ = ["BROWSER_JS", "FAVICON", "install"]
+__all__ = ["FAVICON", "install"]
 
 FAVICON: Final = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
@@ -66,7 +66,9 @@ def install(app: web.Application, endpoint: PageHost) -> None:
 
     async def module(_: web.Request) -> web.Response:
         """The browser module (streaming.web): the page uses it, and so may any app's page."""
-        return web.Response(body=BROWSER_JS, content_type="text/javascript", headers={"cache-control": "no-cache"})
+        if "js" not in cache:
+            cache["js"] = BROWSER_MODULE.read_bytes()
+        return web.Response(body=cache["js"], content_type="text/javascript", headers={"cache-control": "no-cache"})
 
     async def favicon(_: web.Request) -> web.Response:
         return web.Response(body=FAVICON, content_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
@@ -86,4 +88,3 @@ def _decode_demo() -> bytes:
 
 
 PAGE = (resources.files("streaming.local") / "page.html").read_text(encoding="utf-8")
-BROWSER_JS = (resources.files("streaming.data") / "streamscribe.js").read_bytes()

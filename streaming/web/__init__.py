@@ -9,11 +9,10 @@ when first used, so importing this package loads no web framework.
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from .. import _lazy
+from ..data import BROWSER_MODULE
 
 if TYPE_CHECKING:
     from .presign import AsgiPresignApp, PresignPolicy, PresignReply, PresignRequest, aiohttp_presign_handler
@@ -32,8 +31,6 @@ __all__ = [
     "aiohttp_relay_handler",
 ]
 
-BROWSER_MODULE: Final = Path(str(resources.files("streaming.data") / "streamscribe.js"))
-"""The browser module's file (a plain ES module, no dependency)."""
 
 _WHERE = {
     "AsgiPresignApp": "presign",
