@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import h2.connection
@@ -88,10 +88,16 @@ class _FrameSizeGuard:
 
 
 def below_high_water(transport: asyncio.BaseTransport) -> bool:
-    """True when a write transport's buffer is under its high-water mark (drain won't wait)."""
-    if not isinstance(transport, asyncio.WriteTransport):
+    """True when a write transport's buffer is under its high-water mark (drain won't wait).
+
+    Asked of the methods, not the class: uvloop's transports have them without deriving
+    from ``asyncio.WriteTransport``.
+    """
+    size = getattr(transport, "get_write_buffer_size", None)
+    limits = getattr(transport, "get_write_buffer_limits", None)
+    if size is None or limits is None:
         return False
-    return transport.get_write_buffer_size() < transport.get_write_buffer_limits()[1]
+    return bool(size() < limits()[1])
 
 
 def decode_frames(
@@ -140,6 +146,10 @@ class H2Channel:
         self._window = asyncio.Event()
         self._stopped: BaseException | None = None  # why sending is over, if it is
         self.sending_closed = False  # the peer asked us to stop sending (not an error)
+        # What send_now may write without asking h2: the stream's window as last asked, less
+        # what went out since, and the peer's largest frame. Only bytes we receive can change
+        # h2's answers (WINDOW_UPDATE, SETTINGS, RST_STREAM), so receive_bytes forgets them.
+        self._room: tuple[int, int] | None = None
         self._frames = _FrameSizeGuard(0 if conn.config.client_side else len(_CLIENT_PREFACE), peer)
 
     # -- bytes in ------------------------------------------------------------------------------
@@ -168,6 +178,7 @@ class H2Channel:
         try:
             events = decode_frames(self.conn, self._frames, data, self.peer)
         finally:
+            self._room = None
             self.flush()  # h2's GOAWAY, when the bytes were not HTTP/2
         for event in events:
             if isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
@@ -200,6 +211,44 @@ class H2Channel:
             self._stopped = reason
         self._window.set()
 
+    def send_now(self, stream_id: int, frames: Sequence[bytes]) -> bool:
+        """Write ``frames`` as DATA at once when nothing has to wait, and say whether it did.
+
+        The hot path of a real-time stream: every frame fits the window and the peer's frame
+        size, and the socket's buffer is under its high-water mark, so nothing is awaited,
+        no timer is set and h2's window is not asked again (see ``_room``). Otherwise (a
+        full window or buffer, sending over) nothing is written and False sends the caller
+        to :meth:`send`, which waits and raises as it must.
+        """
+        if self.sending_closed or self._stopped is not None or not below_high_water(self.writer.transport):
+            return False
+        conn = self.conn
+        if self._room is None:
+            try:
+                self._room = (conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+            except h2.exceptions.StreamClosedError:
+                return False
+        window, largest = self._room
+        size = 0
+        for frame in frames:
+            if len(frame) > largest:
+                return False
+            size += len(frame)
+        if size > window:
+            return False
+        for index, frame in enumerate(frames):
+            try:
+                conn.send_data(stream_id, frame)
+            except h2.exceptions.H2Error as exc:  # the stream ended under us: send() says how
+                self._room = None
+                self.flush()
+                if index:  # never reached (what refuses one frame refuses the first); never resend
+                    raise ConnectionLost(f"{self.peer} closed the stream") from exc
+                return False
+        self._room = (window - size, largest)
+        self.flush()
+        return True
+
     async def send(self, stream_id: int, data: bytes, *, end: bool = False, timeout: float | None) -> None:
         """Send ``data`` as DATA on ``stream_id`` within the peer's window, then drain.
 
@@ -209,6 +258,7 @@ class H2Channel:
         :func:`reset_is_graceful`) the rest is dropped quietly.
         """
         conn = self.conn
+        self._room = None  # asked afresh on the way out
         view = memoryview(data)
         while view or end:
             if self.sending_closed:

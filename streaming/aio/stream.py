@@ -231,6 +231,13 @@ class Stream:
     async def _transmit(self, action: Transmit) -> None:
         """The one path every frame leaves by (configuration, audio, replay, end)."""
         core = self._core
+        if not self._send_lock.locked() and not action.end_input:
+            # The hot path: no earlier send is waiting and the frames go out without a wait.
+            transport = self._transports.get(action.generation)
+            if transport is None or action.generation != core.generation:
+                return  # that connection was replaced; the next one replays what this carried
+            if transport.send_now(action.frames):
+                return
         failure: TranscribeError | None = None
         async with self._send_lock:
             transport = self._transports.get(action.generation)

@@ -14,6 +14,7 @@ import contextlib
 import ssl
 import urllib.request
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from websockets.exceptions import (
     InvalidStatus,
 )
 from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from ..proto.connection import MAX_RESULT_MESSAGE
 from ..proto.endpoints import not_http2
@@ -93,6 +95,11 @@ class Transport(Protocol):
 
     async def send(self, data: bytes, *, timeout: float | None) -> None:
         """Send bytes of the request body, waiting at most ``timeout`` for the peer to take them."""
+        ...
+
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        """Write all of ``frames`` at once if nothing has to wait (the peer's window, the
+        socket's buffer); True when written, False when nothing was: :meth:`send` then."""
         ...
 
     async def end_input(self, *, timeout: float | None) -> None:
@@ -318,6 +325,11 @@ class Http2Transport:
         ):
             self._fail(ConnectionLost(f"{self.authority} sent GOAWAY ({error_code_name(event.error_code)})"))
 
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        if self._channel is None or self._failure is not None:
+            return False
+        return self._channel.send_now(self._stream_id, frames)
+
     async def send(self, data: bytes, *, timeout: float | None) -> None:
         """Send request DATA, waiting at most ``timeout`` for the peer's flow-control window."""
         assert self._channel is not None
@@ -442,6 +454,20 @@ class WebSocketTransport:
         if self._ws is None:
             raise ConnectionLost("the WebSocket is not open")
         return self._ws
+
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        """Each frame one binary message, framed by websockets' sans-I/O protocol and written
+        here, when the connection is open, no fragmented send is under way and the socket's
+        buffer is under its high-water mark (so ``send`` would not have waited either)."""
+        ws = self._ws
+        if ws is None or ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
+            return False
+        if not below_high_water(ws.transport):
+            return False
+        for frame in frames:
+            ws.protocol.send_binary(frame)
+        ws.send_data()
+        return True
 
     async def send(self, data: bytes, *, timeout: float | None) -> None:
         ws = self._connection()

@@ -1,0 +1,187 @@
+"""The send hot path: a frame that needs no wait goes out at once; one that would wait takes
+the waiting path, and nothing is written twice or early. Real sockets, a real h2 peer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import pytest
+import uvloop
+
+from streaming import PcmSource, TranscribeStreamingClient
+from streaming.aio import transports
+from streaming.aio.h2channel import H2Channel, below_high_water
+from streaming.local import LocalEndpoint
+from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+
+FRAME = bytes(3000)
+
+
+class Peer:
+    """A plain HTTP/2 server with a small window that it opens only when told to."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.received = bytearray()
+        self.got = asyncio.Event()
+        self.conn: h2.connection.H2Connection | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        self.writer = writer
+        conn.initiate_connection()
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: self.window})
+        writer.write(conn.data_to_send())
+        while data := await reader.read(65536):
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    self.received += event.data  # and no window update: the test opens it
+                self.got.set()
+            writer.write(conn.data_to_send())
+
+    def say(self, act: Callable[[h2.connection.H2Connection], object]) -> None:
+        assert self.conn is not None and self.writer is not None
+        act(self.conn)
+        self.writer.write(self.conn.data_to_send())
+
+
+@asynccontextmanager
+async def channel_to(peer: Peer) -> AsyncIterator[tuple[H2Channel, int]]:
+    server = await asyncio.start_server(peer.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    channel = H2Channel(conn, reader, writer, peer="peer")
+    conn.initiate_connection()
+    stream_id = conn.get_next_available_stream_id()
+    conn.send_headers(stream_id, [(":method", "POST"), (":scheme", "http"), (":authority", "x"), (":path", "/")])
+    channel.flush()
+    await settle(channel, peer)
+    try:
+        yield channel, stream_id
+    finally:
+        writer.close()
+        server.close()
+
+
+async def settle(channel: H2Channel, peer: Peer) -> None:
+    """Exchange what both sides have to say: a PING and its answer, read by the channel."""
+    channel.conn.ping(b"12345678")
+    channel.flush()
+    while True:
+        events = await asyncio.wait_for(channel.receive_events(), 5)
+        assert events is not None
+        if any(isinstance(e, h2.events.PingAckReceived) for e in events):
+            return
+
+
+async def test_a_frame_that_fits_goes_out_at_once_and_one_that_does_not_waits() -> None:
+    peer = Peer(window=5000)
+    async with channel_to(peer) as (channel, stream_id):
+        assert channel.send_now(stream_id, [FRAME])
+        await settle(channel, peer)
+        assert len(peer.received) == len(FRAME)
+        assert not channel.send_now(stream_id, [FRAME])  # 2000 bytes of window left
+        assert not channel.send_now(stream_id, [FRAME[:1500], FRAME[:1500]])  # all or nothing
+        await settle(channel, peer)
+        assert len(peer.received) == len(FRAME)  # nothing written by the refusals
+        peer.say(lambda c: (c.increment_flow_control_window(10000), c.increment_flow_control_window(10000, 1)))
+        await settle(channel, peer)
+        assert channel.send_now(stream_id, [FRAME, FRAME])
+        await settle(channel, peer)
+        assert len(peer.received) == 3 * len(FRAME)
+
+
+async def test_a_window_the_peer_shrinks_is_asked_again_not_taken_from_memory() -> None:
+    peer = Peer(window=20000)
+    async with channel_to(peer) as (channel, stream_id):
+        assert channel.send_now(stream_id, [FRAME])  # the window is now remembered: 17000
+        peer.say(lambda c: c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1000}))
+        await settle(channel, peer)  # RFC 9113 6.9.2: the stream's window is now negative
+        assert not channel.send_now(stream_id, [FRAME])
+        assert channel.conn.local_flow_control_window(stream_id) < 0
+
+
+async def test_a_frame_larger_than_the_peers_frame_size_takes_the_waiting_path() -> None:
+    peer = Peer(window=1 << 20)
+    async with channel_to(peer) as (channel, stream_id):
+        assert not channel.send_now(stream_id, [bytes(20000)])  # over 16 384: send() splits it
+        await channel.send(stream_id, bytes(20000), timeout=5)
+        await settle(channel, peer)
+        assert len(peer.received) == 20000
+
+
+def test_the_buffer_check_asks_the_transport_not_its_class() -> None:
+    """uvloop's transports are not ``asyncio.WriteTransport`` subclasses; the check that
+    decides whether a frame may go out at once must still see their buffer."""
+
+    async def check() -> tuple[bool, bool]:
+        started = asyncio.Event()
+        held: list[asyncio.StreamWriter] = []
+
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)
+            started.set()
+            await asyncio.sleep(3600)  # never reads: our buffer fills
+
+        server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        await started.wait()
+        fresh = below_high_water(writer.transport)
+        while writer.transport.get_write_buffer_size() <= writer.transport.get_write_buffer_limits()[1]:
+            writer.write(bytes(1 << 20))
+        full = below_high_water(writer.transport)
+        writer.transport.abort()
+        server.close()
+        return fresh, full
+
+    assert uvloop.run(check()) == (True, False)
+    assert asyncio.run(check()) == (True, False)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+def test_every_audio_frame_of_a_stream_takes_the_fast_path_on_either_loop(
+    threaded_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch, transport: str, loop: str
+) -> None:
+    waited: list[int] = []
+    for kind in (transports.Http2Transport, transports.WebSocketTransport):
+        slow = kind.send
+
+        async def counted(self: Any, data: bytes, *, timeout: float | None, slow: Any = slow) -> None:
+            waited.append(len(data))
+            await slow(self, data, timeout=timeout)
+
+        monkeypatch.setattr(kind, "send", counted)
+
+    async def run() -> tuple[str, int]:
+        url = threaded_endpoint.http2_url if transport == "http2" else threaded_endpoint.websocket_url
+        client = TranscribeStreamingClient(endpoint=url, transport=transport)
+        async with client.start_stream_transcription(
+            language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+        ) as stream:
+            sender = asyncio.create_task(
+                stream.send_from(PcmSource(FIXTURES / "fox.pcm", sample_rate=16000), speed=4.0)
+            )
+            finals = [
+                r.alternatives[0].transcript
+                async for e in stream
+                for r in getattr(getattr(e, "transcript", None), "results", ())
+                if not r.is_partial
+            ]
+            await sender
+        return " ".join(finals), stream.stats.frames_sent
+
+    text, frames = uvloop.run(run()) if loop == "uvloop" else asyncio.run(run())
+    assert word_error_rate(FOX_TEXT, text) <= 0.3
+    assert frames > 20
+    # Only the end of the audio (HTTP/2's END_STREAM, or the WebSocket's last frame) waits.
+    assert len(waited) == 1
