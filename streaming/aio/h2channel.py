@@ -220,7 +220,10 @@ class H2Channel:
         full window or buffer, sending over) nothing is written and False sends the caller
         to :meth:`send`, which waits and raises as it must.
         """
-        if self.sending_closed or self._stopped is not None or not below_high_water(self.writer.transport):
+        transport = self.writer.transport
+        if self.sending_closed or self._stopped is not None or transport.is_closing():
+            return False  # send() returns quietly or raises (a closing socket: ConnectionLost)
+        if not below_high_water(transport):
             return False
         conn = self.conn
         if self._room is None:

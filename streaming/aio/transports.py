@@ -462,7 +462,7 @@ class WebSocketTransport:
         ws = self._ws
         if ws is None or ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
             return False
-        if not below_high_water(ws.transport):
+        if ws.transport.is_closing() or not below_high_water(ws.transport):
             return False
         for frame in frames:
             ws.protocol.send_binary(frame)

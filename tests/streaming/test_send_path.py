@@ -19,6 +19,7 @@ from streaming import PcmSource, TranscribeStreamingClient
 from streaming.aio import transports
 from streaming.aio.h2channel import H2Channel, below_high_water
 from streaming.local import LocalEndpoint
+from streaming.proto.errors import ConnectionLost
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FRAME = bytes(3000)
@@ -185,3 +186,12 @@ def test_every_audio_frame_of_a_stream_takes_the_fast_path_on_either_loop(
     assert frames > 20
     # Only the end of the audio (HTTP/2's END_STREAM, or the WebSocket's last frame) waits.
     assert len(waited) == 1
+
+
+async def test_a_closing_socket_takes_the_waiting_path_which_says_the_connection_is_lost() -> None:
+    peer = Peer(window=1 << 20)
+    async with channel_to(peer) as (channel, stream_id):
+        channel.writer.close()
+        assert not channel.send_now(stream_id, [FRAME])
+        with pytest.raises(ConnectionLost, match="lost while sending"):
+            await channel.send(stream_id, FRAME, timeout=5)
