@@ -33,7 +33,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import resource
 import socket
 import ssl
 import subprocess
@@ -57,12 +56,11 @@ from streaming.proto.messages import encode_audio_event, encode_result_event
 from streaming.proto.models import Alternative, Item, Result, Transcript, TranscriptEvent
 from streaming.proto.params import Operation, StreamParams
 
-from ._harness import calibration, per_call
+from ._harness import FRAME_SECONDS, calibration, cpu_seconds, per_call
 
 __all__ = ["Breakdown", "floors", "main", "measure"]
 
 CHUNK = bytes(3200)  # 100 ms of 16 kHz mono s16le
-FRAME_SECONDS = 0.1
 PACED_STREAMS = 300  # the scale table's headline count
 PACED_SECONDS = 3.0
 NOW = dt.datetime(2026, 12, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -162,9 +160,8 @@ async def _wake_ups(count: int) -> None:
         await asyncio.sleep(1e-9)  # a timer and a wake-up, as the pacer's sleep until a frame is due
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _signer() -> sigv4.EventSigner:
+    return sigv4.EventSigner(CREDENTIALS, "us-east-1", "transcribe", "ab" * 32)
 
 
 def _paced_floor(sink: _Sink, streams: int, seconds: float) -> float:
@@ -172,17 +169,17 @@ def _paced_floor(sink: _Sink, streams: int, seconds: float) -> float:
     each sent one encoded, signed 100 ms frame when it is due (staggered across the period,
     as the scale clients are), sleeping in between; no event loop, no HTTP/2, no core."""
     sockets = [sink.connect() for _ in range(streams)]
-    signers = [sigv4.EventSigner(CREDENTIALS, "us-east-1", "transcribe", "ab" * 32) for _ in sockets]
+    signers = [_signer() for _ in sockets]
     frames = max(int(seconds / FRAME_SECONDS), 1)
     start = time.monotonic() + 0.05
-    begin = _cpu()
+    begin = cpu_seconds()
     for k in range(frames):
         for j, (tls, signer) in enumerate(zip(sockets, signers, strict=True)):
             delay = start + (k + j / streams) * FRAME_SECONDS - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             tls.sendall(signer.sign(encode_audio_event(bytes(bytearray(len(CHUNK)))), NOW))  # a new buffer per frame
-    spent = _cpu() - begin
+    spent = cpu_seconds() - begin
     for tls in sockets:
         tls.close()
     return spent / (frames * streams)
@@ -213,7 +210,7 @@ def measure(*, streams: int = PACED_STREAMS, seconds: float = PACED_SECONDS) -> 
 
 def _measure(sink: _Sink, streams: int, seconds: float) -> Breakdown:
     core = _open_core()
-    signer = sigv4.EventSigner(CREDENTIALS, "us-east-1", "transcribe", "ab" * 32)
+    signer = _signer()
     inner = encode_audio_event(CHUNK)
     signed = signer.sign(inner, NOW)
     tls = sink.connect()

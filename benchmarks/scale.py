@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import breakdown
-from ._harness import calibration
+from ._harness import FRAME_SECONDS, calibration
 
 IMPLEMENTATIONS = (
     ("streamscribe", "http2"),
@@ -40,7 +40,6 @@ IMPLEMENTATIONS = (
     ("amazon-transcribe", "http2"),  # the official Python SDK has no WebSocket transport
 )
 TICKS = os.sysconf("SC_CLK_TCK")
-CHUNK_SECONDS_PER_FRAME = 0.1  # 100 ms frames: ten per stream-second
 
 
 def _children(pid: int) -> list[int]:
@@ -150,8 +149,8 @@ def main() -> None:
             print("\n## scale: concurrent real-time streams (python -m benchmarks scale)\n")
             print(calibration())
             found = breakdown.floors()
-            floor = found.floor * 1000 / CHUNK_SECONDS_PER_FRAME  # ms of CPU per stream-second
-            paced = found.paced_floor * 1000 / CHUNK_SECONDS_PER_FRAME
+            floor = found.floor * 1000 / FRAME_SECONDS  # ms of CPU per stream-second
+            paced = found.paced_floor * 1000 / FRAME_SECONDS
             print(
                 f"floor (encode + sign + TLS write of each frame, tight loop; python -m benchmarks breakdown): "
                 f"{floor:.3f} ms per stream-second; paced floor ({found.paced_streams} sockets in real time): "

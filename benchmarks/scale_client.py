@@ -18,19 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-CHUNK_SECONDS = 0.1
-CHUNK = bytes(int(16000 * CHUNK_SECONDS) * 2)
+from ._harness import FRAME_SECONDS, cpu_seconds
 
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process
-    return usage.ru_utime + usage.ru_stime
+CHUNK = bytes(int(16000 * FRAME_SECONDS) * 2)
 
 
 def rss_kib() -> int:
@@ -65,7 +60,7 @@ async def open_ours(url: str, transport: str) -> Opened:
             pass
         await stream.__aexit__(None, None, None)
 
-    return Opened(lambda chunk: stream.send_audio(chunk, CHUNK_SECONDS), stream.end_audio, drain)
+    return Opened(lambda chunk: stream.send_audio(chunk, FRAME_SECONDS), stream.end_audio, drain)
 
 
 async def open_sdk(url: str, transport: str) -> Opened:
@@ -137,15 +132,15 @@ async def run(impl: str, transport: str, streams: int, seconds: float, url: str)
         idle = (cpu_seconds() - start_cpu) / seconds
         return {"idle_core_fraction": idle}
     lateness: list[float] = []
-    frames = int(seconds / CHUNK_SECONDS)
+    frames = int(seconds / FRAME_SECONDS)
     start = time.monotonic() + 0.2
     start_cpu = cpu_seconds()
 
     async def one(i: int, stream: Opened) -> None:
-        first = start + CHUNK_SECONDS * i / streams
+        first = start + FRAME_SECONDS * i / streams
         try:
             for k in range(frames):
-                due = first + k * CHUNK_SECONDS
+                due = first + k * FRAME_SECONDS
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)

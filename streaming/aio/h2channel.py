@@ -24,7 +24,15 @@ import h2.exceptions
 
 from ..proto.errors import ConnectionLost, ProtocolError, StreamTimeout
 
-__all__ = ["H2Channel", "below_high_water", "decode_frames", "error_code_name", "goaway_spares", "reset_is_graceful"]
+__all__ = [
+    "H2Channel",
+    "below_high_water",
+    "decode_frames",
+    "error_code_name",
+    "goaway_spares",
+    "reset_is_graceful",
+    "takes_bytes_now",
+]
 
 READ_SIZE: Final = 65536
 _CLIENT_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # RFC 9113 section 3.4
@@ -98,6 +106,12 @@ def below_high_water(transport: asyncio.BaseTransport) -> bool:
     if size is None or limits is None:
         return False
     return bool(size() < limits()[1])
+
+
+def takes_bytes_now(transport: asyncio.BaseTransport) -> bool:
+    """True when a write goes out to an open transport without any wait: the one test both
+    transports' ``send_now`` make of the socket."""
+    return not transport.is_closing() and below_high_water(transport)
 
 
 def decode_frames(
@@ -220,11 +234,8 @@ class H2Channel:
         full window or buffer, sending over) nothing is written and False sends the caller
         to :meth:`send`, which waits and raises as it must.
         """
-        transport = self.writer.transport
-        if self.sending_closed or self._stopped is not None or transport.is_closing():
-            return False  # send() returns quietly or raises (a closing socket: ConnectionLost)
-        if not below_high_water(transport):
-            return False
+        if self.sending_closed or self._stopped is not None or not takes_bytes_now(self.writer.transport):
+            return False  # send() waits, returns quietly or raises (a closing socket: ConnectionLost)
         conn = self.conn
         if self._room is None:
             try:

@@ -233,16 +233,14 @@ class Stream:
         core = self._core
         if not self._send_lock.locked() and not action.end_input:
             # The hot path: no earlier send is waiting and the frames go out without a wait.
-            transport = self._transports.get(action.generation)
-            if transport is None or action.generation != core.generation:
-                return  # that connection was replaced; the next one replays what this carried
-            if transport.send_now(action.frames):
+            transport = self._carrier(action)
+            if transport is None or transport.send_now(action.frames):
                 return
         failure: TranscribeError | None = None
         async with self._send_lock:
-            transport = self._transports.get(action.generation)
-            if transport is None or action.generation != core.generation:
-                return  # that connection was replaced; the next one replays what this carried
+            transport = self._carrier(action)  # asked again: the wait for the lock may have replaced it
+            if transport is None:
+                return
             try:
                 for frame in action.frames:
                     await transport.send(frame, timeout=core.deadlines.send)
@@ -252,6 +250,13 @@ class Stream:
                 failure = exc
         if failure is not None:
             await self._apply(core.connection_lost(action.generation, failure, self._now()))
+
+    def _carrier(self, action: Transmit) -> Transport | None:
+        """The connection that carries ``action``'s frames; None when it was replaced (the
+        next one replays what it carried)."""
+        if action.generation != self._core.generation:
+            return None
+        return self._transports.get(action.generation)
 
     async def _open(self, delay: float) -> None:
         core = self._core

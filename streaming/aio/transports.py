@@ -45,7 +45,14 @@ from ..proto.errors import (
     service_error_from_http,
 )
 from ..proto.messages import refusal_in
-from .h2channel import H2Channel, below_high_water, error_code_name, goaway_spares, reset_is_graceful
+from .h2channel import (
+    H2Channel,
+    below_high_water,
+    error_code_name,
+    goaway_spares,
+    reset_is_graceful,
+    takes_bytes_now,
+)
 
 if TYPE_CHECKING:
     from ..proto.actions import StreamRequest
@@ -462,7 +469,7 @@ class WebSocketTransport:
         ws = self._ws
         if ws is None or ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
             return False
-        if ws.transport.is_closing() or not below_high_water(ws.transport):
+        if not takes_bytes_now(ws.transport):
             return False
         for frame in frames:
             ws.protocol.send_binary(frame)
