@@ -104,7 +104,10 @@ async def main() -> None:
     if args.local:
         from streaming.local import DEV_CREDENTIALS, LocalEndpoint  # noqa: PLC0415
 
-        async with LocalEndpoint(tls="none") as endpoint:
+        # The local endpoint, like the service, takes WebSockets only from pages it knows:
+        # the browser's presigned-URL connection comes from this app's page.
+        origins = [f"http://{host}:{args.port}" for host in ("127.0.0.1", "localhost")]
+        async with LocalEndpoint(tls="none", allowed_origins=origins) as endpoint:
             app = make_app(
                 region=args.region,
                 credentials=DEV_CREDENTIALS,

@@ -9,10 +9,13 @@ service's exception, and a connection the service drops.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib.util
 import shutil
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -66,8 +69,6 @@ async def run_page(
     endpoint: LocalEndpoint, where: AppSocket, query: str, *, presign_clock: Callable[[], dt.datetime] | None = None
 ) -> tuple[str, list[str], str, list[str]]:
     """Open the example app's page with ``query``; its final state, finals, status line and event log."""
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser tests need Debian's chromium (make test installs it)"
     app = example_app().make_app(
         region="us-east-1",
         credentials=DEV_CREDENTIALS,
@@ -76,22 +77,28 @@ async def run_page(
         presign_clock=presign_clock,
     )
     runner = await serve(app, where)
-    base = where.origin
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            try:
-                page: Page = await browser.new_page()
-                await page.goto(f"{base}/?{query}")
-                await page.wait_for_selector("body[data-state]", timeout=90_000)
-                state = await page.get_attribute("body", "data-state") or ""
-                finals = await page.locator("#finals p.final").all_text_contents()
-                status = await page.locator("#status").text_content() or ""
-                log = await page.evaluate("window.captionLog")
-            finally:
-                await browser.close()
+        return await drive_page(f"{where.origin}/?{query}")
     finally:
         await runner.cleanup()
+
+
+async def drive_page(url: str) -> tuple[str, list[str], str, list[str]]:
+    """Open the page at ``url`` in Chromium; its final state, finals, status line and event log."""
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser tests need Debian's chromium (make test installs it)"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page: Page = await browser.new_page()
+            await page.goto(url)
+            await page.wait_for_selector("body[data-state]", timeout=90_000)
+            state = await page.get_attribute("body", "data-state") or ""
+            finals = await page.locator("#finals p.final").all_text_contents()
+            status = await page.locator("#status").text_content() or ""
+            log = await page.evaluate("window.captionLog")
+        finally:
+            await browser.close()
     return state, finals, status, log
 
 
@@ -151,3 +158,27 @@ async def test_a_dropped_connection_is_retried_with_fresh_urls_then_reported(whe
     assert log.count("reconnecting") == 3  # maxReconnects, each with a fresh presigned URL
     assert state == "failed" and status.startswith("ConnectionLost: ")
     assert len(resets) == 4
+
+
+@pytest.mark.parametrize("mode", ["presign", "relay"])
+async def test_the_example_captions_when_started_with_its_documented_command(mode: str) -> None:
+    """``python examples/webapp/app.py --local`` as its docstring says (on a free port): both
+    buttons caption; the local endpoint it starts takes the page's origin."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "examples" / "webapp" / "app.py"), "--local", "--port", str(port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert app.stdout is not None
+        line = (await asyncio.wait_for(app.stdout.readline(), 60)).decode()
+        assert line.startswith(f"captions app: http://127.0.0.1:{port}/"), line
+        state, finals, status, _ = await drive_page(f"http://127.0.0.1:{port}/?start={mode}&one-line")
+    finally:
+        app.send_signal(signal.SIGINT)
+        output = (await asyncio.wait_for(app.communicate(), 30))[0].decode()
+    assert state == "closed" and status == "Done.", (state, status, output)
+    assert finals and word_error_rate(FOX_TEXT, finals[0]) <= 0.35
+    assert app.returncode == 0 and "Traceback" not in output, output
