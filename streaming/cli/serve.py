@@ -46,7 +46,7 @@ async def serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return await _serve_workers(args)
     tls: Any = "none" if args.no_tls else args.tls
-    resources = Path(args.resources) if args.resources else None
+    resources = args.resources or None  # a path, or "example" for the built-in examples
     if args.tls_cert:
         if not args.tls_key:
             raise CliError("--tls-cert needs --tls-key")
