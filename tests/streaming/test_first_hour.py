@@ -793,3 +793,25 @@ def test_ctrl_c_on_a_terminal_clears_the_live_lines_and_says_interrupted(local: 
     assert "s sent" not in after_clear
     assert after_clear.rstrip().endswith("streamscribe: interrupted"), repr(after_clear)
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_with_the_built_in_example_resources_serves_them(workers: str) -> None:
+    """``--resources example`` (as the README documents it) loads the built-in examples."""
+    server = subprocess.Popen(
+        [*CLI, "serve", "--workers", workers, "--no-tls", "--port", "0", "--ws-port", "0", "--engine", "none",
+         "--resources", "example"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("listening"), server.stderr.read() if server.stderr else line
+        http2_url = line.split("http2=", 1)[1].split()[0]
+        for name, exists in (("example-vocabulary", True), ("no-such-vocabulary", False)):
+            result = cli("transcribe", FIXTURES / "fox.wav", "--endpoint", http2_url, "--no-pacing",
+                         "--vocabulary-name", name)  # fmt: skip
+            assert (result.returncode == 0) == exists, result.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(20)
