@@ -33,7 +33,6 @@ from ..proto.chunking import (
     FlacChunker,
     OggChunker,
     PcmChunker,
-    check_chunk_ms,
     check_flac,
     parse_wav,
     pcm_silence,
@@ -122,6 +121,12 @@ class PcmSource:
     def header(self) -> bytes:
         return b""
 
+    @property
+    def damage(self) -> AudioFormatError | None:
+        """Set once iteration met audio it could not read (see :class:`Salvage`): what was
+        read before it has been yielded; None while all is well."""
+        return self._chunker.damage
+
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         source = self._source
         if isinstance(source, bytes | bytearray | memoryview | str | Path):
@@ -155,7 +160,8 @@ class FlacSource:
         try:
             probe.feed(self._data[: 64 * 1024])
         except ContainerError as exc:
-            raise AudioFormatError(str(exc)) from exc
+            if probe.info is None:  # damage after the metadata is the chunker's to report
+                raise AudioFormatError(str(exc)) from exc
         name = _name(source, "the FLAC data")
         if probe.info is None:
             raise AudioFormatError(f"{name}: its FLAC metadata is incomplete")
@@ -165,14 +171,19 @@ class FlacSource:
         self.duration: float | None = probe.info.total_samples / self.sample_rate if probe.info.total_samples else None
         self._header = probe.metadata
         self._chunk_ms = chunk_ms
-        check_chunk_ms(chunk_ms)
+        self._chunker = FlacChunker(chunk_ms)  # each iteration reads afresh with its own
 
     @property
     def header(self) -> bytes:
         return self._header
 
+    @property
+    def damage(self) -> AudioFormatError | None:
+        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`)."""
+        return self._chunker.damage
+
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
-        chunker = FlacChunker(self._chunk_ms)
+        chunker = self._chunker = FlacChunker(self._chunk_ms)
         for chunk in chunker.feed(self._data):
             yield chunk
         for chunk in chunker.finish():
@@ -197,7 +208,7 @@ class OggOpusSource:
         probe = OggChunker(chunk_ms)
         list(probe.feed(self._data[: 64 * 1024]))
         if probe._headers_done < 2:
-            raise AudioFormatError("Ogg/Opus headers (OpusHead, OpusTags) are incomplete")
+            raise probe.damage or AudioFormatError("Ogg/Opus headers (OpusHead, OpusTags) are incomplete")
         check_channels(probe.channels, _name(source, "the Ogg/Opus data"))
         self.channels = probe.channels
         self._header = probe.header
@@ -207,13 +218,19 @@ class OggOpusSource:
         # Opus decodes at 48 kHz; the request declares the original rate from OpusHead.
         self.sample_rate = sample_rate or (probe.input_rate if 8000 <= probe.input_rate <= 48000 else 48000)
         self._chunk_ms = chunk_ms
+        self._chunker = OggChunker(chunk_ms)  # each iteration reads afresh with its own
 
     @property
     def header(self) -> bytes:
         return self._header
 
+    @property
+    def damage(self) -> AudioFormatError | None:
+        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`)."""
+        return self._chunker.damage
+
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
-        chunker = OggChunker(self._chunk_ms)
+        chunker = self._chunker = OggChunker(self._chunk_ms)
         for chunk in chunker.feed(self._data):
             yield chunk
         for chunk in chunker.finish():
@@ -258,10 +275,18 @@ class AsyncByteSource:
             return chunker.header
         return b""
 
+    @property
+    def damage(self) -> AudioFormatError | None:
+        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`);
+        nothing more is read from the stream after it."""
+        return self._chunker.damage
+
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         async for data in self._stream:
             for chunk in self._chunker.feed(bytes(data)):
                 yield chunk
+            if self._chunker.damage is not None:
+                break
         for chunk in self._chunker.finish():
             yield chunk
 

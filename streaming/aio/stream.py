@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -30,13 +31,16 @@ from ..proto.actions import (
 )
 from ..proto.configuration import check_source_channels
 from ..proto.core import StreamCore
-from ..proto.errors import AudioSourceError, ParameterError, StreamTimeout, TranscribeError
+from ..proto.errors import AudioFormatError, AudioSourceError, ParameterError, StreamTimeout, TranscribeError
 from ..proto.pacing import Pacer
 from ..proto.params import StreamParams
 from ..proto.retry import NO_SKEW, ClockSkew
 from ..proto.states import AudioState, ConnectionState
 from .audio import AudioChunk, AudioSource, pcm_silence
 from .transports import Http2Transport, Transport, WebSocketTransport
+
+_log: Final = logging.getLogger("streaming.stream")
+logging.getLogger("streaming").addHandler(logging.NullHandler())  # a library is silent unless the app logs
 
 if TYPE_CHECKING:
     from .client import TranscribeStreamingClient
@@ -118,6 +122,9 @@ class Stream:
         self._send_lock = asyncio.Lock()
         self._changed = asyncio.Event()  # the core's connection state changed
         self._readings: dict[int, _Reading] = {}  # reads in progress, by connection, with their deadlines
+        # Set by send_from when its source met audio it could not read (a file cut short or
+        # damaged part-way): the audio before it was sent and the stream ended normally.
+        self.audio_damage: AudioFormatError | None = None
 
     # -- what the core knows -----------------------------------------------------------------
 
@@ -369,13 +376,20 @@ class Stream:
         silence (PCM only) when the source stalls that many seconds, so a quiet microphone
         does not hit the service's 15-second idle timeout.
 
-        Whatever stops the sender (a bad argument, a damaged file, a source that raises)
-        also ends the stream at once with that error, so the reader learns it now rather
-        than from the service's idle timeout.
+        Whatever stops the sender (a bad argument, a file with nothing readable, a source
+        that raises) also ends the stream at once with that error, so the reader learns it
+        now rather than from the service's idle timeout. A file cut short or damaged
+        part-way is sent up to the damage and its audio ended as usual, so the words before
+        it still come back; :attr:`audio_damage` then says what was not read (and the
+        ``streaming`` logger warns).
         """
         try:
             self._check_source(source, speed, keepalive)
             await self._pump(source, realtime=realtime, speed=speed, keepalive=keepalive)
+            damage = getattr(source, "damage", None)
+            if isinstance(damage, AudioFormatError):
+                self.audio_damage = damage
+                _log.warning("%s: sent the %.1f s of audio before it", damage, self.stats.audio_seconds)
             if end:
                 await self.end_audio()
         except TranscribeError as exc:

@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:  # a line per HTTP request is for --debug, not a normal run
         for chatty in _REQUEST_LOGGERS:
             logging.getLogger(chatty).setLevel(logging.WARNING)
+        # The client's own warnings (a damaged file) are said by the command in its words.
+        logging.getLogger("streaming.stream").setLevel(logging.ERROR)
     try:
         if args.command == "serve":
             from .serve import serve  # noqa: PLC0415 - each subcommand loads what it needs, when it runs

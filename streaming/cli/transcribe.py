@@ -230,6 +230,10 @@ async def transcribe(args: argparse.Namespace) -> int:
                     await sender
         for printer in printers:
             printer.finish(stream.stats)
+        if stream.audio_damage is not None:
+            note(
+                f"warning: {stream.audio_damage}; transcribed the {stream.stats.audio_seconds:.1f} s of audio before it"
+            )
     except BaseException:  # an error or Ctrl-C: what was recognised is kept, then the error line
         for printer in printers:
             printer.abandon()

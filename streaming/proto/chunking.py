@@ -38,6 +38,7 @@ __all__ = [
     "FlacChunker",
     "OggChunker",
     "PcmChunker",
+    "Salvage",
     "check_chunk_ms",
     "check_flac",
     "parse_wav",
@@ -76,10 +77,31 @@ def check_flac(info: FlacStreamInfo, name: str) -> None:
     check_rate(info.sample_rate, name)
 
 
-class PcmChunker:
+class Salvage:
+    """What a chunker could not read. Audio cut short or damaged part-way (a recorder killed
+    mid-file, a bad sector) is still chunked up to the damage; ``damage`` then says what and
+    where, ``seconds_read`` how much audio came before it, and nothing after it is read.
+    Only when no audio at all was readable does :meth:`finish` raise the error instead.
+    """
+
+    def __init__(self) -> None:
+        self.damage: AudioFormatError | None = None
+        self.seconds_read = 0.0
+
+    def _damaged(self, exc: AudioFormatError) -> None:
+        if self.damage is None:
+            self.damage = AudioFormatError(str(exc))
+
+    def _check_readable(self) -> None:
+        if self.damage is not None and not self.seconds_read:
+            raise self.damage
+
+
+class PcmChunker(Salvage):
     """Cut s16le bytes into chunks of whole frames (one sample of every channel)."""
 
     def __init__(self, sample_rate: int, channels: int, chunk_ms: int) -> None:
+        super().__init__()
         if not 8000 <= sample_rate <= 48000:
             raise ParameterError("sample_rate", f"sample_rate must be 8000..48000 Hz, got {sample_rate}")
         if channels not in (1, 2):
@@ -96,19 +118,25 @@ class PcmChunker:
         while len(self._pending) >= self.chunk_bytes:
             chunk = bytes(self._pending[: self.chunk_bytes])
             del self._pending[: self.chunk_bytes]
+            self.seconds_read += len(chunk) / self.bytes_per_second
             yield AudioChunk(chunk, len(chunk) / self.bytes_per_second)
 
     def finish(self) -> Iterator[AudioChunk]:
         usable = len(self._pending) - len(self._pending) % self.frame_bytes
         if usable != len(self._pending):
-            raise AudioFormatError(
-                f"PCM audio ends with {len(self._pending) - usable} stray byte(s): not whole "
-                f"{self.frame_bytes // 2}-channel s16le samples"
+            self._damaged(
+                AudioFormatError(
+                    f"the PCM audio is cut short: it ends with {len(self._pending) - usable} stray byte(s), "
+                    f"not whole {self.frame_bytes // 2}-channel s16le samples"
+                )
             )
+            del self._pending[usable:]
         if usable:
             chunk = bytes(self._pending)
             self._pending.clear()
+            self.seconds_read += len(chunk) / self.bytes_per_second
             yield AudioChunk(chunk, len(chunk) / self.bytes_per_second)
+        self._check_readable()
 
 
 def parse_wav(data: bytes, name: str = "the WAV file") -> tuple[int, int, int, int]:
@@ -150,16 +178,18 @@ def parse_wav(data: bytes, name: str = "the WAV file") -> tuple[int, int, int, i
     raise AudioFormatError(f"{name} has no data chunk: the WAV file is cut short or damaged")
 
 
-class UnitGrouper:
+class UnitGrouper(Salvage):
     """Groups whole container units (FLAC frames, Ogg pages) into chunks of ``chunk_ms``."""
 
     def __init__(self, chunk_ms: int) -> None:
+        super().__init__()
         self.limit = check_chunk_ms(chunk_ms) / 1000
         self._pending: list[bytes] = []
         self._seconds = 0.0
 
     def _take(self) -> AudioChunk:
         chunk = AudioChunk(b"".join(self._pending), self._seconds)
+        self.seconds_read += self._seconds
         self._pending, self._seconds = [], 0.0
         return chunk
 
@@ -222,18 +252,25 @@ class FlacChunker(UnitGrouper):
         return self._take()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
+        if self.damage is not None:
+            return
         try:
             frames = self.splitter.feed(data)
         except ContainerError as exc:
-            raise AudioFormatError(str(exc)) from exc
+            self._damaged(exc)
+            frames = exc.units
         yield from self._group(frames, final=False)
 
     def finish(self) -> Iterator[AudioChunk]:
-        try:
-            frames = self.splitter.finish()
-        except ContainerError as exc:
-            raise AudioFormatError(str(exc)) from exc
+        frames: list[Any] = []
+        if self.damage is None:
+            try:
+                frames = self.splitter.finish()
+            except ContainerError as exc:
+                self._damaged(exc)
+                frames = exc.units
         yield from self._group(frames, final=True)
+        self._check_readable()
 
 
 class OggChunker(UnitGrouper):
@@ -301,15 +338,20 @@ class OggChunker(UnitGrouper):
         return self._take()
 
     def feed(self, data: bytes) -> Iterator[AudioChunk]:
+        if self.damage is not None:
+            return
         try:
             pages = self.splitter.feed(data)
         except ContainerError as exc:
-            raise AudioFormatError(str(exc)) from exc
+            self._damaged(exc)
+            pages = exc.units
         yield from self._pages(pages, final=False)
 
     def finish(self) -> Iterator[AudioChunk]:
-        try:
-            self.splitter.finish()
-        except ContainerError as exc:
-            raise AudioFormatError(str(exc)) from exc
+        if self.damage is None:
+            try:
+                self.splitter.finish()
+            except ContainerError as exc:
+                self._damaged(exc)
         yield from self._pages([], final=True)
+        self._check_readable()

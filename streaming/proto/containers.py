@@ -9,8 +9,9 @@ CRC-8 and frame CRC-16; an Ogg page by its capture pattern and CRC-32.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .errors import AudioFormatError
 
@@ -35,7 +36,15 @@ __all__ = [
 
 
 class ContainerError(AudioFormatError):
-    """The bytes are not a valid FLAC or Ogg stream; the message says where and why."""
+    """The bytes are not a valid FLAC or Ogg stream; the message says where and why.
+
+    ``units`` holds the whole frames or pages the same call found before the damage, so a
+    reader can still use the audio that came before it.
+    """
+
+    def __init__(self, message: str, units: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.units = list(units)
 
 
 def _table(poly: int, width: int) -> list[int]:
@@ -148,6 +157,7 @@ class FlacSplitter:
         self._emitted = 0
         self._crc = 0  # CRC-16 of the buffer's first _crc_end bytes: each byte is hashed once
         self._crc_end = 0
+        self.offset = 0  # where the buffer starts in the stream, in bytes
 
     def feed(self, data: bytes) -> list[FlacFrame]:
         self._buffer += data
@@ -196,17 +206,31 @@ class FlacSplitter:
             raise ContainerError("FLAC STREAMINFO gives a sample rate of 0")
         self.metadata = bytes(buf[:pos])
         del buf[:pos]
+        self.offset = pos
         return True
 
     def _frames(self, *, final: bool) -> list[FlacFrame]:
+        out: list[FlacFrame] = []
+        try:
+            self._split(out, final=final)
+        except ContainerError as exc:
+            raise ContainerError(str(exc), out) from None
+        return out
+
+    def _split(self, out: list[FlacFrame], *, final: bool) -> None:
         buf = self._buffer
-        out = []
         while buf:
             header = _header_length(buf, 0)
             if header is None:
                 if len(buf) < _MAX_FLAC_HEADER and not final:
                     break  # the header may still be arriving
-                raise ContainerError("FLAC frame header missing or damaged (sync code or CRC-8)")
+                if final and len(buf) < _MAX_FLAC_HEADER:
+                    raise ContainerError(
+                        f"the FLAC audio is cut short: it ends inside a frame header at byte {self.offset}"
+                    )
+                raise ContainerError(
+                    f"the FLAC frame header at byte {self.offset} is missing or damaged (sync code or CRC-8)"
+                )
             end = self._frame_end(header, final)
             if end is None:
                 break
@@ -217,11 +241,14 @@ class FlacSplitter:
             self._emitted += samples
             out.append(FlacFrame(bytes(buf[:end]), samples))
             del buf[:end]
+            self.offset += end
             self._search = 0
             self._crc = self._crc_end = 0
         if len(buf) > MAX_FLAC_FRAME:
-            raise ContainerError(f"no FLAC frame boundary within {MAX_FLAC_FRAME} bytes: the stream is damaged")
-        return out
+            raise ContainerError(
+                f"the FLAC frame at byte {self.offset} is damaged: "
+                f"no valid frame follows it within {MAX_FLAC_FRAME} bytes"
+            )
 
     def _crc_before(self, end: int) -> int:
         """CRC-16 of the buffer's first ``end`` bytes, extending the running CRC (linear work)."""
@@ -260,9 +287,24 @@ class FlacSplitter:
         self._search = search
         if final:
             if len(buf) < 2 or self._crc_before(len(buf) - 2) != int.from_bytes(buf[-2:], "big"):
-                raise ContainerError("the last FLAC frame is incomplete or damaged (CRC-16)")
+                if self._header_after(header):
+                    raise ContainerError(f"the FLAC frame at byte {self.offset} is damaged (CRC-16)")
+                raise ContainerError(
+                    f"the FLAC audio is cut short: its last frame (at byte {self.offset}) is incomplete"
+                )
             return len(buf)
         return None
+
+    def _header_after(self, start: int) -> bool:
+        """Whether a valid frame header (sync code and CRC-8) lies after ``start``: then the
+        frame at the buffer's start is damaged, not merely the last and cut short."""
+        buf = self._buffer
+        at = buf.find(b"\xff", start)
+        while 0 <= at < len(buf) - 1:
+            if buf[at + 1] & 0xFE == 0xF8 and _header_length(buf, at) is not None:
+                return True
+            at = buf.find(b"\xff", at + 1)
+        return False
 
 
 # -- Ogg -----------------------------------------------------------------------------------
@@ -283,17 +325,25 @@ class OggPageSplitter:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._packet = bytearray()
+        self.offset = 0  # where the buffer starts in the stream, in bytes
 
     def feed(self, data: bytes) -> list[OggPage]:
         self._buffer += data
+        pages: list[OggPage] = []
+        try:
+            self._split(pages)
+        except ContainerError as exc:
+            raise ContainerError(str(exc), pages) from None
+        return pages
+
+    def _split(self, pages: list[OggPage]) -> None:
         buf = self._buffer
-        pages = []
         while len(buf) >= 27:
             if buf[:4] != b"OggS":
-                raise ContainerError("Ogg page does not start with 'OggS'")
+                raise ContainerError(f"the Ogg page at byte {self.offset} does not start with 'OggS'")
             _, version, _, granule, _, _, crc, count = _OGG_HEADER.unpack_from(buf, 0)
             if version != 0:
-                raise ContainerError(f"unsupported Ogg version {version}")
+                raise ContainerError(f"the Ogg page at byte {self.offset} has unsupported version {version}")
             if len(buf) < 27 + count:
                 break
             lacing = buf[27 : 27 + count]
@@ -302,7 +352,7 @@ class OggPageSplitter:
                 break
             page = bytes(buf[:size])
             if ogg_crc(page[:22] + b"\x00\x00\x00\x00" + page[26:]) != crc:
-                raise ContainerError("Ogg page CRC mismatch: the audio is damaged")
+                raise ContainerError(f"the Ogg page at byte {self.offset} is damaged (CRC mismatch)")
             packets = []
             pos = 27 + count
             for value in lacing:
@@ -313,7 +363,7 @@ class OggPageSplitter:
                     self._packet.clear()
             pages.append(OggPage(page, granule, packets))
             del buf[:size]
-        return pages
+            self.offset += size
 
     @property
     def mid_packet(self) -> bool:
@@ -321,8 +371,10 @@ class OggPageSplitter:
         return bool(self._packet)
 
     def finish(self) -> None:
-        if self._buffer or self._packet:
-            raise ContainerError("Ogg stream ended inside a page or packet")
+        if self._buffer:
+            raise ContainerError(f"the Ogg/Opus audio is cut short: it ends inside the page at byte {self.offset}")
+        if self._packet:
+            raise ContainerError(f"the Ogg/Opus audio is cut short: its last packet continues past byte {self.offset}")
 
 
 # -- silence in the stream's own container (keeping a stalled live stream open) ------------------

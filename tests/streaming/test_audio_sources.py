@@ -44,9 +44,16 @@ async def test_pcm_from_a_binary_stream_and_two_channels() -> None:
     assert sum(c.duration for c in chunks) == pytest.approx(len(stereo) / 64000)
 
 
-async def test_pcm_stray_bytes_are_an_error() -> None:
-    with pytest.raises(AudioFormatError, match="stray byte"):
-        await collect(PcmSource(FOX_PCM + b"\x01", sample_rate=16000))
+async def test_pcm_cut_mid_sample_gives_the_whole_samples_and_says_so() -> None:
+    source = PcmSource(FOX_PCM + b"\x01", sample_rate=16000)
+    chunks = await collect(source)
+    assert b"".join(c.data for c in chunks) == FOX_PCM
+    assert source.damage is not None and "1 stray byte(s)" in str(source.damage)
+    whole = PcmSource(FOX_PCM, sample_rate=16000)
+    await collect(whole)
+    assert whole.damage is None
+    with pytest.raises(AudioFormatError, match="stray byte"):  # nothing readable at all
+        await collect(PcmSource(b"\x01", sample_rate=16000))
 
 
 @pytest.mark.parametrize(
@@ -163,17 +170,80 @@ async def test_async_byte_source_recuts_any_split(encoding: str, name: str) -> N
     assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS, abs=0.03)
 
 
-async def test_damaged_containers_are_errors() -> None:
-    flac = bytearray((FIXTURES / "fox.flac").read_bytes())
-    flac[len(flac) // 2] ^= 0xFF
-    with pytest.raises(AudioFormatError):
-        await collect(FlacSource(bytes(flac)))
+def frame_starts(flac: bytes) -> list[int]:
+    """Byte offsets of each frame of a FLAC file, found by the splitter."""
+    from streaming.proto.containers import FlacSplitter
+
+    splitter = FlacSplitter()
+    frames = splitter.feed(flac) + splitter.finish()
+    starts, at = [], len(splitter.metadata)
+    for frame in frames:
+        starts.append(at)
+        at += len(frame.data)
+    return starts
+
+
+async def test_damage_part_way_gives_the_audio_before_it_and_says_where() -> None:
+    real = (FIXTURES / "fox.flac").read_bytes()
+    starts = frame_starts(real)
+    middle = starts[len(starts) // 2]
+    flac = bytearray(real)
+    flac[middle + 20] ^= 0xFF  # inside the middle frame's audio: its CRC-16 fails
+    source = FlacSource(bytes(flac))
+    chunks = await collect(source)
+    assert source.damage is not None and f"the FLAC frame at byte {middle} is damaged" in str(source.damage)
+    sent = b"".join(c.data for c in chunks)
+    assert sent == real[:middle]  # every frame before the damaged one, exactly, and nothing after
+    assert sum(c.duration for c in chunks) == pytest.approx(FOX_SECONDS * (len(starts) // 2) / len(starts), abs=0.2)
+
     ogg = bytearray((FIXTURES / "fox.opus").read_bytes())
     ogg[len(ogg) // 2] ^= 0xFF
-    with pytest.raises(AudioFormatError, match="CRC"):
-        await collect(OggOpusSource(bytes(ogg)))
+    opus = OggOpusSource(bytes(ogg))
+    chunks = await collect(opus)
+    assert opus.damage is not None and "is damaged (CRC mismatch)" in str(opus.damage)
+    assert 0 < sum(c.duration for c in chunks) < FOX_SECONDS
     with pytest.raises(AudioFormatError, match="fLaC"):
         FlacSource(b"not flac at all")
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.8, 0.99])
+async def test_a_file_cut_short_gives_what_is_there_and_says_it_was_cut(fraction: float) -> None:
+    """A recorder killed mid-file: the whole frames (pages) before the cut are audio."""
+    real = (FIXTURES / "fox.flac").read_bytes()
+    cut = real[: int(len(real) * fraction)]
+    source = FlacSource(cut)
+    chunks = await collect(source)
+    last = max(start for start in frame_starts(real) if start <= len(cut))
+    assert b"".join(c.data for c in chunks) == cut[:last]
+    assert str(source.damage) == f"the FLAC audio is cut short: its last frame (at byte {last}) is incomplete"
+
+    ogg = (FIXTURES / "fox.opus").read_bytes()
+    opus = OggOpusSource(ogg[: int(len(ogg) * fraction)])
+    chunks = await collect(opus)
+    assert opus.damage is not None and str(opus.damage).startswith("the Ogg/Opus audio is cut short")
+    assert 0 < sum(c.duration for c in chunks) < FOX_SECONDS
+
+
+async def test_a_cut_stream_from_a_pipe_stops_reading_at_the_damage() -> None:
+    real = (FIXTURES / "fox.flac").read_bytes()
+    flac = bytearray(real)
+    flac[len(flac) // 3] ^= 0xFF
+    fed: list[int] = []
+
+    async def pipe() -> AsyncIterator[bytes]:
+        for start in range(0, len(flac), 1024):
+            fed.append(start)
+            yield bytes(flac[start : start + 1024])
+        for _ in range(100):  # a live pipe that goes on: read only until the damage is certain
+            fed.append(-1)
+            yield bytes(65536)
+
+    from streaming.proto.containers import MAX_FLAC_FRAME
+
+    source = AsyncByteSource(pipe(), media_encoding="flac", sample_rate=16000)
+    chunks = await collect(source)
+    assert source.damage is not None and "damaged" in str(source.damage)
+    assert chunks and fed.count(-1) <= MAX_FLAC_FRAME // 65536 + 1
 
 
 def test_fake_flac_frame_headers_cost_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,7 +268,7 @@ def test_fake_flac_frame_headers_cost_linear_work(monkeypatch: pytest.MonkeyPatc
     splitter = containers.FlacSplitter()
     for start in range(0, len(hostile), 4096):
         splitter.feed(hostile[start : start + 4096])
-    with pytest.raises(containers.ContainerError, match="CRC-16"):
+    with pytest.raises(containers.ContainerError, match="is damaged \\(CRC-16\\)"):
         splitter.finish()
     assert hashed["bytes"] <= 2 * len(hostile)  # linear: each byte hashed about once
 
@@ -212,7 +282,7 @@ def test_a_flac_stream_without_frame_boundaries_is_refused_at_a_bound() -> None:
     frame = real[len(splitter.metadata) :]
     splitter = FlacSplitter()
     splitter.feed(real[: len(real) - len(frame)] + frame[:6])
-    with pytest.raises(AudioFormatError, match="no FLAC frame boundary"):
+    with pytest.raises(AudioFormatError, match="no valid frame follows it within"):
         for _ in range(MAX_FLAC_FRAME // 65536 + 2):
             splitter.feed(bytes(65536))  # no sync code ever again
 

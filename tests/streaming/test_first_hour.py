@@ -815,3 +815,20 @@ def test_serve_with_the_built_in_example_resources_serves_them(workers: str) -> 
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(20)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("demo.flac", "flac"), ("fox.opus", "opus")])
+def test_a_file_cut_short_is_transcribed_up_to_the_cut_then_warned(
+    local: LocalEndpoint, tmp_path: Path, name: str, kind: str
+) -> None:
+    """A recorder killed mid-file: what is readable is transcribed (and written), then one warning."""
+    whole = (DEMO if name == "demo.flac" else FIXTURES / name).read_bytes()
+    cut = tmp_path / f"cut.{kind}"
+    cut.write_bytes(whole[: len(whole) * 8 // 10])
+    srt = tmp_path / "cut.srt"
+    result = cli("transcribe", cut, "--endpoint", local.http2_url, "--no-pacing", "-o", srt)
+    assert result.returncode == 0, result.stderr
+    cues = [line for line in srt.read_text().splitlines() if line and "-->" not in line and not line.isdigit()]
+    assert len(" ".join(cues).split()) >= 4  # the words before the cut
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "is cut short" in warning[0] and "transcribed the" in warning[0], result.stderr
