@@ -260,6 +260,30 @@ def test_the_h2_hook_the_endpoint_overrides_still_exists() -> None:
     assert callable(getattr(h2.connection.H2Connection, "_receive_goaway_frame", None))
 
 
+async def test_the_websockets_internals_the_send_hot_path_uses_still_exist() -> None:
+    """WebSocketTransport.send_now frames with websockets' sans-I/O protocol (public) but
+    writes with ``send_data()`` and checks ``send_in_progress`` (not public: added in 16,
+    absent in 15). pyproject pins the versions the suite runs on; this notices them going."""
+    import re
+    import tomllib
+
+    import websockets
+    from websockets.asyncio.client import ClientConnection
+    from websockets.client import ClientProtocol
+    from websockets.uri import parse_uri
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = next(d for d in project["dependencies"] if d.startswith("websockets"))
+    found = re.fullmatch(r"websockets>=([\d.]+),<(\d+)", pinned)
+    assert found, f"websockets must be pinned to a tested range, not {pinned!r}"
+    low = tuple(int(x) for x in found[1].split("."))
+    version = tuple(int(x) for x in websockets.__version__.split(".")[:2])
+    assert low <= version < (int(found[2]),), (pinned, websockets.__version__)
+    assert callable(getattr(ClientConnection, "send_data", None))
+    connection = ClientConnection(ClientProtocol(parse_uri("ws://127.0.0.1/")))
+    assert connection.send_in_progress is None
+
+
 # -- what importing loads, and the import graph (issue 17) ------------------------------------------
 
 # The layers that decide (pure) must load no I/O library, whatever imports them: each is
