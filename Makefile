@@ -71,6 +71,7 @@ unit: $(STAMP) system-deps
 # Live captions from the bundled recording, through the local endpoint, in real time.
 demo: $(DEMO_STAMP)
 	$(BIN)/streamscribe demo
+	@echo "make: streamscribe is installed in $(VENV); run 'source $(VENV)/bin/activate' to use it (or call $(BIN)/streamscribe)"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -34,7 +34,7 @@ from ..proto.actions import StreamReconnected, StreamStats
 from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from ..proto.core import StreamSettings
-from ..proto.endpoints import check_endpoint, check_region
+from ..proto.endpoints import check_endpoint, check_region, transport_for
 from ..proto.errors import ParameterError
 from ..proto.params import Operation, StreamParams
 from ..proto.retry import DEFAULT_RETRY, ClockSkew, RetryPolicy
@@ -63,6 +63,9 @@ class TranscribeStreamingClient:
     nothing is found and the endpoint is on this machine does it fall back to the local
     endpoint's development key pair. ``credentials.source`` says which were used.
 
+    ``transport`` left out follows the endpoint's scheme (``ws://``/``wss://``: WebSocket;
+    otherwise HTTP/2).
+
     Timeouts are seconds: ``connect_timeout`` for connecting and the response headers,
     ``read_timeout`` (off by default) between any two reads, ``stall_timeout`` for a peer
     that stops reading our audio or stops answering after it ended. ``max_events``
@@ -75,7 +78,7 @@ class TranscribeStreamingClient:
         region: str = "us-east-1",
         credentials: Credentials | None = None,
         endpoint: str | None = None,
-        transport: Literal["http2", "websocket"] = "http2",
+        transport: Literal["http2", "websocket"] | None = None,
         ca_file: str | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         *,
@@ -89,8 +92,7 @@ class TranscribeStreamingClient:
         seed: int | None = None,
         max_events: int = 256,
     ) -> None:
-        if transport not in ("http2", "websocket"):
-            raise ParameterError("transport", f"transport must be 'http2' or 'websocket', not {transport!r}")
+        transport = transport_for(endpoint, transport)
         if transport == "http2" and not signed_frames:
             raise ParameterError("signed_frames", "unsigned frames are only accepted over WebSocket")
         check_region(region)

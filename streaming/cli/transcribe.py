@@ -124,22 +124,19 @@ def _open_stream(client: Any, args: argparse.Namespace, source: Any) -> Any:
 
 def _transport(args: argparse.Namespace) -> Literal["http2", "websocket"]:
     """The transport: the flag, else what the endpoint's scheme says."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
+    from ..proto.endpoints import transport_for  # noqa: PLC0415
+    from ..proto.errors import ParameterError  # noqa: PLC0415
 
     try:
-        scheme = urlsplit(args.endpoint).scheme if args.endpoint else ""
-    except ValueError as exc:
-        raise CliError(f"--endpoint {args.endpoint!r} is not a URL: {exc}") from exc
-    inferred: Literal["http2", "websocket"] = "websocket" if scheme in ("ws", "wss") else "http2"
-    if args.transport is None:
-        return inferred
-    if scheme and args.transport != inferred:
+        return transport_for(args.endpoint, args.transport)
+    except ParameterError as exc:
+        if exc.param != "transport":
+            raise CliError(f"--{exc}") from exc  # "--endpoint '...' is not a URL: ..."
         wanted = "wss:// (or ws://)" if args.transport == "websocket" else "https:// (or http://)"
         raise CliError(
             f"--transport {args.transport} needs a {wanted} endpoint, but --endpoint is {args.endpoint}; "
             "change one of them (or drop --transport: the scheme decides)"
-        )
-    return "websocket" if args.transport == "websocket" else "http2"
+        ) from exc
 
 
 def _output_mode(args: argparse.Namespace) -> str:

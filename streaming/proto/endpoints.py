@@ -6,12 +6,12 @@ and the command line.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from .errors import ParameterError, ProtocolError
 
-__all__ = ["check_endpoint", "check_region", "not_http2"]
+__all__ = ["check_endpoint", "check_region", "not_http2", "transport_for"]
 
 _SCHEMES: Final = {
     "http2": ("https", "http"),
@@ -46,6 +46,31 @@ def check_endpoint(endpoint: str, kind: str) -> str:
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise ParameterError("endpoint", f"endpoint {endpoint!r} must be scheme://host[:port], without a path")
     return endpoint.rstrip("/")
+
+
+def transport_for(endpoint: str | None, transport: str | None) -> Literal["http2", "websocket"]:
+    """The transport asked for, else the one the endpoint's scheme names (``ws``/``wss``:
+    WebSocket; anything else, or no endpoint: HTTP/2). A transport the scheme contradicts
+    is a :class:`ParameterError` naming both."""
+    if transport is not None and transport not in ("http2", "websocket"):
+        raise ParameterError("transport", f"transport must be 'http2' or 'websocket', not {transport!r}")
+    try:
+        scheme = urlsplit(endpoint).scheme if endpoint else ""
+    except ValueError as exc:
+        raise ParameterError("endpoint", f"endpoint {endpoint!r} is not a URL: {exc}") from exc
+    named: Literal["http2", "websocket"] | None = (
+        "websocket" if scheme in ("ws", "wss") else "http2" if scheme in ("http", "https") else None
+    )
+    if transport is None:
+        return named or "http2"
+    if named is not None and named != transport:
+        wanted = "wss:// (or ws://)" if transport == "websocket" else "https:// (or http://)"
+        raise ParameterError(
+            "transport",
+            f"transport={transport!r} needs a {wanted} endpoint, not {endpoint!r}; "
+            "change one of them (or leave transport out: the scheme decides)",
+        )
+    return "websocket" if transport == "websocket" else "http2"
 
 
 def check_region(region: str) -> None:

@@ -23,6 +23,7 @@ from streaming import (
     presign_websocket_url,
 )
 from streaming.local import LocalEndpoint
+from streaming.proto.errors import ParameterError
 from streaming.proto.messages import AUDIO_EVENT_HEADERS
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
@@ -70,6 +71,25 @@ async def test_stream_transcription(any_endpoint: LocalEndpoint, transport: str)
     assert stream.stats.reconnects == 0
     assert stream.stats.latency_p50 is not None and stream.stats.latency_p95 is not None
     assert any_endpoint.completed[-1].outcome == "completed"
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+async def test_the_endpoints_scheme_picks_the_transport_when_none_is_given(
+    endpoint: LocalEndpoint, transport: str
+) -> None:
+    url = endpoint.http2_url if transport == "http2" else endpoint.websocket_url
+    client = TranscribeStreamingClient(endpoint=url, ca_file=endpoint.ca_file)
+    assert client.transport == transport
+    async with client.start_stream_transcription(
+        language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+    ) as stream:
+        events = await drive(stream, PcmSource(FOX, sample_rate=16000))
+    assert word_error_rate(FOX_TEXT, finals(events)[0].transcript) <= 0.15
+    assert TranscribeStreamingClient(credentials=DEV_CREDENTIALS).transport == "http2"  # the region's HTTP/2 one
+    other = "websocket" if transport == "http2" else "http2"
+    with pytest.raises(ParameterError, match=f"transport='{other}' needs a") as refused:
+        TranscribeStreamingClient(endpoint=url, transport=other)  # type: ignore[arg-type]
+    assert refused.value.param == "transport"
 
 
 @pytest.mark.parametrize("transport", ["http2", "websocket"])
