@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..proto.errors import (
     BadRequestException,
-    NotFoundException,
     ParameterError,
     ResourceNotFoundException,
     ServiceError,
@@ -58,7 +57,9 @@ MAX_POST_CALL_BYTES: Final = 64 * 1024 * 1024
 _TERMINAL: Final = frozenset({"COMPLETED", "FAILED", "COMPLETED_WITH_ERRORS"})
 _DONE: Final = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS"})
 # Members a job has only once it completed (hidden while a sequence has not got there).
-_WHEN_DONE: Final = ("Transcript", "CompletionTime", "EndedAt", "OutputDataConfig")
+# Members a sequence job shows only once done (an enrollment job's JobProgress among them:
+# SUBMITTED shows 0 %, and the seed's figure, 100 for a finished job, once it is done).
+_WHEN_DONE: Final = ("Transcript", "CompletionTime", "EndedAt", "OutputDataConfig", "JobProgress")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class _Job:
     redacted: bytes | None = None  # its redacted version, when ContentRedactionOutput asked for one
     completion_key: str = "CompletionTime"
     _held: dict[str, Any] = field(default_factory=dict)  # members not shown before completion
+    ended: _dt.datetime | None = None  # when a call first saw it in a terminal status
 
     def __post_init__(self) -> None:
         if self.sequence:
@@ -114,11 +116,20 @@ class _Job:
         status, since = self._status(now)
         document = dict(self.document)
         document[self.status_key] = status
+        if status == "SUBMITTED" and "JobProgress" in self._held:
+            document["JobProgress"] = {"PercentComplete": 0}
         if status in _TERMINAL:
             if status in _DONE:
                 document.update(self._held)
-            document.setdefault(self.completion_key, since.timestamp())
+            self.ended = self.ended or since  # a finished job's completion time never moves
+            document.setdefault(self.completion_key, self.ended.timestamp())
         return document
+
+
+def _job_not_found(name: str) -> ServiceError:
+    # What the service (and moto) answer for a job name it does not know: a bad request,
+    # not NotFoundException.
+    return BadRequestException("The requested job couldn't be found. Check the job name and try your request again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,27 +147,21 @@ _TRANSCRIPTION: Final = _Kind(
     "TranscriptionJobName",
     "TranscriptionJobStatus",
     "TranscriptionJob",
-    lambda name: NotFoundException(
-        "The requested job couldn't be found. Check the job name and try your request again."
-    ),
+    _job_not_found,
 )
 _MEDICAL: Final = _Kind(
     "MedicalTranscriptionJobs",
     "MedicalTranscriptionJobName",
     "TranscriptionJobStatus",
     "MedicalTranscriptionJob",
-    lambda name: NotFoundException(
-        "The requested job couldn't be found. Check the job name and try your request again."
-    ),
+    _job_not_found,
 )
 _CALL_ANALYTICS: Final = _Kind(
     "CallAnalyticsJobs",
     "CallAnalyticsJobName",
     "CallAnalyticsJobStatus",
     "CallAnalyticsJob",
-    lambda name: NotFoundException(
-        "The requested job couldn't be found. Check the job name and try your request again."
-    ),
+    _job_not_found,
 )
 _ENROLLMENT: Final = _Kind(
     "SpeakerEnrollmentJobs",

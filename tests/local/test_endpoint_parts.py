@@ -19,7 +19,6 @@ from streaming.proto.errors import (
     AudioFormatError,
     BadRequestException,
     InternalFailureException,
-    NotFoundException,
     ParameterError,
     ResourceNotFoundException,
     ServiceError,
@@ -103,8 +102,13 @@ JOB_REFUSALS: list[tuple[str, object, type[ServiceError], str]] = [
     ("Transcribe.GetTranscriptionJob", [], BadRequestException, "must be a JSON object"),
     ("Transcribe.GetTranscriptionJob", {}, BadRequestException, "'transcriptionJobName' failed to satisfy"),
     ("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": ""}, BadRequestException, "must not be null"),
-    ("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "nope"}, NotFoundException, "couldn't be found"),
-    ("Transcribe.GetMedicalTranscriptionJob", {"MedicalTranscriptionJobName": "meeting"}, NotFoundException, ""),
+    ("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "nope"}, BadRequestException, "couldn't be found"),
+    (
+        "Transcribe.GetMedicalTranscriptionJob",
+        {"MedicalTranscriptionJobName": "meeting"},
+        BadRequestException,
+        "couldn't be found",
+    ),
     ("VoiceID.DescribeSpeakerEnrollmentJob", {"JobId": "enrol-1"}, ValidationException, "'domainId'"),
     (
         "VoiceID.DescribeSpeakerEnrollmentJob",
@@ -173,6 +177,41 @@ def test_a_timed_sequence_advances_by_time_not_by_calls() -> None:
     assert done["TranscriptionJobStatus"] == "COMPLETED" and done["Transcript"]["TranscriptFileUri"]
     assert done["CompletionTime"] == (T0 + dt.timedelta(seconds=35)).timestamp()  # when it completed, not when asked
     assert look(3600)["CompletionTime"] == done["CompletionTime"]
+
+
+def test_an_enrollment_job_shows_its_progress_by_its_status() -> None:
+    seeds = {
+        "SpeakerEnrollmentJobs": [
+            {"DomainId": "d", "JobId": "j", "StatusSequence": ["SUBMITTED", "IN_PROGRESS", "COMPLETED"],
+             "JobProgress": {"PercentComplete": 100}}
+        ]
+    }  # fmt: skip
+    store = JobStore(seeds, clock=lambda: T0)
+    seen = [
+        store.handle("VoiceID.DescribeSpeakerEnrollmentJob", {"DomainId": "d", "JobId": "j"})["Job"] for _ in range(3)
+    ]
+    assert [(j["JobStatus"], j.get("JobProgress")) for j in seen] == [
+        ("SUBMITTED", {"PercentComplete": 0}),
+        ("IN_PROGRESS", None),
+        ("COMPLETED", {"PercentComplete": 100}),
+    ]
+
+
+def test_a_job_completed_by_calls_keeps_its_completion_time() -> None:
+    now = [T0]
+    seeds = {"TranscriptionJobs": [{"TranscriptionJobName": "polled", "StatusSequence": ["IN_PROGRESS", "COMPLETED"]}]}
+    store = JobStore(seeds, clock=lambda: now[0])
+
+    def look(seconds: float) -> dict[str, Any]:
+        now[0] = T0 + dt.timedelta(seconds=seconds)
+        job: dict[str, Any] = store.handle("Transcribe.GetTranscriptionJob", {"TranscriptionJobName": "polled"})
+        return job["TranscriptionJob"]
+
+    assert "CompletionTime" not in look(1)
+    done = look(2)
+    assert done["TranscriptionJobStatus"] == "COMPLETED"
+    assert done["CompletionTime"] == (T0 + dt.timedelta(seconds=2)).timestamp()
+    assert [look(s)["CompletionTime"] for s in (3, 60, 3600)] == [done["CompletionTime"]] * 3
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,6 @@ from streaming.proto.errors import (
     BadRequestException,
     InternalFailureException,
     InvalidSignatureException,
-    NotFoundException,
     ProtocolError,
     ResourceNotFoundException,
     ThrottlingException,
@@ -301,7 +300,7 @@ def test_the_blocking_client(jobs_endpoint_thread: str) -> None:
         assert jobs.get_call_analytics_job("call-9").status is TranscriptionJobStatus.COMPLETED
         job = jobs.wait_for_transcription_job("slow", first_delay=0.01, max_delay=0.02)
         assert job.raw_status == "COMPLETED"
-        with pytest.raises(NotFoundException):
+        with pytest.raises(BadRequestException, match="The requested job couldn't be found"):
             jobs.get_transcription_job("nope")
 
 
@@ -331,7 +330,7 @@ def jobs_endpoint_thread() -> Iterator[str]:
 
 async def test_the_services_errors_are_typed(jobs_endpoint: LocalEndpoint) -> None:
     async with client_for(jobs_endpoint) as jobs:
-        with pytest.raises(NotFoundException, match="couldn't be found") as missing:
+        with pytest.raises(BadRequestException, match="couldn't be found") as missing:
             await jobs.get_call_analytics_job("no-such-call")
         with pytest.raises(ResourceNotFoundException, match="job-9"):
             await jobs.describe_speaker_enrollment_job("dom-1", "job-9")
@@ -597,7 +596,7 @@ def test_job_get_and_wait_on_the_command_line(jobs_endpoint_thread: str) -> None
         json.loads(voice_id.stdout)["Job"]["CreatedAt"] == "2025-11-30T10:53:20+00:00"
     )  # describe-speaker-enrollment-job
     missing = cli("get", "nope", "--endpoint", url)
-    assert missing.returncode == 1 and "NotFoundException" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 1 and "couldn't be found" in missing.stderr and "Traceback" not in missing.stderr
     no_domain = cli("get", "job-1", "--speaker-enrollment", "--endpoint", url)
     assert no_domain.returncode == 1 and "--domain-id" in no_domain.stderr
 
@@ -691,7 +690,7 @@ async def test_post_call_jobs_are_bounded_and_the_oldest_go_first() -> None:
         assert ep.jobs.post_call_jobs == 3
         async with client_for(ep) as jobs:
             for gone in sessions[:2]:
-                with pytest.raises(NotFoundException):
+                with pytest.raises(BadRequestException, match="couldn't be found"):
                     await jobs.get_call_analytics_job(gone)
             for kept in sessions[2:]:
                 assert (await jobs.get_call_analytics_job(kept)).name == kept
