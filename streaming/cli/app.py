@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .common import EXIT_FAILURE, EXIT_USAGE, CliError
+from .common import EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_SERVICE, EXIT_USAGE, CliError
 from .parser import build_parser
 
 if TYPE_CHECKING:
@@ -70,10 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.command not in ("serve", "demo"):
             print("streamscribe: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except _cancelled():  # Ctrl-C through _interrupt_promptly: the command's task was cancelled
         print("streamscribe: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `| head -1` closed our output: that is what the user wanted
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "pip install 'streamscribe[local]'",
                 file=sys.stderr,
             )
-            return EXIT_FAILURE
+            return EXIT_CONFIG
         raise
     except Exception as exc:  # every failure ends as one line, unless --debug
         if args.debug:
@@ -93,7 +93,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .display import printable  # noqa: PLC0415 - a service's message must not drive the terminal
 
         print(f"streamscribe: {printable(_explain(exc))}", file=sys.stderr)
-        return EXIT_FAILURE
+        return exit_status(exc)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for a failure, as the AWS CLI gives them (see ``cli.common``)."""
+    from ..proto import errors  # noqa: PLC0415
+
+    if isinstance(exc, CliError):
+        return exc.code
+    if isinstance(exc, errors.ParameterError):
+        return EXIT_USAGE
+    if isinstance(exc, errors.ServiceError):
+        return EXIT_SERVICE
+    if isinstance(exc, errors.CredentialsError) or exc.__class__.__module__.startswith("sigv4"):
+        return EXIT_CONFIG
+    return EXIT_FAILURE
 
 
 def _cancelled() -> type[BaseException]:

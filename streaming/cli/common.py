@@ -15,14 +15,33 @@ if TYPE_CHECKING:
 
     from sigv4 import Credentials
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "CliError", "check_ca", "credentials_from_args", "interrupt_promptly", "note"]
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_SERVICE",
+    "EXIT_USAGE",
+    "CliError",
+    "check_ca",
+    "credentials_from_args",
+    "interrupt_promptly",
+    "note",
+]
 
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
+# Exit statuses as the AWS CLI (v2) gives them, so scripts can tell failures apart.
+EXIT_USAGE = 252  # the command line could not be used: a flag, a value, a combination
+EXIT_CONFIG = 253  # the environment or configuration: credentials, a CA file, a missing extra
+EXIT_SERVICE = 254  # a request was made and the service answered with an error
+EXIT_FAILURE = 255  # anything else: the connection, the audio, a port in use
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 class CliError(Exception):
-    """An error for the user: one line, with what to do."""
+    """An error for the user: one line, with what to do; ``code`` the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def note(text: str) -> None:
@@ -48,13 +67,15 @@ def check_ca(path: str | None) -> None:
     import ssl  # noqa: PLC0415
 
     if Path(path).is_dir():
-        raise CliError(f"--ca {path} is a directory; give the CA file (PEM) itself, e.g. the one serve --ca-out wrote")
+        raise CliError(
+            f"--ca {path} is a directory; give the CA file (PEM) itself, e.g. the one serve --ca-out wrote", EXIT_CONFIG
+        )
     if not Path(path).is_file():
-        raise CliError(f"--ca {path}: no such file (a local endpoint writes its CA with serve --ca-out)")
+        raise CliError(f"--ca {path}: no such file (a local endpoint writes its CA with serve --ca-out)", EXIT_CONFIG)
     try:
         ssl.create_default_context(cafile=path)
     except ssl.SSLError as exc:
-        raise CliError(f"--ca {path} is not a PEM certificate: {exc.reason or exc}") from exc
+        raise CliError(f"--ca {path} is not a PEM certificate: {exc.reason or exc}", EXIT_CONFIG) from exc
 
 
 _INTERRUPT_GRACE = 10.0  # seconds Ctrl-C leaves the stream to close before the process just exits

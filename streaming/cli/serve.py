@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .common import CliError
+from .common import EXIT_FAILURE, CliError
 
 if TYPE_CHECKING:
     import asyncio
@@ -112,7 +112,9 @@ def _check_port_free(host: str, port: int, flag: str) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise CliError(f"{flag} {port} on {host}: {exc.strerror or exc} (another endpoint serves it?)") from exc
+            from ..local.server import listen_hint  # noqa: PLC0415
+
+            raise CliError(f"{flag} {port} on {host}: {exc.strerror or exc}{listen_hint(exc)}", EXIT_FAILURE) from exc
 
 
 def _ordinal(n: int) -> str:
@@ -183,7 +185,7 @@ async def _serve_workers(args: argparse.Namespace) -> int:
         if stop.is_set():
             return 0  # stopped while starting (the workers got the same Ctrl-C)
         if not all(line.startswith("listening") for line in lines):
-            raise CliError("a worker did not start (its error is above)")
+            raise CliError("a worker did not start (its error is above)", EXIT_FAILURE)
         if args.ca_out and not args.no_tls and not args.tls_cert:
             Path(args.ca_out).write_bytes(minted.ca_file.read_bytes())
         print(f"{lines[0]} workers={args.workers}", flush=True)
@@ -196,7 +198,7 @@ async def _serve_workers(args: argparse.Namespace) -> int:
         await asyncio.wait([stopping, *ended], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
         if not stop.is_set():
-            raise CliError("a worker exited; stopping the others")
+            raise CliError("a worker exited; stopping the others", EXIT_FAILURE)
         return 0
     finally:
         for holder in holders:

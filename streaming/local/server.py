@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import errno
 import resource
 import uuid
 from collections import deque
@@ -139,9 +140,7 @@ class LocalEndpoint:
             raise
 
     def _listen_error(self, exc: OSError, port: int | None) -> OSError:
-        return OSError(
-            exc.errno, f"cannot listen on {self._url_host}:{port}: {exc.strerror} (is another server running there?)"
-        )
+        return OSError(exc.errno, f"cannot listen on {self._url_host}:{port}: {exc.strerror}{listen_hint(exc)}")
 
     async def _start(self) -> None:
         from .h2server import serve_http2_connection  # noqa: PLC0415
@@ -318,6 +317,17 @@ class LocalEndpoint:
             url = f"{self.http_url}/jobs/call-analytics/{name}/transcript.json"
             if self.jobs.post_call(stream, url):
                 log.info("call analytics job %s created for the post-call analytics", name)
+
+
+def listen_hint(exc: OSError) -> str:
+    """Why a listening socket could not be had, in the user's terms (appended to its error)."""
+    if exc.errno == errno.EADDRINUSE:
+        return " (is another server running there? pick another port, or 0 for any)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return " (no interface of this machine has that address: use 127.0.0.1, or 0.0.0.0 for all)"
+    if exc.errno == errno.EACCES:
+        return " (ports below 1024 need root: pick a higher one)"
+    return ""
 
 
 def is_loopback(host: str) -> bool:

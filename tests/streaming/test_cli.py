@@ -171,7 +171,7 @@ def test_errors_are_one_line(capsys, argv: list[str], needle: str) -> None:
 
 def test_connection_errors_say_what_to_do(capsys) -> None:
     code, _, err = run(["transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
-    assert code == 1
+    assert code == 255  # the connection: the AWS CLI's 'other'
     assert "Is the endpoint running" in err
     assert err.count("\n") == 1
     code, _, err = run(["--debug", "transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
@@ -217,7 +217,7 @@ def test_every_command_has_help_with_examples(capsys) -> None:
         out, _ = capsys.readouterr()
         assert "example" in out
     code, out, _ = run([], capsys)
-    assert code == 2
+    assert code == 252  # usage
     assert "transcribe" in out and "serve" in out and "demo" in out
 
 
@@ -321,7 +321,7 @@ def test_exported_credentials_are_used_against_a_local_endpoint(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXPORTED")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "exported-secret")
     code, _, err = run(["--debug", "transcribe", FOX_WAV, "--endpoint", threaded_endpoint.http2_url], capsys)
-    assert code == 1
+    assert code == 254  # the service refused the key
     assert "signing with AKIDEXPORTED from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" in err
     assert "refused the credentials" in err and "AWS_ACCESS_KEY_ID" in err
     code, out, err = run(["presign", "--endpoint", threaded_endpoint.websocket_url], capsys)
@@ -383,8 +383,35 @@ def test_debug_output_never_shows_a_secret_or_token(threaded_endpoint: LocalEndp
         env=env,
         timeout=60,
     )  # fmt: skip
-    assert result.returncode == 1  # the endpoint does not know this key
+    assert result.returncode == 254  # the endpoint does not know this key
     assert "Traceback" in result.stderr  # --debug did show everything else
     for text in (result.stdout, result.stderr):
         assert "secret-that-must-not-leak" not in text
         assert "token-that-must-not-leak" not in text
+
+
+def test_exit_statuses_tell_failures_apart_as_the_aws_cli_does(
+    threaded_endpoint: LocalEndpoint, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """252 usage, 253 configuration (credentials, a CA file), 254 the service's error, 255 other."""
+    with pytest.raises(SystemExit) as usage:
+        main(["transcribe", FOX_WAV, "--no-such-flag"])
+    assert usage.value.code == 252
+    assert run(["transcribe", FOX_WAV, "--specialty", "PRIMARYCARE"], capsys)[0] == 252  # needs --medical
+    local = threaded_endpoint.http2_url
+    assert run(["transcribe", FOX_WAV, "--endpoint", local, "--language", "english"], capsys)[0] == 252
+    assert run(["transcribe", FOX_WAV, "--ca", str(tmp_path / "missing.pem")], capsys)[0] == 253
+    monkeypatch.setenv("HOME", str(tmp_path))  # no shared files, no variables: no credentials
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    code, _, err = run(["transcribe", FOX_WAV, "--region", "eu-west-1"], capsys)
+    assert code == 253 and "credentials problem" in err
+    code, _, err = run(
+        ["transcribe", FOX_WAV, "--endpoint", threaded_endpoint.http2_url, "--language", "xx-XX"], capsys
+    )
+    assert code in (252, 254), err  # refused by our check or by the endpoint, never "other"
+    code, _, err = run(["transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
+    assert code == 255 and "Is the endpoint running" in err

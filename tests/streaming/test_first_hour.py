@@ -278,7 +278,7 @@ def test_workers_die_with_their_parent_and_a_second_serve_is_refused() -> None:
         # SO_REUSEPORT it would silently join the first (and overwrite its CA file).
         for extra in (["--workers", "2"], []):
             second = cli("serve", "--no-tls", "--engine", "none", "--port", http2_port, "--ws-port", ws_port, *extra)
-            assert second.returncode == 1 and "in use" in second.stderr, second.stderr
+            assert second.returncode == 255 and "in use" in second.stderr, second.stderr
         server.kill()  # SIGKILL: no chance to stop its workers
         server.wait(20)
         assert _all_gone(workers)
@@ -582,7 +582,7 @@ def test_version_and_defaults_in_help() -> None:
 def test_serve_without_the_local_extra_says_what_to_install() -> None:
     code = "import sys; sys.modules['aiohttp'] = None; from streaming.cli import main; sys.exit(main(['serve']))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
-    assert result.returncode == 1
+    assert result.returncode == 253  # configuration: an extra is missing
     assert "pip install 'streamscribe[local]'" in result.stderr
     assert "ModuleNotFoundError" not in result.stderr
 
@@ -621,7 +621,7 @@ def test_serve_logs_one_line_per_request_refusals_and_shutdowns_included(tmp_pat
             timeout=60,
             check=False,
         )
-        assert refused.returncode == 1
+        assert refused.returncode == 254
         # A stream that is still sending when the server stops.
         client = subprocess.Popen(
             [*CLI, "transcribe", str(DEMO), "--endpoint", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -596,9 +596,9 @@ def test_job_get_and_wait_on_the_command_line(jobs_endpoint_thread: str) -> None
         json.loads(voice_id.stdout)["Job"]["CreatedAt"] == "2025-11-30T10:53:20+00:00"
     )  # describe-speaker-enrollment-job
     missing = cli("get", "nope", "--endpoint", url)
-    assert missing.returncode == 1 and "couldn't be found" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 254 and "couldn't be found" in missing.stderr and "Traceback" not in missing.stderr
     no_domain = cli("get", "job-1", "--speaker-enrollment", "--endpoint", url)
-    assert no_domain.returncode == 1 and "--domain-id" in no_domain.stderr
+    assert no_domain.returncode == 252 and "--domain-id" in no_domain.stderr
 
 
 # -- moto, a third-party emulator of the same APIs ---------------------------------------------------------
@@ -659,7 +659,7 @@ def test_against_moto(moto_url: str) -> None:
 
 def test_job_pointed_at_the_http2_port_names_the_job_port(threaded_endpoint: LocalEndpoint) -> None:
     wrong = cli("get", "meeting-42", "--endpoint", threaded_endpoint.http2_url)
-    assert wrong.returncode == 1
+    assert wrong.returncode == 254
     assert wrong.stderr.count("\n") == 1 and "Traceback" not in wrong.stderr
     assert "HTTP/2 only" in wrong.stderr and threaded_endpoint.http_url in wrong.stderr
     assert "illegal request line" not in wrong.stderr
@@ -676,7 +676,7 @@ def test_streaming_over_http2_to_the_http_port_says_which_port(threaded_endpoint
         timeout=60,
         check=False,
     )
-    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.returncode == 255 and result.stderr.count("\n") == 1
     assert "answered in HTTP/1.1" in result.stderr and "--transport websocket" in result.stderr
     assert "ProtocolError" not in result.stderr
 
