@@ -268,6 +268,7 @@ class Stream:
     async def _open(self, delay: float) -> None:
         core = self._core
         if delay > 0:
+            _log.debug("retrying in %.2f s", delay)
             await asyncio.sleep(delay)
         transport = _TRANSPORTS[self.client.transport](
             ssl_context=self.client.ssl_context,
@@ -276,8 +277,10 @@ class Stream:
         )
         try:
             request = core.request(self._now())
+            _log.debug("opening %s over %s", request.url.split("?", 1)[0], self.client.transport)
             headers = await transport.open(request, timeout=core.deadlines.open_at(self._now()))
         except TranscribeError as exc:
+            _log.debug("connecting failed: %s: %s", type(exc).__name__, exc)
             await self._apply(core.connect_failed(exc, self._now()))
             return
         except asyncio.CancelledError:  # the stream was closed while this connection opened
@@ -287,6 +290,7 @@ class Stream:
             await transport.aclose(abort=True)
             return
         actions = core.connected(headers, self._now())
+        _log.debug("connection %d open: session %s, request %s", core.generation, core.session_id, core.request_id)
         self.client.skew = core.skew  # later streams of this client sign with the service's clock
         self._transports[core.generation] = transport
         self._spawn(self._receive(core.generation, transport))
@@ -302,6 +306,8 @@ class Stream:
                     return
                 await self._apply(core.data_received(generation, data, self._now()))
         except TranscribeError as exc:
+            if core.is_current(generation):
+                _log.debug("connection %d lost: %s: %s", generation, type(exc).__name__, exc)
             await self._apply(core.connection_lost(generation, exc, self._now()))
 
     async def _read(self, generation: int, transport: Transport) -> bytes | None:

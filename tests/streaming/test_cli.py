@@ -415,3 +415,29 @@ def test_exit_statuses_tell_failures_apart_as_the_aws_cli_does(
     assert code in (252, 254), err  # refused by our check or by the endpoint, never "other"
     code, _, err = run(["transcribe", FOX_WAV, "--endpoint", "http://127.0.0.1:9"], capsys)
     assert code == 255 and "Is the endpoint running" in err
+
+
+def test_debug_shows_the_connections_and_the_ids_a_support_case_needs(threaded_endpoint: LocalEndpoint) -> None:
+    def cli(*argv: str) -> tuple[int, str]:
+        env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true"}
+        done = subprocess.run(
+            [sys.executable, "-m", "streaming.cli", *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        return done.returncode, done.stderr
+
+    url = threaded_endpoint.http2_url
+    code, err = cli("--debug", "transcribe", str(FOX_WAV), "--endpoint", url, "--no-pacing")
+    assert code == 0, err
+    stream = threaded_endpoint.completed[-1]
+    assert f"opening {url}/stream-transcription over http2" in err
+    assert f"connection 1 open: session {stream.session_id}, request {stream.request_id}" in err
+    code, err = cli("transcribe", str(FOX_WAV), "--endpoint", url, "--no-pacing")
+    assert code == 0 and "streaming.stream" not in err and "connection 1 open" not in err
+    code, err = cli("--debug", "transcribe", str(FOX_WAV), "--endpoint", "http://127.0.0.1:9", "--no-pacing")
+    assert code == 255
+    assert err.count("connecting failed: ConnectError") >= 2 and "retrying in" in err
