@@ -2,8 +2,10 @@
 
 On a TTY the partial line updates in place (unstable words dimmed), final lines settle
 above it, and a progress bar shows the audio sent. Anywhere else only final lines are
-printed, one per line. ``jsonl`` writes every event; ``srt`` and ``vtt`` write each cue
-as soon as its words are final, so a file is valid at any moment (also after Ctrl-C).
+printed, one per line. ``jsonl`` writes every event as the SDKs show one
+(``{"TranscriptEvent": {...}}``); ``json`` one document at the end (the session, the
+whole transcript, every final result); ``srt`` and ``vtt`` write each cue as soon as its
+words are final, so a file is valid at any moment (also after Ctrl-C).
 Lines say who spoke (``AGENT:``, ``ch_0:``, ``spk_1:``) when the results say it. Text
 from the service is stripped of control characters before it reaches a terminal.
 """
@@ -51,6 +53,9 @@ class CaptionPrinter:
         self._drawn = 0  # lines of the live block currently on screen
         self.words = 0
         self._cues = 0  # cues written so far (SubRip numbers them)
+        self._results: list[Any] = []  # final results (json mode), in the service's shape
+        self._categories: list[Any] = []
+        self.ids: dict[str, str | None] = {}  # the stream's SessionId and RequestId, for json
         if mode == "vtt":
             out.write(WEBVTT_HEADER)
             out.flush()
@@ -61,11 +66,14 @@ class CaptionPrinter:
         if isinstance(event, StreamReconnected):
             self.note(f"(reconnected: {event.reason}; resuming at {event.offset:.1f} s)")
             return
-        if self.mode == "jsonl":
+        if self.mode in ("jsonl", "json") and isinstance(event, msgspec.Struct):
             # As the service writes it: optional fields that are not set are absent, not null.
-            body = json.loads(to_service_json(event)) if isinstance(event, msgspec.Struct) else {}
-            self.out.write(json.dumps({"type": type(event).__name__, **body}) + "\n")
-            self.out.flush()
+            body = json.loads(to_service_json(event))
+            if self.mode == "jsonl":  # the event-stream union, keyed by the event's name
+                self.out.write(json.dumps({type(event).__name__: body}) + "\n")
+                self.out.flush()
+            else:
+                self._collect(body)
         changed = self.captions.update(event)
         finals = [line for line in changed if line.is_final and line.text]
         self.words += sum(len(line.text.split()) for line in finals)
@@ -80,6 +88,30 @@ class CaptionPrinter:
             self.out.flush()
             return
         self._redraw(finals, stats)
+
+    def _collect(self, body: dict[str, Any]) -> None:
+        transcript = body.get("Transcript")
+        if isinstance(transcript, dict):
+            self._results += [r for r in transcript.get("Results", []) if not r.get("IsPartial")]
+        elif "UtteranceId" in body and not body.get("IsPartial", True):
+            self._results.append(body)
+        elif "MatchedCategories" in body:
+            self._categories.append(body)
+
+    def _write_document(self, *, complete: bool) -> None:
+        texts = [
+            r.get("Transcript") or " ".join(a.get("Transcript", "") for a in r.get("Alternatives", [])[:1])
+            for r in self._results
+        ]
+        document: dict[str, Any] = {
+            **{k: v for k, v in self.ids.items() if v},
+            "Complete": complete,
+            "Transcript": " ".join(t for t in texts if t),
+            "Results": self._results,
+        }
+        if self._categories:
+            document["CategoryEvents"] = self._categories
+        self.out.write(json.dumps(document, indent=2) + "\n")
 
     def _write_cues(self, finals: list[CaptionLine]) -> None:
         for line in finals:
@@ -144,17 +176,24 @@ class CaptionPrinter:
         if self.tty:
             self._clear()
         pending = [line for line in self.captions.pending if line.text]
-        if self.mode == "text":
+        if self.mode == "text" and self.tty:
             for line in pending:
-                self.out.write(_labelled(line) + (f" {DIM}(unfinished){RESET}" if self.tty else "") + "\n")
+                self.out.write(_labelled(line) + f" {DIM}(unfinished){RESET}\n")
+        elif self.mode == "text":  # off a terminal the output holds finals only: the rest is a note
+            for line in pending:
+                self.status.write(f"unfinished when the stream ended: {_labelled(line)}\n")
         elif self.mode in ("srt", "vtt"):
             self._write_cues(pending)
+        elif self.mode == "json":
+            self._write_document(complete=False)
         with contextlib.suppress(OSError, ValueError):
             self.out.flush()
 
     def finish(self, stats: StreamStats) -> None:
         if self.tty:
             self._clear()
+        if self.mode == "json":
+            self._write_document(complete=True)
         self.out.flush()
         if self.mode == "text":
             self.status.write(self.summary(stats) + "\n")

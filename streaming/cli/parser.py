@@ -91,8 +91,9 @@ def _add_transcribe(commands: argparse._SubParsersAction[_Parser]) -> None:
     speed.add_argument("--no-pacing", dest="speed", action="store_const", const=0.0, help="send as fast as possible")
     t.add_argument(
         "--output",
-        choices=["text", "jsonl", "srt", "vtt"],
-        help="what to write (default: from the -o file's suffix, else text)",
+        choices=["text", "json", "jsonl", "srt", "vtt"],
+        help="what to write: text (final lines), json (one document at the end), jsonl (every event), "
+        "srt or vtt (default: from the -o file's suffix, else text)",
     )
     t.add_argument(
         "-o",

@@ -14,7 +14,7 @@ from .parser import service_values
 
 __all__ = ["presign", "transcribe"]
 
-_SUFFIXES = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl", ".txt": "text"}
+_SUFFIXES = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl", ".json": "json", ".txt": "text"}
 _KEEPALIVE = 2.0  # seconds a live PCM source may stall before silence keeps the stream open
 
 
@@ -143,13 +143,7 @@ def _output_mode(args: argparse.Namespace) -> str:
     """--output, else what the -o file's suffix says (checked before connecting)."""
     if args.output is not None or args.output_file is None:
         return str(args.output or "text")
-    suffix = Path(args.output_file).suffix.lower()
-    if suffix == ".json":
-        raise CliError(
-            f"-o {args.output_file}: streamscribe writes JSON Lines (one result per line, not one JSON document); "
-            "name the file .jsonl, or pass --output jsonl to write them there anyway"
-        )
-    return _SUFFIXES.get(suffix, "text")
+    return _SUFFIXES.get(Path(args.output_file).suffix.lower(), "text")
 
 
 def _outputs(args: argparse.Namespace, source: Any, mode: str) -> tuple[list[Any], Any]:
@@ -226,6 +220,7 @@ async def transcribe(args: argparse.Namespace) -> int:
                 with contextlib.suppress(BaseException):
                     await sender
         for printer in printers:
+            printer.ids = {"SessionId": stream.session_id, "RequestId": stream.request_id}
             printer.finish(stream.stats)
         if stream.audio_damage is not None:
             note(
@@ -233,6 +228,7 @@ async def transcribe(args: argparse.Namespace) -> int:
             )
     except BaseException:  # an error or Ctrl-C: what was recognised is kept, then the error line
         for printer in printers:
+            printer.ids = {"SessionId": stream.session_id, "RequestId": stream.request_id}
             printer.abandon()
         raise
     finally:

@@ -59,8 +59,8 @@ def test_transcribe_jsonl(threaded_endpoint: LocalEndpoint, capsys, transport: s
     )
     assert code == 0
     events = [json.loads(line) for line in out.splitlines()]
-    assert all(e["type"] == "TranscriptEvent" for e in events)
-    results = [r for e in events for r in e["Transcript"]["Results"]]
+    assert all(list(e) == ["TranscriptEvent"] for e in events)  # the event-stream union, as the SDKs show it
+    results = [r for e in events for r in e["TranscriptEvent"]["Transcript"]["Results"]]
     assert results[-1]["IsPartial"] is False
     assert results[-1]["Alternatives"][0]["Items"][0]["Speaker"] == "0"
     # Fields the service leaves out are left out, not null (no channel id, no language).
@@ -441,3 +441,19 @@ def test_debug_shows_the_connections_and_the_ids_a_support_case_needs(threaded_e
     code, err = cli("--debug", "transcribe", str(FOX_WAV), "--endpoint", "http://127.0.0.1:9", "--no-pacing")
     assert code == 255
     assert err.count("connecting failed: ConnectError") >= 2 and "retrying in" in err
+
+
+def test_json_output_is_one_document_with_the_session_and_every_final(
+    threaded_endpoint: LocalEndpoint, capsys, tmp_path: Path
+) -> None:
+    url = threaded_endpoint.http2_url
+    code, out, _ = run(["transcribe", FOX_WAV, "--endpoint", url, "--no-pacing", "--output", "json"], capsys)
+    assert code == 0
+    document = json.loads(out)
+    stream = threaded_endpoint.completed[-1]
+    assert document["SessionId"] == stream.session_id and document["RequestId"] == stream.request_id
+    assert document["Complete"] is True
+    assert word_error_rate(FOX_TEXT, document["Transcript"]) <= 0.15
+    assert document["Results"] and all(r["IsPartial"] is False for r in document["Results"])
+    code, _, _ = run(["transcribe", FOX_WAV, "--endpoint", url, "--no-pacing", "-o", str(tmp_path / "t.json")], capsys)
+    assert code == 0 and json.loads((tmp_path / "t.json").read_text())["Transcript"] == document["Transcript"]
