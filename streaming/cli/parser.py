@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from ..proto.params import PARAMETERS, Param
 from .common import EXIT_USAGE
@@ -18,20 +18,43 @@ _SPECIAL = {
 }  # fmt: skip
 
 
+# What each service option does, in the user's words (the flag is the API's own name).
+SERVICE_HELP: Final = {
+    "vocabulary_name": "custom vocabulary to recognise with",
+    "session_id": "the stream's session id (a UUID; the service makes one when left out)",
+    "vocabulary_filter_name": "vocabulary filter to apply to the words",
+    "vocabulary_filter_method": "what the filter does to a matching word",
+    "show_speaker_label": "label who speaks each word (speaker diarization)",
+    "enable_channel_identification": "transcribe each channel of two-channel audio on its own",
+    "enable_partial_results_stabilization": "mark the words of partial results that will not change",
+    "partial_results_stability": "how soon words become stable: more stable is less accurate",
+    "content_identification_type": "mark personal information in the words",
+    "content_redaction_type": "replace personal information in the words",
+    "pii_entity_types": "which kinds of personal information (default: all)",
+    "language_model_name": "custom language model to recognise with",
+    "preferred_language": "the language to favour when identifying one",
+    "vocabulary_names": "custom vocabularies, one per identified language",
+    "vocabulary_filter_names": "vocabulary filters, one per identified language",
+    "session_resume_window": "seconds after a lost connection in which the session may resume",
+    "transcript_format": "words as spoken or as written (numbers, dates)",
+}
+
+
 def _add_service_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("service options (as the API names them)")
+    group = parser.add_argument_group("service options (flags named as the API names them)")
     for param in PARAMETERS:
         if param.name in _SPECIAL:
             continue
         flag = f"--{param.wire}"
+        about = SERVICE_HELP[param.name]  # a new parameter needs its words here
         if param.kind is bool:
-            group.add_argument(flag, dest=param.name, action="store_true", default=None, help=f"set {param.name}")
+            group.add_argument(flag, dest=param.name, action="store_true", default=None, help=about)
         elif param.kind is int:
-            group.add_argument(flag, dest=param.name, type=int, metavar="N", help=f"{param.name}")
+            group.add_argument(flag, dest=param.name, type=int, metavar="N", help=about)
         else:
             choices = f" ({', '.join(sorted(param.choices))})" if param.choices and not param.list_valued else ""
             metavar = "A,B,..." if param.list_valued else "VALUE"
-            group.add_argument(flag, dest=param.name, metavar=metavar, help=f"{param.name}{choices}")
+            group.add_argument(flag, dest=param.name, metavar=metavar, help=f"{about}{choices}")
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:

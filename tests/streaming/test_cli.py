@@ -457,3 +457,14 @@ def test_json_output_is_one_document_with_the_session_and_every_final(
     assert document["Results"] and all(r["IsPartial"] is False for r in document["Results"])
     code, _, _ = run(["transcribe", FOX_WAV, "--endpoint", url, "--no-pacing", "-o", str(tmp_path / "t.json")], capsys)
     assert code == 0 and json.loads((tmp_path / "t.json").read_text())["Transcript"] == document["Transcript"]
+
+
+def test_help_describes_each_service_option_in_words_not_python_names(capsys) -> None:
+    from streaming.proto.params import PARAMETERS
+
+    with pytest.raises(SystemExit):
+        main(["transcribe", "--help"])
+    out, _ = capsys.readouterr()
+    names = [p.name for p in PARAMETERS if "_" in p.name]
+    assert [name for name in names if name in out] == []
+    assert "label who speaks each word" in out
