@@ -72,11 +72,25 @@ class _FrameSizeGuard:
         self._remaining = 0  # payload bytes of the current frame still to come
         self._peer = peer
 
+    def _check_preface(self, part: memoryview) -> None:
+        """The client's bytes where its preface belongs must be the preface: anything else
+        is named for what it most likely is, not read as a frame of absurd length."""
+        at = len(_CLIENT_PREFACE) - self._skip
+        if part == _CLIENT_PREFACE[at : at + len(part)]:
+            return
+        head = bytes(part[:3]) if at == 0 else b""
+        if head[:2] == b"\x16\x03":
+            raise ProtocolError(f"{self._peer} began a TLS handshake on a plain-text port (it wants https:// here?)")
+        if head.isalpha():
+            raise ProtocolError(f"{self._peer} spoke HTTP/1 to the HTTP/2 port (a WebSocket or HTTP client?)")
+        raise ProtocolError(f"{self._peer} did not open with the HTTP/2 connection preface")
+
     def check(self, data: bytes, max_size: int) -> None:
         view = memoryview(data)
         while view:
             if self._skip:
                 take = min(self._skip, len(view))
+                self._check_preface(view[:take])
                 self._skip -= take
             elif self._remaining:
                 take = min(self._remaining, len(view))
@@ -165,6 +179,7 @@ class H2Channel:
         # h2's answers (WINDOW_UPDATE, SETTINGS, RST_STREAM), so receive_bytes forgets them.
         self._room: tuple[int, int] | None = None
         self._frames = _FrameSizeGuard(0 if conn.config.client_side else len(_CLIENT_PREFACE), peer)
+        self.received = 0  # bytes read from the peer so far
 
     # -- bytes in ------------------------------------------------------------------------------
 
@@ -181,6 +196,7 @@ class H2Channel:
             raise ConnectionLost(f"connection to {self.peer} lost: {exc}") from exc
         if not data:
             return None
+        self.received += len(data)
         if self._first_read is not None:
             refusal, self._first_read = self._first_read(data), None
             if refusal is not None:

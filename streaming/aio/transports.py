@@ -29,6 +29,7 @@ from websockets.exceptions import (
     ConnectionClosedError,
     ConnectionClosedOK,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
 )
 from websockets.frames import CloseCode
@@ -139,11 +140,34 @@ def _proxy_for(url: str) -> str | None:
     return proxies.get("https" if parts.scheme in ("https", "wss") else "http")
 
 
-def _tls_error(authority: str, exc: ssl.SSLError) -> ConnectError:
-    """A TLS failure; a certificate that does not verify will not verify on a retry."""
-    verify = isinstance(exc, ssl.SSLCertVerificationError)
-    hint = " (pass the endpoint's CA with ca_file= / --ca)" if verify else ""
-    return ConnectError(f"TLS with {authority} failed: {exc.reason or exc}{hint}", retryable=not verify)
+# What OpenSSL says when the other side does not speak TLS at all (a plain HTTP port).
+_NOT_TLS: Final = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
+
+
+def _closed_without_a_word(exc: BaseException) -> bool:
+    """websockets' error for a server that closed before any HTTP response."""
+    return isinstance(exc, InvalidMessage) and isinstance(exc.__cause__, EOFError)
+
+
+def _tls_error(authority: str, exc: ssl.SSLError, plain: str) -> ConnectError:
+    """A TLS failure; neither a certificate that does not verify nor a port without TLS
+    will change on a retry. ``plain`` is the scheme without TLS (http or ws)."""
+    reason = exc.reason or str(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectError(
+            f"TLS with {authority} failed: {reason}: its certificate is not trusted",
+            advice=" (pass the endpoint's CA as ca_file)",
+            retryable=False,
+            kind="untrusted",
+        )
+    if reason in _NOT_TLS:
+        return ConnectError(
+            f"TLS with {authority} failed ({reason}): it does not speak TLS",
+            advice=f"; for a plain port use {plain}://",
+            retryable=False,
+            kind="not-tls",
+        )
+    return ConnectError(f"TLS with {authority} failed: {reason}")
 
 
 async def _open_through_proxy(
@@ -186,6 +210,7 @@ class Http2Transport:
         self.authority = ""
         self._channel: H2Channel | None = None
         self._stream_id = 0
+        self._tls = False  # whether the connection was opened with TLS
         self._incoming: deque[tuple[bytes, int]] = deque()
         self._arrived = asyncio.Event()
         self._ended = False  # the response ended (END_STREAM received)
@@ -210,7 +235,7 @@ class Http2Transport:
         except TimeoutError as exc:
             raise StreamTimeout(f"connecting to {self.authority} took more than {self.connect_timeout:g} s") from exc
         except ssl.SSLError as exc:
-            raise _tls_error(self.authority, exc) from exc
+            raise _tls_error(self.authority, exc, "http") from exc
         except OSError as exc:
             raise ConnectError(f"cannot connect to {self.authority}: {exc.strerror or exc}") from exc
 
@@ -225,6 +250,7 @@ class Http2Transport:
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         context = self.ssl_context if parts.scheme == "https" else None
+        self._tls = context is not None
         proxy = _proxy_for(request.url) if self.proxy is True else (self.proxy or None)
         reader, writer = await self._connect(host, port, context, proxy)
         if context is not None:
@@ -302,9 +328,20 @@ class Http2Transport:
                     self._event(event)
                 channel.flush()
             if not self._ended:
-                self._fail(ConnectionLost(f"{self.authority} closed the connection mid-stream"))
+                self._fail(self._closed_error(channel))
         except TranscribeError as exc:
             self._fail(exc)
+
+    def _closed_error(self, channel: H2Channel) -> TranscribeError:
+        if channel.received == 0 and not self._tls:
+            # An HTTP/2 server answers the preface with SETTINGS at once; one that closes
+            # without a byte after a plain-text preface is most often a TLS port.
+            return ConnectError(
+                f"{self.authority} closed the connection without a byte of HTTP/2",
+                advice=": if it is a TLS port, use https://",
+                kind="tls-only",
+            )
+        return ConnectionLost(f"{self.authority} closed the connection mid-stream")
 
     def _event(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.ResponseReceived):
@@ -431,8 +468,14 @@ class WebSocketTransport:
         except TimeoutError as exc:
             raise StreamTimeout(f"WebSocket handshake with {self.authority} took more than {timeout:g} s") from exc
         except ssl.SSLError as exc:
-            raise _tls_error(self.authority, exc) from exc
+            raise _tls_error(self.authority, exc, "ws") from exc
         except (OSError, InvalidHandshake) as exc:
+            if parts.scheme == "ws" and _closed_without_a_word(exc):
+                raise ConnectError(
+                    f"{self.authority} closed the connection without answering the WebSocket upgrade",
+                    advice=": if it is a TLS port, use wss://",
+                    kind="tls-only",
+                ) from exc
             raise ConnectError(f"cannot open a WebSocket to {self.authority}: {exc}") from exc
         lean_tls(self._ws.transport)
         headers = {k.lower(): v for k, v in self._ws.response.headers.raw_items()} if self._ws.response else {}

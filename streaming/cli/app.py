@@ -13,7 +13,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .common import EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_SERVICE, EXIT_USAGE, CliError
 from .parser import build_parser
@@ -144,6 +144,9 @@ def _explain(exc: BaseException) -> str:
         )
     if isinstance(exc, errors.ServiceError):
         return f"the service said {text}"
+    if isinstance(exc, errors.ConnectError) and exc.kind in _KIND_HINTS:
+        # The library's message ends with its hint in Python terms; say it in flags.
+        return f"{exc.detail}. {_KIND_HINTS[exc.kind]}"
     if isinstance(exc, errors.ConnectError):
         return f"{text.rstrip('.')}. {_connect_hint(exc)}"
     if isinstance(exc, errors.TransportError):
@@ -157,6 +160,13 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or text}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
     return f"{type(exc).__name__}: {text} (run with --debug for details)"
+
+
+_KIND_HINTS: Final = {
+    "untrusted": "Pass the endpoint's CA with --ca (streamscribe serve --ca-out writes it).",
+    "not-tls": "That port has no TLS: use http:// (HTTP/2) or ws:// (WebSocket).",
+    "tls-only": "If that port has TLS, use https:// (HTTP/2) or wss:// (WebSocket), with --ca for a local endpoint.",
+}
 
 
 def _connect_hint(exc: BaseException) -> str:

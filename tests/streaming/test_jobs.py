@@ -677,7 +677,7 @@ def test_streaming_over_http2_to_the_http_port_says_which_port(threaded_endpoint
         check=False,
     )
     assert result.returncode == 255 and result.stderr.count("\n") == 1
-    assert "answered in HTTP/1.1" in result.stderr and "--transport websocket" in result.stderr
+    assert "answered in HTTP/1.1" in result.stderr and "ws:// (WebSocket)" in result.stderr
     assert "ProtocolError" not in result.stderr
 
 

@@ -41,9 +41,9 @@ async def events_and_error(stream: streaming.Stream) -> tuple[list[Any], BaseExc
     return events, None
 
 
-async def test_a_stray_byte_ends_the_stream_with_the_audio_error(tmp_path: Path) -> None:
+async def test_audio_with_nothing_readable_ends_the_stream_with_the_audio_error(tmp_path: Path) -> None:
     odd = tmp_path / "odd.pcm"
-    odd.write_bytes(FOX.read_bytes()[:32000] + b"\x01")  # one byte past a whole sample
+    odd.write_bytes(b"\x01")  # not one whole sample
     # A long idle timeout: before the fix the reader waited for it and then saw a BadRequestException.
     async with LocalEndpoint(tls="none", idle_timeout=600) as ep:
         client = TranscribeStreamingClient(endpoint=ep.http2_url)
@@ -55,6 +55,20 @@ async def test_a_stray_byte_ends_the_stream_with_the_audio_error(tmp_path: Path)
         assert isinstance(error, AudioFormatError)
         assert "odd" in str(error) or "byte" in str(error)
         assert stream.state is ConnectionState.CLOSED
+
+
+async def test_audio_cut_mid_sample_is_sent_up_to_the_cut_and_the_stream_says_so(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.pcm"
+    odd.write_bytes(FOX.read_bytes()[:32000] + b"\x01")  # one byte past a whole sample
+    async with LocalEndpoint(tls="none") as ep:
+        client = TranscribeStreamingClient(endpoint=ep.http2_url)
+        async with open_pcm(client) as stream:
+            sender = asyncio.create_task(stream.send_from(PcmSource(odd, sample_rate=16000), realtime=False))
+            _, error = await events_and_error(stream)
+            await sender
+        assert error is None and ep.completed[-1].outcome == "completed"
+    assert stream.stats.audio_seconds == pytest.approx(1.0)
+    assert stream.audio_damage is not None and "1 stray byte(s)" in str(stream.audio_damage)
 
 
 async def test_a_source_that_raises_ends_the_stream_with_that_error() -> None:
@@ -147,19 +161,19 @@ async def test_a_local_endpoint_with_the_users_own_pair(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "transport", "needle"),
+    ("endpoint", "transport", "needle", "param"),
     [
-        ("127.0.0.1:8443", "http2", "must start with https://"),
-        ("https://", "http2", "no host"),
-        ("https://127.0.0.1:8443/stream", "http2", "without a path"),
-        ("https://127.0.0.1:8443", "websocket", "must start with wss://"),
-        ("https://127.0.0.1:99999", "http2", "not a URL"),
+        ("127.0.0.1:8443", "http2", "must start with https://", "endpoint"),
+        ("https://", "http2", "no host", "endpoint"),
+        ("https://127.0.0.1:8443/stream", "http2", "without a path", "endpoint"),
+        ("https://127.0.0.1:8443", "websocket", "needs a wss://", "transport"),  # the two disagree
+        ("https://127.0.0.1:99999", "http2", "not a URL", "endpoint"),
     ],
 )
-def test_endpoints_are_checked_before_anything_else(endpoint: str, transport: str, needle: str) -> None:
+def test_endpoints_are_checked_before_anything_else(endpoint: str, transport: str, needle: str, param: str) -> None:
     with pytest.raises(ParameterError, match=needle) as info:
         TranscribeStreamingClient(endpoint=endpoint, transport=transport)  # type: ignore[arg-type]
-    assert info.value.param == "endpoint"
+    assert info.value.param == param
 
 
 @pytest.mark.parametrize("region", ["", "us east 1", "us-east-1/evil"])
