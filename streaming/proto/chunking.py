@@ -153,8 +153,10 @@ def parse_wav(data: bytes, name: str = "the WAV file") -> tuple[int, int, int, i
         size = struct.unpack_from("<I", data, pos + 4)[0]
         body = pos + 8
         if chunk_id == b"fmt ":
-            if size < 16 or body + 16 > len(data):
+            if size < 16:
                 raise AudioFormatError(f"{name}: its WAV fmt chunk is {size} bytes; at least 16 expected")
+            if body + 16 > len(data):
+                raise AudioFormatError(f"{name}: the WAV file ends inside its fmt chunk (it is cut short)")
             tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
             if tag == 0xFFFE and size >= 40 and body + 26 <= len(data):  # WAVE_FORMAT_EXTENSIBLE: tag in the GUID
                 tag = struct.unpack_from("<H", data, body + 24)[0]

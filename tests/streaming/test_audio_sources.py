@@ -100,6 +100,8 @@ def wav(tag: int = 1, bits: int = 16, channels: int = 1) -> bytes:
         (wav(bits=8), "16-bit"),
         (wav(channels=6), "6 channels"),
         (wav()[:36], "no data chunk"),
+        (wav()[:30], "ends inside its fmt chunk"),  # a 30-byte file: cut short, not a small fmt chunk
+        (wav()[:16] + struct.pack("<I", 8) + bytes(24), "fmt chunk is 8 bytes; at least 16"),
     ],
 )
 def test_bad_wav_files(data: bytes, match: str) -> None:
