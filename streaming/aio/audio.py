@@ -319,9 +319,19 @@ class MicrophoneSource:
     ) -> None:
         try:
             import sounddevice  # noqa: PLC0415 - optional extra
-        except (ImportError, OSError) as exc:
+        except ImportError as exc:
+            raise AudioSourceError("the microphone needs sounddevice: pip install 'streamscribe[mic]'") from exc
+        except OSError as exc:  # sounddevice is there; the PortAudio library it loads is not
             raise AudioSourceError(
-                "the microphone needs sounddevice and PortAudio: pip install 'streamscribe[mic]'"
+                f"the microphone needs the PortAudio library ({exc}): on Debian or Ubuntu, "
+                "sudo apt-get install libportaudio2"
+            ) from exc
+        try:  # before any stream opens: a machine without a microphone is told so at once
+            sounddevice.query_devices(device, kind="input")
+        except Exception as exc:  # PortAudioError, or ValueError for a device it does not know
+            which = "the default input device" if device is None else f"input device {device!r}"
+            raise AudioSourceError(
+                f"no microphone: {which} is not available ({exc}); list them with: python -m sounddevice"
             ) from exc
         self._sd = sounddevice
         self.duration: float | None = None

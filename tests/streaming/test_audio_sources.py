@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import struct
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -361,3 +363,31 @@ async def test_silence_cannot_be_made_before_the_first_frame() -> None:
 
     for encoding in ("flac", "ogg-opus"):
         assert AsyncByteSource(nothing(), media_encoding=encoding, sample_rate=16000).silence(0.1) is None
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("raise ImportError('no sounddevice here')", "pip install 'streamscribe[mic]'"),
+        ("raise OSError('PortAudio library not found')", "sudo apt-get install libportaudio2"),
+        (
+            "class PortAudioError(Exception): pass\n"
+            "def query_devices(device=None, kind=None):\n"
+            "    raise PortAudioError('Error querying device -1')\n",
+            "no microphone: the default input device is not available",
+        ),
+    ],
+    ids=["no-sounddevice", "no-portaudio", "no-device"],
+)
+def test_a_missing_microphone_says_what_is_missing_before_any_stream(
+    module: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streaming import MicrophoneSource
+    from streaming.proto.errors import AudioSourceError
+
+    (tmp_path / "sounddevice.py").write_text(module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    with pytest.raises(AudioSourceError) as refused:
+        MicrophoneSource()
+    assert says in str(refused.value)
