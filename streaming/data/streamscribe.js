@@ -1,8 +1,9 @@
 // streamscribe.js: live captions from Amazon Transcribe in a web page, without the AWS SDK.
 //
 // The page never holds credentials. Either the app's server presigns a WebSocket URL
-// (streaming.web.presign_handler) and the page talks to the service itself, or the app's
-// server relays (streaming.web.relay_handler) and the page sends raw PCM to it.
+// (streaming.web.aiohttp_presign_handler or AsgiPresignApp) and the page talks to the
+// service itself, or the app's server relays (streaming.web.aiohttp_relay_handler or
+// AsgiRelayApp) and the page sends raw PCM to it.
 //
 //   import { Captioner } from "/streamscribe.js";
 //   const captions = new Captioner({ presign: "/presign", languageCode: "en-US" });

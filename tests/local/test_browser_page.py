@@ -77,3 +77,24 @@ async def test_page_shows_the_services_error_and_keeps_it() -> None:
     assert classes == "error"
     assert status is not None and status.startswith("BadRequestException: ")
     assert "no new audio" in status  # the service's own message, not "Done."
+
+
+async def test_without_a_microphone_the_page_says_so_and_captions_the_recording() -> None:
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    async with LocalEndpoint(tls="none") as ep, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)  # no fake device
+        try:
+            page = await browser.new_page()
+            await page.goto(ep.websocket_url.replace("ws", "http", 1) + "/")
+            await page.click("#mic")
+            await page.wait_for_function(
+                "document.querySelector('#partial').textContent.trim().length > 0", timeout=30_000
+            )
+            status = await page.locator("#status").text_content()  # while the recording streams
+            await page.click("#stop")
+            await page.wait_for_selector("body[data-done=true]", timeout=30_000)
+        finally:
+            await browser.close()
+    assert status is not None and status.startswith("No microphone (")
+    assert status.endswith("captioning the bundled recording instead.")

@@ -182,3 +182,28 @@ async def test_the_example_captions_when_started_with_its_documented_command(mod
     assert state == "closed" and status == "Done.", (state, status, output)
     assert finals and word_error_rate(FOX_TEXT, finals[0]) <= 0.35
     assert app.returncode == 0 and "Traceback" not in output, output
+
+
+async def test_without_a_microphone_the_buttons_work_again(local: LocalEndpoint, where: AppSocket) -> None:
+    app = example_app().make_app(
+        region="us-east-1", credentials=DEV_CREDENTIALS,
+        websocket_endpoint=local.websocket_url, http2_endpoint=local.http2_url,
+    )  # fmt: skip
+    runner = await serve(app, where)
+    chromium = shutil.which("chromium")
+    assert chromium
+    no_microphone = [arg for arg in CHROMIUM_ARGS if "fake" not in arg]
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium, args=no_microphone)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{where.origin}/?start=presign")
+                await page.wait_for_selector("body[data-state=failed]", timeout=30_000)
+                enabled = [not await page.locator(f"#{b}").is_disabled() for b in ("presign", "relay", "stop")]
+                status = await page.locator("#status").text_content()
+            finally:
+                await browser.close()
+    finally:
+        await runner.cleanup()
+    assert enabled == [True, True, False], status
