@@ -156,6 +156,8 @@ async def relay(channel: Channel, session: RelaySession) -> None:
                         await queue.put(chunk)  # full: this page waits (TCP holds it back)
                     if session.ended:
                         break
+                else:  # the page closed its socket without saying "end": nobody is left to tell
+                    session.gone = True
                 for chunk in session.end():
                     await queue.put(chunk)
                 await queue.put(None)
@@ -188,8 +190,9 @@ async def relay(channel: Channel, session: RelaySession) -> None:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
         if not session.gone:
-            await channel.send_text(json.dumps({"type": "end"}))
-            await channel.close(1000, "done")
+            with contextlib.suppress(ConnectionError, RuntimeError):  # it may leave at this very moment
+                await channel.send_text(json.dumps({"type": "end"}))
+                await channel.close(1000, "done")
     except RelayRefused as exc:
         await _refuse(channel, exc)
     except TranscribeError as exc:

@@ -19,6 +19,7 @@ import aiohttp
 import httpx
 import pytest
 from aiohttp import web
+from websockets.asyncio.client import connect as websockets_connect
 
 import sigv4
 from sigv4 import Credentials
@@ -306,14 +307,20 @@ async def test_a_service_error_reaches_the_page_typed(plain_endpoint: LocalEndpo
     assert "no new audio" in message["message"]
 
 
+@pytest.mark.parametrize("seconds", [0, 1])
+@pytest.mark.parametrize("how", ["close", "drop"])
 async def test_a_page_that_leaves_mid_stream_ends_its_relayed_stream_quietly(
-    relay_app: str, plain_endpoint: LocalEndpoint, caplog: pytest.LogCaptureFixture
+    relay_app: str, plain_endpoint: LocalEndpoint, caplog: pytest.LogCaptureFixture, how: str, seconds: int
 ) -> None:
+    """Closing its socket or dropping the connection, before or after its first caption."""
     caplog.set_level(logging.INFO, logger="streamscribe.web")
-    async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{relay_app}/relay?language-code=en-US&sample-rate=16000&token=ok")
-        await ws.send_bytes(FOX[: 16000 * 2])  # a second of speech, then the page is gone
-        await ws.close()
+    page = await websockets_connect(f"{relay_app}/relay?language-code=en-US&sample-rate=16000&token=ok")
+    if seconds:
+        await page.send(FOX[: 16000 * 2 * seconds])
+    if how == "close":
+        await page.close()
+    else:
+        page.transport.abort()  # a tab killed mid-call: no closing handshake
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
     while not plain_endpoint.completed and loop.time() < deadline:  # the relay ends the stream it opened
