@@ -90,6 +90,17 @@ class Spoken:
 
 
 def _in_range(rule: CategoryRule, spoken: Spoken, call_end_ms: int | None) -> bool:
+    if rule.relative:  # percentages of the call: known once it has ended
+        if call_end_ms is None:
+            return False
+        if rule.first_pct is not None:
+            return spoken.begin_ms < call_end_ms * rule.first_pct // 100
+        if rule.last_pct is not None:
+            return spoken.end_ms > call_end_ms - call_end_ms * rule.last_pct // 100
+        assert rule.start_pct is not None and rule.end_pct is not None
+        return (
+            spoken.end_ms > call_end_ms * rule.start_pct // 100 and spoken.begin_ms < call_end_ms * rule.end_pct // 100
+        )
     if rule.first_ms is not None:
         return spoken.begin_ms < rule.first_ms
     if rule.start_ms is not None and rule.end_ms is not None:
@@ -134,7 +145,7 @@ class CategoryMatcher:
         for category in self.categories:
             if category.name in self._matched:
                 continue
-            needs_end = any(r.negate or r.last_ms is not None for r in category.rules)
+            needs_end = any(r.negate or r.last_ms is not None or r.relative for r in category.rules)
             if needs_end and not final:
                 continue
             ranges = self._match(category, call_end_ms)

@@ -106,6 +106,15 @@ class CategoryRule:
     end_ms: int | None = None
     first_ms: int | None = None
     last_ms: int | None = None
+    # RelativeTimeRange, in percent of the call: [start, end], the first or the last N %.
+    start_pct: int | None = None
+    end_pct: int | None = None
+    first_pct: int | None = None
+    last_pct: int | None = None
+
+    @property
+    def relative(self) -> bool:
+        return any(v is not None for v in (self.start_pct, self.end_pct, self.first_pct, self.last_pct))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,21 +227,46 @@ def _filter(entry: Mapping[str, Any], where: str) -> VocabularyFilter:
     return VocabularyFilter(name, language, frozenset(w.strip().lower() for w in words))
 
 
+_RANGES: Final = {
+    # name: (its keys -> CategoryRule fields, unit, largest value)
+    "AbsoluteTimeRange": (
+        {"StartTime": "start_ms", "EndTime": "end_ms", "First": "first_ms", "Last": "last_ms"},
+        "milliseconds",
+        14_400_000,
+    ),
+    "RelativeTimeRange": (
+        {"StartPercentage": "start_pct", "EndPercentage": "end_pct", "First": "first_pct", "Last": "last_pct"},
+        "percent of the call",
+        100,
+    ),
+}
+_FILTER_KEYS: Final = {
+    "TranscriptFilter": frozenset({"Targets", "TranscriptFilterType", "ParticipantRole", "Negate", *_RANGES}),
+    "SentimentFilter": frozenset({"Sentiments", "ParticipantRole", "Negate", *_RANGES}),
+}
+
+
 def _time_range(rule: Mapping[str, Any], where: str) -> dict[str, int]:
-    span = rule.get("AbsoluteTimeRange")
-    if span is None:
+    given = [name for name in _RANGES if rule.get(name) is not None]
+    if len(given) > 1:
+        raise _fail(where, "a rule has an AbsoluteTimeRange or a RelativeTimeRange, not both")
+    if not given:
         return {}
+    name = given[0]
+    span = rule[name]
     if not isinstance(span, Mapping):
-        raise _fail(where, "AbsoluteTimeRange must be an object")
-    keys = {"StartTime": "start_ms", "EndTime": "end_ms", "First": "first_ms", "Last": "last_ms"}
+        raise _fail(where, f"{name} must be an object")
+    keys, unit, largest = _RANGES[name]
     out: dict[str, int] = {}
     for key, value in span.items():
-        if key not in keys or not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise _fail(where, f"AbsoluteTimeRange.{key} must be one of {', '.join(keys)} in milliseconds")
+        if key not in keys or not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= largest:
+            raise _fail(where, f"{name}.{key} must be one of {', '.join(keys)}: 0..{largest} {unit}")
         out[keys[key]] = value
-    given = set(out)
-    if given not in ({"start_ms", "end_ms"}, {"first_ms"}, {"last_ms"}):
-        raise _fail(where, "AbsoluteTimeRange holds StartTime and EndTime, or First, or Last")
+    start, end, first, last = keys.values()
+    if set(out) not in ({start, end}, {first}, {last}):
+        raise _fail(where, f"{name} holds {' and '.join(list(keys)[:2])}, or First, or Last")
+    if start in out and out[start] >= out[end]:
+        raise _fail(where, f"{name} must start before it ends")
     return out
 
 
@@ -259,6 +293,9 @@ def _category(entry: Mapping[str, Any], where: str) -> Category:
         (kind, body), *_ = rule.items()
         if not isinstance(body, Mapping):
             raise _fail(at, f"{kind} must be an object")
+        unknown = sorted(set(body) - _FILTER_KEYS.get(kind, frozenset(body)))
+        if unknown:
+            raise _fail(at, f"{kind} has no {unknown[0]!r} (it takes {', '.join(sorted(_FILTER_KEYS[kind]))})")
         negate = body.get("Negate", False)
         if not isinstance(negate, bool):
             raise _fail(at, "Negate must be true or false")

@@ -239,6 +239,29 @@ def test_categories_match_once_with_roles_ranges_and_negation() -> None:
     assert final.matched_details["d"].timestamp_ranges[0].begin_offset_millis == 9000
 
 
+def test_a_relative_time_range_is_a_share_of_the_whole_call() -> None:
+    def rule(span: dict[str, int]) -> dict[str, object]:
+        return {"TranscriptFilter": {"Targets": ["refund"], "RelativeTimeRange": span}}
+
+    resources = load_resources(
+        {
+            "CallAnalyticsCategories": [
+                {"CategoryName": "first-10", "Rules": [rule({"First": 10})]},
+                {"CategoryName": "last-10", "Rules": [rule({"Last": 10})]},
+                {"CategoryName": "middle", "Rules": [rule({"StartPercentage": 40, "EndPercentage": 60})]},
+            ]
+        }
+    )
+    matcher = CategoryMatcher(resources.categories)
+    assert matcher.add(Spoken("CUSTOMER", "I want a refund.", "NEUTRAL", 50_000, 52_000)) is None  # not before the end
+    final = matcher.finish(100_000)
+    assert final is not None and final.matched_categories == ("middle",)  # halfway: not the first or last tenth
+    early = CategoryMatcher(resources.categories)
+    early.add(Spoken("CUSTOMER", "A refund.", "NEUTRAL", 3_000, 4_000))
+    done = early.finish(100_000)
+    assert done is not None and done.matched_categories == ("first-10",)
+
+
 @pytest.mark.parametrize(
     ("document", "needle"),
     [
@@ -266,6 +289,44 @@ def test_categories_match_once_with_roles_ranges_and_negation() -> None:
             "Sentiments",
         ),
         ({"LanguageModels": [{"ModelName": "m", "LanguageCode": "en-US", "BaseModelName": "Huge"}]}, "BaseModelName"),
+        (
+            {
+                "CallAnalyticsCategories": [
+                    {
+                        "CategoryName": "c",
+                        "Rules": [{"TranscriptFilter": {"Targets": ["x"], "RelativeTimeRange": {"First": 101}}}],
+                    }
+                ]
+            },
+            "RelativeTimeRange.First must be one of StartPercentage, EndPercentage, First, Last: 0..100",
+        ),
+        (
+            {
+                "CallAnalyticsCategories": [
+                    {
+                        "CategoryName": "c",
+                        "Rules": [
+                            {
+                                "TranscriptFilter": {
+                                    "Targets": ["x"],
+                                    "RelativeTimeRange": {"First": 10},
+                                    "AbsoluteTimeRange": {"First": 10},
+                                }
+                            }
+                        ],
+                    }
+                ]
+            },
+            "not both",
+        ),
+        (
+            {
+                "CallAnalyticsCategories": [
+                    {"CategoryName": "c", "Rules": [{"TranscriptFilter": {"Targets": ["x"], "Negated": True}}]}
+                ]
+            },
+            "TranscriptFilter has no 'Negated'",
+        ),
         (
             {"VocabularyFilters": [{"VocabularyFilterName": "f", "LanguageCode": "en-US", "Words": ["x"]}] * 2},
             "defined twice",
