@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from ..proto.models import CategoryEvent, UtteranceEvent
 from .recognizer import Word
-from .text import find_entities, redact, tokens_of, transcript_of
+from .text import find_entities, tokens_of
 
 __all__ = ["NON_TALK_MILLIS", "loudness_score", "post_call_output"]
 
@@ -123,14 +123,26 @@ def _turn(u: UtteranceEvent, role: str, loudness: Sequence[float], *, redacted: 
         )
         entities = find_entities(tokens)
         if entities:
-            hidden, _ = redact(tokens, entities)
-            content = transcript_of(hidden)
             covered = {k for e in entities for k in range(e.first, e.last + 1)}
+            firsts = {e.first for e in entities}
             spoken = iter(range(len(words)))
-            items = [
-                {**item, "Content": "[PII]"} if item["Type"] == "pronunciation" and next(spoken) in covered else item
-                for item in items
-            ]
+            # The turn as said (capitals, punctuation), each entity one [PII]; each of its items [PII].
+            parts: list[str] = []
+            redacted_items = []
+            for item in items:
+                if item["Type"] != "pronunciation":
+                    parts.append(str(item["Content"]))
+                    redacted_items.append(item)
+                    continue
+                k = next(spoken)
+                if k not in covered:
+                    parts.append(" " + str(item["Content"]))
+                    redacted_items.append(item)
+                    continue
+                if k in firsts:
+                    parts.append(" [PII]")
+                redacted_items.append({**item, "Content": "[PII]"})
+            content, items = "".join(parts).strip(), redacted_items
     first, last = u.begin_offset_millis // 1000, max(u.end_offset_millis - 1, u.begin_offset_millis) // 1000
     return {
         "Id": u.utterance_id,

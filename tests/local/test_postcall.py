@@ -90,3 +90,13 @@ def test_categories_the_stream_matched_are_reported() -> None:
     matched = CategoryEvent(matched_categories=("refund",), matched_details={})
     doc = post_call_output("call-1", "en-US", CALL, [matched], LOUDNESS, redacted=False)
     assert doc["Categories"]["MatchedCategories"] == ["refund"]
+
+
+def test_a_redacted_turn_keeps_its_capitals_and_punctuation() -> None:
+    said = turn("2", "CUSTOMER", 2500, 6000, "My card number is 4111111111111111")
+    period = CallAnalyticsItem(begin_offset_millis=6000, end_offset_millis=6000, type="punctuation", content=".")
+    said = UtteranceEvent(**{**{f: getattr(said, f) for f in said.__struct_fields__}, "items": (*said.items, period),
+                             "transcript": "My card number is 4111111111111111."})  # fmt: skip
+    doc = post_call_output("call-1", "en-US", [said], [], LOUDNESS, redacted=True)
+    assert doc["Transcript"][0]["Content"] == "My card number is [PII]."
+    assert [i["Content"] for i in doc["Transcript"][0]["Items"]] == ["My", "card", "number", "is", "[PII]", "."]
