@@ -199,12 +199,10 @@ class Http2Transport:
         self,
         *,
         ssl_context: ssl.SSLContext | None,
-        connect_timeout: float = 10.0,
         proxy: str | bool | None = True,
         initial_window: int = 1 << 20,
     ) -> None:
         self.ssl_context = ssl_context
-        self.connect_timeout = connect_timeout
         self.proxy = proxy
         self.initial_window = initial_window
         self.authority = ""
@@ -219,21 +217,20 @@ class Http2Transport:
         self._pump: asyncio.Task[None] | None = None
 
     async def _connect(
-        self, host: str, port: int, context: ssl.SSLContext | None, proxy: str | None
+        self, host: str, port: int, context: ssl.SSLContext | None, proxy: str | None, timeout: float
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             if proxy:
-                reader, writer = await _open_through_proxy(proxy, host, port, self.connect_timeout)
-                if context is not None:
-                    await asyncio.wait_for(writer.start_tls(context, server_hostname=host), self.connect_timeout)
+                async with asyncio.timeout(timeout):
+                    reader, writer = await _open_through_proxy(proxy, host, port, timeout)
+                    if context is not None:
+                        await writer.start_tls(context, server_hostname=host)
             else:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port, ssl=context), self.connect_timeout
-                )
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=context), timeout)
             lean_tls(writer.transport)
             return reader, writer
         except TimeoutError as exc:
-            raise StreamTimeout(f"connecting to {self.authority} took more than {self.connect_timeout:g} s") from exc
+            raise StreamTimeout(f"connecting to {self.authority} took more than {timeout:g} s") from exc
         except ssl.SSLError as exc:
             raise _tls_error(self.authority, exc, "http") from exc
         except OSError as exc:
@@ -252,7 +249,11 @@ class Http2Transport:
         context = self.ssl_context if parts.scheme == "https" else None
         self._tls = context is not None
         proxy = _proxy_for(request.url) if self.proxy is True else (self.proxy or None)
-        reader, writer = await self._connect(host, port, context, proxy)
+        # One deadline for the whole opening (TCP, TLS, the response's headers), as the
+        # WebSocket handshake has: the core cuts it to what is left of the retry budget.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        reader, writer = await self._connect(host, port, context, proxy, timeout)
         if context is not None:
             ssl_object = writer.get_extra_info("ssl_object")
             chosen = ssl_object.selected_alpn_protocol() if ssl_object else None
@@ -282,11 +283,12 @@ class Http2Transport:
         ]
         conn.send_headers(self._stream_id, headers)
         channel.flush()
-        loop = asyncio.get_running_loop()
         self._response = loop.create_future()
         self._pump = loop.create_task(self._read_loop())
         try:
-            status, response_headers = await asyncio.wait_for(asyncio.shield(self._response), timeout)
+            status, response_headers = await asyncio.wait_for(
+                asyncio.shield(self._response), max(deadline - loop.time(), 0.0)
+            )
         except TimeoutError as exc:
             await self.aclose(abort=True)
             raise StreamTimeout(f"{self.authority} sent no response headers in {timeout:g} s") from exc
@@ -429,12 +431,10 @@ class WebSocketTransport:
         self,
         *,
         ssl_context: ssl.SSLContext | None,
-        connect_timeout: float = 10.0,
         proxy: str | bool | None = True,
         max_message: int = MAX_RESULT_MESSAGE + 1024,  # one event-stream message per WebSocket message
     ) -> None:
         self.ssl_context = ssl_context
-        self.connect_timeout = connect_timeout
         self.proxy = proxy
         self.max_message = max_message
         self.authority = ""

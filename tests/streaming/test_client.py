@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import socket
 import ssl
 from typing import Any
@@ -365,3 +366,36 @@ async def test_a_scheme_that_does_not_fit_the_port_says_which_would(
             await drive(stream, PcmSource(FOX, sample_rate=16000))
     assert failed.value.kind == kind, failed.value
     assert str(failed.value).startswith(failed.value.detail) and len(str(failed.value)) > len(failed.value.detail)
+
+
+@pytest.mark.parametrize("scheme", ["https", "wss", "http", "ws"])
+async def test_both_transports_give_up_within_the_same_budget_on_a_peer_that_never_answers(scheme: str) -> None:
+    """A peer that accepts and then says nothing (not even TLS): the whole opening, TCP,
+    TLS and the response, has the retry budget's deadline whatever connect_timeout says."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = TranscribeStreamingClient(
+        endpoint=f"{scheme}://127.0.0.1:{port}", credentials=DEV_CREDENTIALS,
+        retry=RetryPolicy(max_total=2.0), connect_timeout=10,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(streaming.StreamTimeout) as gave_up:
+            async with client.start_stream_transcription(
+                language_code="en-US", media_sample_rate_hz=16000, media_encoding="pcm"
+            ) as stream:
+                await stream.send_audio(bytes(3200))
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+    waited = float(re.search(r"(\d+(\.\d+)?) s$", str(gave_up.value))[1])  # type: ignore[index]
+    assert waited <= 2.0, gave_up.value  # the deadline it used is the budget's, not connect_timeout's
+    assert loop.time() - started < 10  # and it did not wait for connect_timeout either
