@@ -25,7 +25,6 @@ if TYPE_CHECKING:
         AudioChunk,
         AudioSource,
         FlacSource,
-        MicrophoneSource,
         OggOpusSource,
         PcmSource,
         WavSource,
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     )
     from .aio.client import TranscribeStreamingClient, presign_websocket_url
     from .aio.credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
+    from .aio.microphone import MicrophoneSource
     from .aio.stream import Stream
     from .aio.sync import iter_transcribe_file, transcribe_file
     from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
@@ -207,7 +207,7 @@ _WHERE: dict[str, str] = {
     "MedicalItem": "proto.models",
     "MedicalResult": "proto.models",
     "MedicalTranscriptEvent": "proto.models",
-    "MicrophoneSource": "aio.audio",
+    "MicrophoneSource": "aio.microphone",
     "NotFoundException": "proto.errors",
     "OggOpusSource": "aio.audio",
     "Operation": "proto.params",

@@ -36,7 +36,7 @@ from ..proto.pacing import Pacer
 from ..proto.params import StreamParams
 from ..proto.retry import NO_SKEW, ClockSkew
 from ..proto.states import AudioState, ConnectionState
-from .audio import AudioChunk, AudioSource, pcm_silence
+from .audio import AudioChunk, AudioSource
 from .transports import Http2Transport, Transport, WebSocketTransport
 
 _log: Final = logging.getLogger("streaming.stream")
@@ -272,7 +272,6 @@ class Stream:
             await asyncio.sleep(delay)
         transport = _TRANSPORTS[self.client.transport](
             ssl_context=self.client.ssl_context,
-            connect_timeout=self.client.settings.connect_timeout,
             proxy=self.client.proxy,
         )
         try:
@@ -446,8 +445,7 @@ class Stream:
                 await queue.put(exc)
 
         reader = loop.create_task(read())
-        params = self.params
-        zeros = pcm_silence(params.sample_rate, params.channels, 0.1)
+        zeros = AudioChunk(self._core.audio_format.silence(0.1), 0.1)
         make_silence = getattr(source, "silence", None)
 
         def silence() -> AudioChunk | None:

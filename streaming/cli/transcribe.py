@@ -43,7 +43,8 @@ def presign(args: argparse.Namespace) -> str:
 
 
 def _source(args: argparse.Namespace) -> Any:
-    from ..aio.audio import AudioSource, MicrophoneSource, open_audio, open_stream  # noqa: PLC0415
+    from ..aio.audio import AudioSource, open_audio, open_stream  # noqa: PLC0415
+    from ..aio.microphone import MicrophoneSource  # noqa: PLC0415
 
     if args.mic:
         if args.audio:
@@ -178,8 +179,9 @@ def _warn_about_language(args: argparse.Namespace, endpoint: str) -> None:
 async def transcribe(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - only the commands that run a loop load it
 
-    from ..aio.audio import AsyncByteSource, MicrophoneSource  # noqa: PLC0415
+    from ..aio.audio import AsyncByteSource  # noqa: PLC0415
     from ..aio.client import TranscribeStreamingClient  # noqa: PLC0415
+    from ..aio.microphone import MicrophoneSource  # noqa: PLC0415
     from ..proto.connection import default_endpoint  # noqa: PLC0415
     from ..proto.endpoints import check_endpoint, check_region  # noqa: PLC0415
 

@@ -289,7 +289,7 @@ class ServerStream:
         """Recognise ``data`` (in the recognition thread); see :meth:`.worker.Recognition.process`."""
         core = self.core
         return self.recognition.process(
-            data, final, channels=core.pcm_channels, all_channels=core.all_channels, roles=core.channel_roles
+            data, final, channels=core.audio_format.channels, all_channels=core.all_channels, roles=core.channel_roles
         )
 
     def summarize(self) -> StreamSummary:

@@ -23,9 +23,10 @@ import eventstream
 import sigv4
 from eventstream import Message
 
+from ..proto.audioformat import AudioFormat, fits_one_event
 from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.errors import BadRequestException, LimitExceededException, ParameterError, ServiceError
-from ..proto.params import Operation, StreamParams
+from ..proto.params import MAX_EVENT_SECONDS, Operation, StreamParams
 
 __all__ = [
     "MISSING_END_FRAME",
@@ -52,7 +53,6 @@ class Limits:
     idle_timeout: float = 15.0
     max_duration: float = 4 * 3600.0
     max_frame_bytes: int = 256 * 1024
-    max_event_seconds: float = 1.0
     # Audio received but not yet taken by the recogniser. Beyond this the transport stops
     # acknowledging (HTTP/2) or reading (WebSocket): flow control is the backpressure.
     max_backlog_bytes: int = 1 << 20
@@ -101,6 +101,7 @@ class ServerStreamCore:
         self.max_backlog = 0
         self.ended = False
         self.configuration: dict[str, Any] | None = None
+        self.audio_format = AudioFormat.of(params)  # Call Analytics: until its configuration says more
         self.channel_roles: dict[int, str] = {}
         self._audio_started = False
         self._decoder = eventstream.Decoder(max_message_size=limits.max_frame_bytes)
@@ -187,11 +188,11 @@ class ServerStreamCore:
             if self.verifier is None or self.allow_unsigned:
                 return self._end()  # an unsigned empty AudioEvent ends the audio (browsers)
             return None
-        seconds = self.params.pcm_seconds(len(audio))
-        if seconds > self.limits.max_event_seconds:
+        seconds = self.audio_format.seconds(len(audio))
+        if not fits_one_event(seconds):
             raise BadRequestException(
                 f"Your audio event holds {seconds:.2f} seconds of audio; send at most "
-                f"{self.limits.max_event_seconds:g} second per event."
+                f"{MAX_EVENT_SECONDS:g} second per event."
             )
         self._audio_started = True
         self.audio_bytes += len(audio)
@@ -218,6 +219,7 @@ class ServerStreamCore:
         except ParameterError as exc:
             raise BadRequestException(str(exc)) from exc
         self.configuration = config
+        self.audio_format = AudioFormat.of(self.params, config)
 
     # -- backlog --------------------------------------------------------------------------------
 
@@ -264,13 +266,6 @@ class ServerStreamCore:
     def channel_definitions(self) -> list[dict[str, Any]]:
         definitions = (self.configuration or {}).get("ChannelDefinitions")
         return list(definitions) if isinstance(definitions, list) else []
-
-    @property
-    def pcm_channels(self) -> int:
-        """Channels interleaved in PCM audio: Call Analytics counts its ChannelDefinitions."""
-        if self.params.operation is Operation.CALL_ANALYTICS:
-            return 2 if len(self.channel_definitions) == 2 else 1
-        return self.params.channels
 
     @property
     def all_channels(self) -> bool:

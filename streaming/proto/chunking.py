@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .audioformat import AudioFormat
 from .containers import (
     OPUS_SILENCE_PACKET,
     ContainerError,
@@ -60,7 +61,7 @@ class AudioChunk:
 
 def pcm_silence(sample_rate: int, channels: int, seconds: float) -> AudioChunk:
     """``seconds`` of s16le zeros on every channel (a stalled PCM source's keep-alive)."""
-    return AudioChunk(bytes(round(sample_rate * seconds) * 2 * channels), seconds)
+    return AudioChunk(AudioFormat("pcm", sample_rate, channels).silence(seconds), seconds)
 
 
 def check_chunk_ms(chunk_ms: int) -> int:
@@ -106,8 +107,9 @@ class PcmChunker(Salvage):
             raise ParameterError("sample_rate", f"sample_rate must be 8000..48000 Hz, got {sample_rate}")
         if channels not in (1, 2):
             raise ParameterError("channels", f"channels must be 1 or 2, got {channels}")
-        self.frame_bytes = 2 * channels
-        self.bytes_per_second = sample_rate * self.frame_bytes
+        audio = AudioFormat("pcm", sample_rate, channels)
+        self.frame_bytes = audio.frame_bytes
+        self.bytes_per_second = audio.bytes_per_second
         self.chunk_bytes = (
             self.bytes_per_second * check_chunk_ms(chunk_ms) // 1000 // self.frame_bytes * self.frame_bytes
         )

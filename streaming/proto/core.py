@@ -39,6 +39,7 @@ from .actions import (
     StreamStats,
     Transmit,
 )
+from .audioformat import AudioFormat
 from .connection import MAX_PRESIGN_EXPIRES, ConnectionCodec
 from .deadlines import StreamDeadlines
 from .errors import (
@@ -49,7 +50,7 @@ from .errors import (
     TranscribeError,
 )
 from .messages import event_flood
-from .params import StreamParams, check_event_seconds
+from .params import StreamParams
 from .replay import ReplayBuffer
 from .retry import NO_SKEW, ClockSkew, Opening, RetryPolicy, is_retryable
 from .states import TERMINAL, AudioState, ConnectionState, Input, StreamStates
@@ -98,6 +99,7 @@ class StreamCore:
         self.settings = settings
         self.retry = settings.retry
         self.configuration = dict(configuration) if configuration else None
+        self.audio_format = AudioFormat.of(params, self.configuration)
         self.skew = skew
         self._rng = rng
 
@@ -249,7 +251,7 @@ class StreamCore:
         is between connections the chunk is only held; the next connection replays it.
         A rotation that is due starts after the chunk went out.
         """
-        seconds = check_event_seconds(self.params.pcm_seconds(len(chunk)) if duration is None else duration)
+        seconds = self.audio_format.event_seconds(len(chunk), duration)
         self._states.move_audio(Input.AUDIO)
         if not chunk:
             return []  # an empty AudioEvent would end the stream

@@ -37,7 +37,6 @@ __all__ = [
     "Operation",
     "Param",
     "StreamParams",
-    "check_event_seconds",
     "params_from_headers",
     "params_from_query",
 ]
@@ -260,13 +259,6 @@ class StreamParams:
     def to_query(self) -> list[tuple[str, str]]:
         """The query parameters of the WebSocket URL."""
         return [(param.wire, text) for param, text in self.wire_items()]
-
-    def pcm_seconds(self, size: int) -> float:
-        """Media seconds in ``size`` bytes of this stream's audio if it is PCM (16-bit
-        samples, ``channels`` of them per frame), else 0: the one rule both sides count by."""
-        if self.media_encoding != "pcm" or not self.sample_rate:
-            return 0.0
-        return size / (2 * self.channels * self.sample_rate)
 
     def with_session_id(self, session_id: str) -> StreamParams:
         return StreamParams._validated(self.operation, {**self.values, "session_id": session_id})
@@ -526,15 +518,6 @@ def _validate_channels(v: dict[str, ParamValue]) -> None:
             "show_speaker_label",
             "show_speaker_label and enable_channel_identification cannot be used together",
         )
-
-
-def check_event_seconds(seconds: float) -> float:
-    """``seconds`` if one AudioEvent may carry that much audio, else :class:`ParameterError`."""
-    if not 0 <= seconds <= MAX_EVENT_SECONDS + 1e-9:
-        raise ParameterError(
-            "chunk", f"an audio event may carry at most {MAX_EVENT_SECONDS:g} s of audio; this one has {seconds:.3f} s"
-        )
-    return seconds
 
 
 def new_session_id() -> str:

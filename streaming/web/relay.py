@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from ..proto.audioformat import AudioFormat
 from ..proto.errors import ParameterError, TranscribeError
 from ..proto.models import to_service_json
 from ..proto.params import Operation, StreamParams
@@ -71,7 +72,8 @@ class RelaySession:
     def __init__(self, query: str, policy: RelayPolicy) -> None:
         self.params = _read(query, policy)
         self.policy = policy
-        self.chunk_bytes = 2 * round(self.params.sample_rate * CHUNK_SECONDS)
+        self.format = AudioFormat.of(self.params)  # mono PCM: what a page's microphone sends
+        self.chunk_bytes = len(self.format.silence(CHUNK_SECONDS))
         self._pending = bytearray()
         self.ended = False
         self.gone = False  # the page closed while captions were on their way
@@ -92,7 +94,7 @@ class RelaySession:
 
     def silence(self) -> bytes:
         """100 ms of silence at the stream's rate (keep-alive while the page sends nothing)."""
-        return bytes(self.chunk_bytes)
+        return self.format.silence(CHUNK_SECONDS)
 
     def command(self, text: str) -> list[bytes]:
         """A text message: ``{"type": "end"}`` ends the audio (what is pending goes first)."""
@@ -108,7 +110,8 @@ class RelaySession:
         if self.ended:
             return []
         self.ended = True
-        rest = bytes(self._pending[: len(self._pending) // 2 * 2])  # whole samples only
+        frame = self.format.frame_bytes
+        rest = bytes(self._pending[: len(self._pending) // frame * frame])  # whole samples only
         self._pending.clear()
         return [rest] if rest else []
 

@@ -72,7 +72,8 @@ async def test_a_signed_body_in_two_segments_is_verified_whole() -> None:
         headers = signed_job_request(ep.http_url, body)
         status, _, answer = await exchange(port, head_for(port, headers, len(body)), [body[:10], body[10:]])
     # The signature held (the whole body was verified): the answer is about the job.
-    assert status == 400 and json.loads(answer)["__type"] == "NotFoundException"
+    assert status == 400 and json.loads(answer)["__type"] == "BadRequestException"
+    assert "couldn't be found" in answer.decode()
 
 
 async def test_json_nested_100000_deep_is_a_serialization_error() -> None:

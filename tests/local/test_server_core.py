@@ -108,7 +108,7 @@ def test_the_configuration_event_is_applied_and_not_handed_on() -> None:
     definitions = [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "CUSTOMER"}]
     configuration = event("ConfigurationEvent", json.dumps({"ChannelDefinitions": definitions}).encode())
     assert core.receive(signer.sign(configuration), T0) == []
-    assert core.channel_roles == {0: "AGENT", 1: "CUSTOMER"} and core.pcm_channels == 2 and core.all_channels
+    assert core.channel_roles == {0: "AGENT", 1: "CUSTOMER"} and core.audio_format.channels == 2 and core.all_channels
     assert core.receive(signer.audio(bytes(6400)), T0) == [AudioIn(bytes(6400))]
 
 
