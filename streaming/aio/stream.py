@@ -397,11 +397,11 @@ class Stream:
                 _log.warning("%s: sent the %.1f s of audio before it", damage, self.stats.audio_seconds)
             if end:
                 await self.end_audio()
-        except TranscribeError as exc:
+        except TranscribeError as exc:  # the source's own failures arrive as AudioSourceError
             await self._sender_failed(exc)
             raise
-        except Exception as exc:
-            error = AudioSourceError(f"the audio source failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # not the source's: a fault in sending, said as such
+            error = TranscribeError(f"sending the audio failed: {type(exc).__name__}: {exc}")
             error.__cause__ = exc
             await self._sender_failed(error)
             raise error from exc
@@ -441,8 +441,12 @@ class Stream:
                 async for chunk in source:
                     await queue.put(chunk)
                 await queue.put(None)
-            except Exception as exc:  # forwarded to the sender (cancellation is not)
+            except TranscribeError as exc:  # a damaged file (AudioFormatError): already typed
                 await queue.put(exc)
+            except Exception as exc:  # only what the source raised is blamed on it (cancellation is not)
+                error = AudioSourceError(f"the audio source failed: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                await queue.put(error)
 
         reader = loop.create_task(read())
         zeros = AudioChunk(self._core.audio_format.silence(0.1), 0.1)

@@ -20,7 +20,13 @@ from sigv4 import Credentials
 from streaming import AsyncByteSource, PcmSource, TranscribeStreamingClient
 from streaming.aio.credentials import DEV_CREDENTIALS, credentials_for
 from streaming.local import LocalEndpoint
-from streaming.proto.errors import AudioFormatError, AudioSourceError, CredentialsError, ParameterError
+from streaming.proto.errors import (
+    AudioFormatError,
+    AudioSourceError,
+    CredentialsError,
+    ParameterError,
+    TranscribeError,
+)
 from streaming.proto.states import ConnectionState
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
@@ -86,6 +92,31 @@ async def test_a_source_that_raises_ends_the_stream_with_that_error() -> None:
     assert isinstance(error, AudioSourceError)
     assert "capture device went away" in str(error)
     assert isinstance(error.__cause__, OSError)
+
+
+@pytest.mark.parametrize("transport", ["http2", "websocket"])
+async def test_a_fault_in_sending_is_not_blamed_on_the_audio_source(
+    transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dependency failing under the send path (websockets 15 lacked an attribute our hot
+    path used) was reported as "AudioSourceError: the audio source failed"."""
+    from streaming.aio import transports
+
+    def missing(self: Any, frames: Any) -> bool:
+        raise AttributeError("'ClientConnection' object has no attribute 'send_data'")
+
+    monkeypatch.setattr(transports.Http2Transport, "send_now", missing)
+    monkeypatch.setattr(transports.WebSocketTransport, "send_now", missing)
+    async with LocalEndpoint(tls="none", idle_timeout=600) as ep:
+        url = ep.http2_url if transport == "http2" else ep.websocket_url
+        client = TranscribeStreamingClient(endpoint=url)
+        async with open_pcm(client) as stream:
+            sender = asyncio.create_task(stream.send_from(PcmSource(FOX, sample_rate=16000), realtime=False))
+            _, error = await events_and_error(stream)
+            with pytest.raises(TranscribeError, match="sending the audio failed: AttributeError") as failed:
+                await sender
+    assert not isinstance(failed.value, AudioSourceError) and not isinstance(error, AudioSourceError)
+    assert isinstance(failed.value.__cause__, AttributeError)
 
 
 @pytest.mark.parametrize(("kwargs", "param"), [({"speed": 0}, "speed"), ({"speed": -2.0}, "speed")])
