@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import _lazy, _moved
-
-_moved.install()
+from . import _lazy
 
 if TYPE_CHECKING:
     from .aio.audio import (
         AsyncByteSource,
-        AudioChunk,
         AudioSource,
         FlacSource,
         OggOpusSource,
@@ -37,6 +34,7 @@ if TYPE_CHECKING:
     from .aio.sync import iter_transcribe_file, transcribe_file
     from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
     from .proto.actions import StreamEvent, StreamReconnected, StreamStats
+    from .proto.chunking import AudioChunk
     from .proto.errors import (
         AccessDeniedException,
         AudioFormatError,

@@ -142,7 +142,7 @@ def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
         for module in _imports_anywhere(path):
             if module.startswith("streaming.") and module.count(".") >= 1:
                 target = ".".join(module.split(".")[:2])
-                if target in ("streaming._moved", "streaming._lazy"):  # the package faces' helpers
+                if target == "streaming._lazy":  # the package faces' helper
                     continue
                 assert target in LAYERS[layer], f"{path.relative_to(ROOT)} imports {module} (layer {target})"
 
@@ -412,3 +412,24 @@ def test_no_import_cycle_anywhere() -> None:
         if name not in state:
             walk(name, [name])
     assert cycles == []
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sources("streaming") if p.name != "__init__.py"], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_a_module_exports_only_what_it_defines(path: Path) -> None:
+    """Only the package faces (``__init__.py``) re-export; a module's ``__all__`` names its own."""
+    tree = ast.parse(path.read_text())
+    imported = {
+        alias.asname or alias.name.split(".")[0]
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    exported = [
+        element.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        for element in node.value.elts  # type: ignore[attr-defined]
+    ]
+    assert [name for name in exported if name in imported] == []

@@ -48,8 +48,6 @@ from ..proto.formats import MAX_RATE, MIN_RATE, SNIFF_BYTES, check_channels, sni
 
 __all__ = [
     "AsyncByteSource",
-    "AudioChunk",
-    "AudioFormatError",
     "AudioSource",
     "FlacSource",
     "OggOpusSource",
@@ -57,7 +55,6 @@ __all__ = [
     "WavSource",
     "open_audio",
     "open_stream",
-    "pcm_silence",
 ]
 
 _READ_SIZE: Final = 64 * 1024

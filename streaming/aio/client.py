@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 from sigv4 import Credentials
 
-from ..proto.actions import StreamReconnected, StreamStats
 from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from ..proto.core import StreamSettings
@@ -38,17 +37,12 @@ from ..proto.endpoints import check_endpoint, check_region, transport_for
 from ..proto.errors import ParameterError
 from ..proto.params import Operation, StreamParams
 from ..proto.retry import DEFAULT_RETRY, ClockSkew, RetryPolicy
-from .credentials import credentials_for, is_local_endpoint
+from .credentials import credentials_for
 from .stream import Stream
 from .transports import client_ssl_context
 
 __all__ = [
-    "RetryPolicy",
-    "Stream",
-    "StreamReconnected",
-    "StreamStats",
     "TranscribeStreamingClient",
-    "is_local_endpoint",
     "presign_websocket_url",
 ]
 

@@ -29,6 +29,7 @@ from ..proto.actions import (
     StreamStats,
     Transmit,
 )
+from ..proto.chunking import AudioChunk
 from ..proto.configuration import check_source_channels
 from ..proto.core import StreamCore
 from ..proto.errors import AudioFormatError, AudioSourceError, ParameterError, StreamTimeout, TranscribeError
@@ -36,7 +37,7 @@ from ..proto.pacing import Pacer
 from ..proto.params import StreamParams
 from ..proto.retry import NO_SKEW, ClockSkew
 from ..proto.states import AudioState, ConnectionState
-from .audio import AudioChunk, AudioSource
+from .audio import AudioSource
 from .transports import Http2Transport, Transport, WebSocketTransport
 
 _log: Final = logging.getLogger("streaming.stream")

@@ -129,7 +129,6 @@ def run(coroutine: Any) -> int:
 
 
 def _explain(exc: BaseException) -> str:
-    from ..aio.audio import AudioFormatError  # noqa: PLC0415
     from ..proto import errors  # noqa: PLC0415
 
     text = str(exc) or type(exc).__name__
@@ -153,7 +152,7 @@ def _explain(exc: BaseException) -> str:
         return f"connection problem: {text}"
     if isinstance(exc, errors.ProtocolError):
         return f"protocol problem: {text}"
-    if isinstance(exc, AudioFormatError | errors.AudioSourceError):
+    if isinstance(exc, errors.AudioFormatError | errors.AudioSourceError):
         return f"audio problem: {text}"
     if isinstance(exc, errors.CredentialsError) or exc.__class__.__module__.startswith("sigv4"):
         return f"credentials problem: {text}"

@@ -18,7 +18,9 @@ from ..aio.client import TranscribeStreamingClient
 from ..data import DEMO_AUDIO
 from .display import CaptionPrinter
 
-__all__ = ["DEMO_AUDIO", "run_demo"]
+__all__ = [
+    "run_demo",
+]
 
 
 async def run_demo(

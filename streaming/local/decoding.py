@@ -17,7 +17,10 @@ from typing import Any, Final
 from ..proto.containers import ContainerError, FlacFrame, FlacSplitter, OggPageSplitter
 from ..proto.errors import AudioFormatError  # the one class for audio that is not what it claims
 
-__all__ = ["AudioFormatError", "AudioPipeline", "Decoded"]
+__all__ = [
+    "AudioPipeline",
+    "Decoded",
+]
 
 TARGET_RATE: Final = 16000
 

@@ -19,7 +19,8 @@ from sigv4 import Credentials
 from ..proto.errors import ServiceError
 from ..proto.params import Operation
 from .connections import ConnectionGuard
-from .stream import Limits, ServerStream
+from .stream import ServerStream
+from .streamcore import Limits
 
 __all__ = ["OpenResult", "PageHost", "StreamHost"]
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..proto.languages import PII_ENTITY_TYPES
 from ..proto.models import (
     Alternative,
     CallAnalyticsEntity,
@@ -37,7 +38,7 @@ from ..proto.models import (
     TranscriptEvent,
     UtteranceEvent,
 )
-from ..proto.params import PII_ENTITY_TYPES, Operation, StreamParams
+from ..proto.params import Operation, StreamParams
 from . import text
 from .analytics import CategoryMatcher, Spoken, find_issues, sentiment_of
 from .numbers import normalize_numbers

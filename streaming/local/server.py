@@ -38,10 +38,13 @@ from .jobstore import MAX_POST_CALL_JOBS, JobStore
 from .logs import log, log_refusal
 from .ports import OpenResult
 from .resources import Resources, load_resources
-from .stream import Limits, ServerStream, StreamSummary
+from .stream import ServerStream, StreamSummary
+from .streamcore import Limits
 from .tls import ServerCertificates, mint_self_signed, server_context
 
-__all__ = ["DEV_CREDENTIALS", "LocalEndpoint"]
+__all__ = [
+    "LocalEndpoint",
+]
 
 
 class LocalEndpoint:

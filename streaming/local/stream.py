@@ -28,17 +28,13 @@ from ..proto.models import CategoryEvent, UtteranceEvent
 from ..proto.params import StreamParams
 from .faults import Reset, StreamFaults
 from .resources import Resources
-from .streamcore import MISSING_END_FRAME, TOO_BIG, AudioEnd, AudioIn, Limits, ServerStreamCore, idle_message
+from .streamcore import AudioEnd, AudioIn, Limits, ServerStreamCore
 from .worker import RECOGNITION_THREADS, Recognition
 
 __all__ = [
-    "MISSING_END_FRAME",
-    "TOO_BIG",
-    "Limits",
     "ResetRequested",
     "ServerStream",
     "StreamSummary",
-    "idle_message",
 ]
 
 log = logging.getLogger("streamscribe.local")

@@ -24,7 +24,8 @@ from ..proto.errors import AccessDeniedException, BadRequestException, ServiceEr
 from ..proto.messages import encode_exception, error_type_header
 from .connections import client_address
 from .ports import StreamHost
-from .stream import TOO_BIG, ResetRequested, ServerStream
+from .stream import ResetRequested, ServerStream
+from .streamcore import TOO_BIG
 
 __all__ = ["build_websocket_app"]
 

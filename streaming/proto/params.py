@@ -27,13 +27,9 @@ from .languages import (
 )
 
 __all__ = [
-    "CALL_ANALYTICS_LANGUAGE_CODES",
     "HEADER_PREFIX",
-    "LANGUAGE_CODES",
     "MAX_EVENT_SECONDS",
-    "MEDIA_ENCODINGS",
     "PARAMETERS",
-    "PII_ENTITY_TYPES",
     "Operation",
     "Param",
     "StreamParams",

@@ -163,7 +163,7 @@ async def test_an_idle_connection_is_closed() -> None:
 async def test_audio_faster_than_recognition_is_held_back_by_flow_control() -> None:
     import dataclasses
 
-    from streaming.local.stream import Limits
+    from streaming.local.streamcore import Limits
 
     async with LocalEndpoint(tls="none") as ep:
         ep.limits = dataclasses.replace(Limits(), max_backlog_bytes=64 * 1024)

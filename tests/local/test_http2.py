@@ -12,7 +12,7 @@ import pytest
 import eventstream
 from sigv4 import Credentials, signature_from_authorization
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
-from streaming.local.stream import MISSING_END_FRAME, idle_message
+from streaming.local.streamcore import MISSING_END_FRAME, idle_message
 from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
 
 from .raw_clients import AUDIO_HEADERS, FrameSigner, Response, botocore_signed_headers, chunks, h2_exchange, utcnow

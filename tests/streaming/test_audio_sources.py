@@ -12,7 +12,6 @@ import pytest
 
 from streaming.aio.audio import (
     AsyncByteSource,
-    AudioFormatError,
     FlacSource,
     OggOpusSource,
     PcmSource,
@@ -20,6 +19,7 @@ from streaming.aio.audio import (
     open_audio,
 )
 from streaming.proto.containers import FlacSplitter, OggPageSplitter
+from streaming.proto.errors import AudioFormatError
 from tests.helpers import FIXTURES
 
 FOX_PCM = (FIXTURES / "fox.pcm").read_bytes()
