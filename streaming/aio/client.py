@@ -145,8 +145,20 @@ class TranscribeStreamingClient:
     ) -> Stream:
         params = StreamParams.build(operation, **values)
         return Stream(
-            self, params, configuration=configuration, max_events=self.max_events, rng=self._rng, skew=self.skew
+            params,
+            self.settings,
+            configuration=configuration,
+            ssl_context=self.ssl_context,
+            proxy=self.proxy,
+            clock=self._clock,
+            rng=self._rng,
+            skew=self.skew,
+            learned_skew=self._learned_skew,
+            max_events=self.max_events,
         )
+
+    def _learned_skew(self, skew: ClockSkew) -> None:
+        self.skew = skew
 
     def start_stream_transcription(
         self,

@@ -13,10 +13,11 @@ import contextlib
 import datetime as _dt
 import logging
 import random
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..proto.actions import (
     Action,
@@ -31,7 +32,7 @@ from ..proto.actions import (
 )
 from ..proto.chunking import AudioChunk
 from ..proto.configuration import check_source_channels
-from ..proto.core import StreamCore
+from ..proto.core import StreamCore, StreamSettings
 from ..proto.errors import AudioFormatError, AudioSourceError, ParameterError, StreamTimeout, TranscribeError
 from ..proto.pacing import Pacer
 from ..proto.params import StreamParams
@@ -42,9 +43,6 @@ from .transports import Http2Transport, Transport, WebSocketTransport
 
 _log: Final = logging.getLogger("streaming.stream")
 logging.getLogger("streaming").addHandler(logging.NullHandler())  # a library is silent unless the app logs
-
-if TYPE_CHECKING:
-    from .client import TranscribeStreamingClient
 
 __all__ = ["Stream"]
 
@@ -107,16 +105,26 @@ class Stream:
 
     def __init__(
         self,
-        client: TranscribeStreamingClient,
         params: StreamParams,
+        settings: StreamSettings,
         *,
         configuration: Mapping[str, Any] | None,
-        max_events: int = 256,
+        ssl_context: ssl.SSLContext | None,
+        proxy: str | bool | None,
+        clock: Callable[[], _dt.datetime],
         rng: random.Random,
         skew: ClockSkew = NO_SKEW,
+        learned_skew: Callable[[ClockSkew], None] = lambda _: None,
+        max_events: int = 256,
     ) -> None:
-        self.client = client
-        self._core = StreamCore(params, client.settings, configuration=configuration, rng=rng, skew=skew)
+        """What the stream needs and nothing more: its settings, how to dial (TLS context,
+        proxy), the clock, and where to report the service's clock (``learned_skew``, so
+        later streams of the same client sign with it)."""
+        self._core = StreamCore(params, settings, configuration=configuration, rng=rng, skew=skew)
+        self._ssl_context = ssl_context
+        self._proxy = proxy
+        self._clock = clock
+        self._learned_skew = learned_skew
         self._events = _EventBuffer(max_events)
         self._transports: dict[int, Transport] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -164,7 +172,7 @@ class Stream:
         return {k: v for k, v in self.response_headers.items() if k.startswith("x-amzn-transcribe-")}
 
     def _now(self) -> _dt.datetime:
-        return self.client._clock()
+        return self._clock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -271,13 +279,14 @@ class Stream:
         if delay > 0:
             _log.debug("retrying in %.2f s", delay)
             await asyncio.sleep(delay)
-        transport = _TRANSPORTS[self.client.transport](
-            ssl_context=self.client.ssl_context,
-            proxy=self.client.proxy,
+        kind = core.settings.transport
+        transport = _TRANSPORTS[kind](
+            ssl_context=self._ssl_context,
+            proxy=self._proxy,
         )
         try:
             request = core.request(self._now())
-            _log.debug("opening %s over %s", request.url.split("?", 1)[0], self.client.transport)
+            _log.debug("opening %s over %s", request.url.split("?", 1)[0], kind)
             headers = await transport.open(request, timeout=core.deadlines.open_at(self._now()))
         except TranscribeError as exc:
             _log.debug("connecting failed: %s: %s", type(exc).__name__, exc)
@@ -291,7 +300,7 @@ class Stream:
             return
         actions = core.connected(headers, self._now())
         _log.debug("connection %d open: session %s, request %s", core.generation, core.session_id, core.request_id)
-        self.client.skew = core.skew  # later streams of this client sign with the service's clock
+        self._learned_skew(core.skew)  # later streams of this client sign with the service's clock
         self._transports[core.generation] = transport
         self._spawn(self._receive(core.generation, transport))
         await self._apply(actions)

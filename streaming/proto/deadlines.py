@@ -9,14 +9,39 @@ stops reading our audio, stops answering after it ended, or trickles a message.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from .retry import Opening
 from .states import AudioState, ConnectionState
 
-if TYPE_CHECKING:
-    from .core import StreamCore
+__all__ = ["DeadlineInputs", "StreamDeadlines", "Timeouts", "open_timeout", "receive_timeout"]
 
-__all__ = ["StreamDeadlines", "open_timeout", "receive_timeout"]
+
+class Timeouts(Protocol):
+    """The timeouts a client was given (``StreamSettings`` has them)."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def read_timeout(self) -> float | None: ...
+    @property
+    def stall_timeout(self) -> float | None: ...
+
+
+class DeadlineInputs(Protocol):
+    """What the deadlines are decided from (the stream core provides it): passed in, so
+    this module needs nothing of the core's."""
+
+    @property
+    def settings(self) -> Timeouts: ...
+    @property
+    def opening(self) -> Opening | None: ...
+    @property
+    def state(self) -> ConnectionState: ...
+    @property
+    def audio(self) -> AudioState: ...
+    @property
+    def message_since(self) -> _dt.datetime | None: ...
 
 
 class StreamDeadlines:
@@ -24,7 +49,7 @@ class StreamDeadlines:
 
     __slots__ = ("_core",)
 
-    def __init__(self, core: StreamCore) -> None:
+    def __init__(self, core: DeadlineInputs) -> None:
         self._core = core
 
     @property
