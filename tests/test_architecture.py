@@ -303,6 +303,7 @@ PURE_MODULES = [
         for name in (
             "admission",
             "streamcore",
+            "lifecycle",
             "results",
             "text",
             "numbers",

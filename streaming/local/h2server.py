@@ -207,7 +207,7 @@ class _Connection:
             if event.stream_id == self.stream_id:
                 self.response_ended = True
                 if self.stream is not None:
-                    self.stream.outcome = "reset by client"
+                    self.stream.lifecycle.reset_by_client()
                 if self.worker is not None:
                     self.worker.cancel()
         elif isinstance(event, h2.events.ConnectionTerminated) and (self.stream_id is None or self.response_ended):
@@ -252,7 +252,7 @@ class _Connection:
             # HEADERS and RST_STREAM came in one read: h2 already closed the stream. The
             # slot is released here, or 25 such requests would lock everyone out.
             self.response_ended = True
-            stream.outcome = "reset by client"
+            stream.lifecycle.reset_by_client()
             self.endpoint.close_stream(stream)
             return
         self.flush()
@@ -276,7 +276,7 @@ class _Connection:
             else:
                 self.writer.transport.abort()
         except (ConnectionError, h2.exceptions.ProtocolError, TransportError):
-            stream.outcome = "connection lost"
+            stream.lifecycle.connection_lost()
         finally:
             self.endpoint.close_stream(stream)
             self._finish_connection()
@@ -319,7 +319,7 @@ class _Connection:
             return
         self.response_ended = True
         if self.stream is not None:
-            self.stream.outcome = error.code
+            self.stream.lifecycle.failed(error.code)
             self.stream.abort(error)
         with contextlib.suppress(ConnectionError, h2.exceptions.ProtocolError, TransportError):
             await self.send(encode_exception(error), end=True)

@@ -218,8 +218,7 @@ class LocalEndpoint:
 
     async def close(self) -> None:
         for stream in self.streams.values():
-            if stream.outcome == "open":
-                stream.outcome = "ended by server shutdown"
+            stream.lifecycle.shut_down()
         for server in self._servers:
             server.close()
         for connection in list(self.connections):
@@ -310,8 +309,7 @@ class LocalEndpoint:
         stream.released = True
         if self.streams.get(stream.session_id) is stream:
             del self.streams[stream.session_id]
-        if stream.outcome == "open":
-            stream.outcome = "client went away"
+        stream.lifecycle.released()
         summary = stream.summarize()
         self.completed.append(summary)
         log.info("%s", summary.line)

@@ -27,6 +27,7 @@ from ..proto.messages import encode_result_event
 from ..proto.models import CategoryEvent, UtteranceEvent
 from ..proto.params import StreamParams
 from .faults import Reset, StreamFaults
+from .lifecycle import StreamLifecycle
 from .resources import Resources
 from .streamcore import AudioEnd, AudioIn, Limits, ServerStreamCore
 from .worker import RECOGNITION_THREADS, Recognition
@@ -116,7 +117,7 @@ class ServerStream:
             params, verifier=verifier, allow_unsigned=allow_unsigned, limits=limits, started=time.monotonic()
         )
         self.recognition = Recognition(params, engine=engine, resources=resources)
-        self.outcome = "open"
+        self.lifecycle = StreamLifecycle()  # how it ended: the one owner of its outcome
         self.released = False  # its endpoint slot was given back
         self.access_key_id = ""  # the identity that opened it (only it may take the session over)
         self.on_room: Callable[[], None] | None = None  # the transport's "acknowledge now"
@@ -124,6 +125,11 @@ class ServerStream:
         self.faults = faults  # scripted faults for this stream (serve --resources, Faults)
         self._room = asyncio.Event()
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
+
+    @property
+    def outcome(self) -> str:
+        """How the stream ended ("open" while it runs); see :mod:`streaming.local.lifecycle`."""
+        return self.lifecycle.outcome
 
     # -- what the core counts -------------------------------------------------------------------
 
@@ -229,7 +235,7 @@ class ServerStream:
                 if self.faults:
                     due = self.faults.at(self.audio_seconds)  # placed by audio time, not wall time
                     if isinstance(due, Reset):
-                        self.outcome = f"reset by a scripted fault ({due.how})"
+                        self.lifecycle.scripted_reset(due.how)
                         raise ResetRequested(due.how)
                     if due is not None:
                         log.info(
@@ -237,17 +243,17 @@ class ServerStream:
                         )
                         raise due
                 if final:
-                    self.outcome = "completed"
+                    self.lifecycle.completed()
                     return
         except ServiceError as exc:
-            self.outcome = exc.code
+            self.lifecycle.failed(exc.code)
             raise
         except (ConnectionError, asyncio.CancelledError, ResetRequested):
             raise
         except Exception as exc:
             # A fault of ours: the client gets the service's 500, the log gets the details.
             log.exception("stream %s failed", self.session_id)
-            self.outcome = "InternalFailureException"
+            self.lifecycle.failed("InternalFailureException")
             raise InternalFailureException(f"The local endpoint failed: {type(exc).__name__}") from exc
         finally:
             watchdog.cancel()

@@ -133,7 +133,7 @@ class _WebSocketStreams:
             elif request.transport is not None:
                 request.transport.abort()
         except (ConnectionError, RuntimeError):
-            stream.outcome = "connection lost"
+            stream.lifecycle.connection_lost()
         finally:
             await stop_reading()
             self.endpoint.close_stream(stream)
@@ -163,7 +163,7 @@ async def _read(ws: web.WebSocketResponse, stream: ServerStream) -> None:
 
 async def _fail(ws: web.WebSocketResponse, stream: ServerStream, error: ServiceError) -> None:
     """The service's way to end a stream with an error: the exception message, then a close."""
-    stream.outcome = error.code
+    stream.lifecycle.failed(error.code)
     with contextlib.suppress(ConnectionError, RuntimeError):
         await ws.send_bytes(encode_exception(error))
     await ws.close(code=1000, message=error.code.encode())
