@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
-from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+from tests.helpers import FIXTURES, FOX_TEXT, required_tool, word_error_rate
 
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"
@@ -52,8 +51,7 @@ async def python_sdk(ep: LocalEndpoint, secret: str) -> tuple[int, list[dict]]:
 
 
 async def js_sdk(ep: LocalEndpoint, secret: str) -> tuple[int, list[dict]]:
-    node = shutil.which("node")
-    assert node, "node is needed for the JS interop test"
+    node = required_tool("node", "the official JavaScript client's interop test", "sudo apt-get install nodejs npm")
     assert (JS / "node_modules" / "@aws-sdk" / "client-transcribe-streaming").is_dir(), (
         "run: make test (npm ci in tests/interop/js)"
     )

@@ -6,13 +6,11 @@ AudioEvents over the WebSocket, and renders partial and final captions.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.async_api import async_playwright
 
 from streaming.local import LocalEndpoint
-from tests.helpers import FIXTURES, word_error_rate
+from tests.helpers import CHROMIUM_INSTALL, FIXTURES, required_tool, word_error_rate
 
 DEMO_TEXT = (FIXTURES / "demo.txt").read_text()
 CHROMIUM_ARGS = [
@@ -23,8 +21,7 @@ CHROMIUM_ARGS = [
 
 @pytest.mark.parametrize("tls", ["none", "self-signed"])
 async def test_page_captions_the_bundled_recording(tls: str) -> None:
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    chromium = required_tool("chromium", "the browser test", CHROMIUM_INSTALL)
     async with LocalEndpoint(tls=tls) as ep, async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -60,8 +57,7 @@ async def test_page_captions_the_bundled_recording(tls: str) -> None:
 
 
 async def test_page_shows_the_services_error_and_keeps_it() -> None:
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    chromium = required_tool("chromium", "the browser test", CHROMIUM_INSTALL)
     # Audio every 2.5 s against a 1 s idle limit: the service ends the stream with its error.
     async with LocalEndpoint(tls="none", idle_timeout=1.0) as ep, async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -80,8 +76,7 @@ async def test_page_shows_the_services_error_and_keeps_it() -> None:
 
 
 async def test_without_a_microphone_the_page_says_so_and_captions_the_recording() -> None:
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser test needs Debian's chromium (make test installs it)"
+    chromium = required_tool("chromium", "the browser test", CHROMIUM_INSTALL)
     async with LocalEndpoint(tls="none") as ep, async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)  # no fake device
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import importlib.util
-import shutil
 import signal
 import socket
 import sys
@@ -25,7 +24,7 @@ from aiohttp import web
 from playwright.async_api import Page, async_playwright
 
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
-from tests.helpers import FIXTURES, FOX_TEXT, word_error_rate
+from tests.helpers import CHROMIUM_INSTALL, FIXTURES, FOX_TEXT, required_tool, word_error_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -85,8 +84,7 @@ async def run_page(
 
 async def drive_page(url: str) -> tuple[str, list[str], str, list[str]]:
     """Open the page at ``url`` in Chromium; its final state, finals, status line and event log."""
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser tests need Debian's chromium (make test installs it)"
+    chromium = required_tool("chromium", "the browser test", CHROMIUM_INSTALL)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -190,8 +188,7 @@ async def test_without_a_microphone_the_buttons_work_again(local: LocalEndpoint,
         websocket_endpoint=local.websocket_url, http2_endpoint=local.http2_url,
     )  # fmt: skip
     runner = await serve(app, where)
-    chromium = shutil.which("chromium")
-    assert chromium
+    chromium = required_tool("chromium", "the browser test", CHROMIUM_INSTALL)
     no_microphone = [arg for arg in CHROMIUM_ARGS if "fake" not in arg]
     try:
         async with async_playwright() as p:
