@@ -1,3 +1,5 @@
+import pytest
+
 from tests.helpers import word_error_rate
 
 
@@ -8,14 +10,12 @@ def test_word_error_rate() -> None:
 
 
 def test_a_missing_tool_is_a_skip_with_its_install_command_except_in_ci(monkeypatch) -> None:
-    import pytest as _pytest
-
     from tests.helpers import required_tool
 
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("CI", raising=False)
-    with _pytest.raises(_pytest.skip.Exception, match="needs no-such-tool, which is not installed: apt-get it"):
+    with pytest.raises(pytest.skip.Exception, match="needs no-such-tool, which is not installed: apt-get it"):
         required_tool("no-such-tool", "this test", "apt-get it")
     monkeypatch.setenv("CI", "true")
-    with _pytest.raises(_pytest.fail.Exception, match="needs no-such-tool"):
+    with pytest.raises(pytest.fail.Exception, match="needs no-such-tool"):
         required_tool("no-such-tool", "this test", "apt-get it")
