@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import TranscribeError
-from .messages import UnknownEvent
-from .models import CategoryEvent, MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
+from .messages import ResultEvent, UnknownEvent
 
 __all__ = [
     "Action",
@@ -38,9 +37,7 @@ class StreamReconnected:
     replayed_seconds: float
 
 
-StreamEvent = (
-    TranscriptEvent | MedicalTranscriptEvent | UtteranceEvent | CategoryEvent | UnknownEvent | StreamReconnected
-)
+StreamEvent = ResultEvent | UnknownEvent | StreamReconnected
 """What ``async for event in stream`` yields."""
 
 

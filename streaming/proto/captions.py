@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ParameterError
-from .models import MedicalTranscriptEvent, TranscriptEvent, UtteranceEvent
+from .messages import SHAPES
 
 __all__ = [
     "WEBVTT_HEADER",
@@ -94,7 +94,8 @@ def _words_of(items: Iterable[Any]) -> list[_Word]:
 
 def _lines_of(event: Any) -> list[tuple[CaptionLine, list[_Word]]]:
     out = []
-    if isinstance(event, TranscriptEvent | MedicalTranscriptEvent):
+    shape = SHAPES.get(type(event))  # as the registry (messages.EVENT_KINDS) says
+    if shape == "transcript":
         for result in event.transcript.results:
             if not result.alternatives:
                 continue
@@ -109,7 +110,7 @@ def _lines_of(event: Any) -> list[tuple[CaptionLine, list[_Word]]]:
                 result.alternatives[0].transcript,
             )
             out.append((line, _words_of(items)))
-    elif isinstance(event, UtteranceEvent):
+    elif shape == "utterance":
         line = _line(
             event.utterance_id,
             event.begin_offset_millis / 1000,

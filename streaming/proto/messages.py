@@ -9,7 +9,8 @@ CategoryEvent, modeled exceptions (``:message-type=exception``) and unmodeled er
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -31,7 +32,10 @@ __all__ = [
     "CONFIGURATION_EVENT_HEADERS",
     "EVENTS_PER_AUDIO_SECOND",
     "EVENT_ALLOWANCE",
+    "EVENT_KINDS",
     "RESULT_EVENTS",
+    "SHAPES",
+    "EventKind",
     "ResultEvent",
     "UnknownEvent",
     "encode_audio_event",
@@ -57,21 +61,42 @@ CONFIGURATION_EVENT_HEADERS: Final = {
 }
 
 ResultEvent = TranscriptEvent | MedicalTranscriptEvent | UtteranceEvent | CategoryEvent
+"""Every result event model (keep in step with :data:`EVENT_KINDS`; a test checks)."""
+
+Shape = Literal["transcript", "utterance", "category"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventKind:
+    """One result event type: its ``:event-type`` on the wire, its model, the operations
+    that send it, and its ``shape``, which says how the stream's timeline places it and
+    how captions read it (``transcript``: results with start and end times and
+    alternatives; ``utterance``: one utterance in milliseconds; ``category``: matched
+    categories with their time ranges)."""
+
+    name: str
+    model: type[ResultEvent]
+    operations: frozenset[Operation]
+    shape: Shape
+
+
+EVENT_KINDS: Final = (
+    EventKind("TranscriptEvent", TranscriptEvent, frozenset({Operation.TRANSCRIPTION}), "transcript"),
+    EventKind("TranscriptEvent", MedicalTranscriptEvent, frozenset({Operation.MEDICAL}), "transcript"),
+    EventKind("UtteranceEvent", UtteranceEvent, frozenset({Operation.CALL_ANALYTICS}), "utterance"),
+    EventKind("CategoryEvent", CategoryEvent, frozenset({Operation.CALL_ANALYTICS}), "category"),
+)
+"""The one registry of result event types: every list below is derived from it."""
 
 RESULT_EVENTS: Final[Mapping[Operation, Mapping[str, type[ResultEvent]]]] = {
-    Operation.TRANSCRIPTION: {"TranscriptEvent": TranscriptEvent},
-    Operation.MEDICAL: {"TranscriptEvent": MedicalTranscriptEvent},
-    Operation.CALL_ANALYTICS: {"UtteranceEvent": UtteranceEvent, "CategoryEvent": CategoryEvent},
+    operation: {kind.name: kind.model for kind in EVENT_KINDS if operation in kind.operations}
+    for operation in Operation
 }
+SHAPES: Final[Mapping[type, Shape]] = {kind.model: kind.shape for kind in EVENT_KINDS}
 _JSON_DECODERS: Final[Mapping[type[ResultEvent], msgspec.json.Decoder[ResultEvent]]] = {
-    cls: msgspec.json.Decoder(cls) for events in RESULT_EVENTS.values() for cls in events.values()
+    kind.model: msgspec.json.Decoder(kind.model) for kind in EVENT_KINDS
 }
-_EVENT_NAMES: Final = {
-    TranscriptEvent: "TranscriptEvent",
-    MedicalTranscriptEvent: "TranscriptEvent",
-    UtteranceEvent: "UtteranceEvent",
-    CategoryEvent: "CategoryEvent",
-}
+_EVENT_NAMES: Final = {kind.model: kind.name for kind in EVENT_KINDS}
 _JSON_ENCODER: Final = msgspec.json.Encoder()
 _ERROR_BODY: Final = msgspec.json.Decoder(dict[str, Any])
 

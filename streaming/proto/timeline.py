@@ -13,7 +13,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from .messages import ResultEvent, UnknownEvent
+from .messages import SHAPES, ResultEvent, UnknownEvent
 from .models import CategoryEvent, MedicalResult, MedicalTranscriptEvent, Result, TranscriptEvent, UtteranceEvent
 
 __all__ = ["Timeline", "shift_category", "shift_result", "shift_utterance"]
@@ -39,16 +39,20 @@ class Timeline:
     def place(self, event: ResultEvent | UnknownEvent) -> tuple[ResultEvent | UnknownEvent | None, list[float]]:
         """The event on the stream's timeline (None: all of it was delivered already), and
         the end times of the final results in it."""
-        if isinstance(event, TranscriptEvent):
+        shape = SHAPES.get(type(event))  # how the registry (messages.EVENT_KINDS) says it is placed
+        if shape == "transcript":
+            if isinstance(event, MedicalTranscriptEvent):
+                return self._place_transcript(event)
+            assert isinstance(event, TranscriptEvent)
             return self._place_transcript(event)
-        if isinstance(event, MedicalTranscriptEvent):
-            return self._place_transcript(event)
-        if isinstance(event, UtteranceEvent):
+        if shape == "utterance":
+            assert isinstance(event, UtteranceEvent)
             utterance = shift_utterance(event, self.origin)
             if utterance.begin_offset_millis / 1000 < self.resume_point - RESUME_SLACK:
                 return None, []
             return utterance, [] if utterance.is_partial else [utterance.end_offset_millis / 1000]
-        if isinstance(event, CategoryEvent):
+        if shape == "category":
+            assert isinstance(event, CategoryEvent)
             return shift_category(event, self.origin), []
         return event, []  # an event type this client does not know: kept, not dropped
 
