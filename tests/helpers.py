@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+FIXTURES = ROOT / "tests" / "fixtures"
 FOX_TEXT = (FIXTURES / "fox.txt").read_text().strip()
 CHROMIUM_INSTALL = "sudo apt-get install chromium (make test installs it when run as root)"
 

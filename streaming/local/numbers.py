@@ -1,7 +1,7 @@
 """Spoken numbers written as the service writes them (English), pure.
 
 The guide's "Transcribing numbers" pages give the rules and their examples;
-``tests/local/test_text.py`` holds each example as a row. ``text2num``'s ``alpha2digit``
+``tests/streaming/local/test_text.py`` holds each example as a row. ``text2num``'s ``alpha2digit``
 (a maintained grammar of English numbers) turns number words into digits; the rules here
 only join and shape its output:
 

@@ -41,7 +41,7 @@ from streaming.proto.errors import (
     UnrecognizedClientException,
 )
 from streaming.proto.params import Operation, StreamParams
-from tests.local.raw_clients import AUDIO_HEADERS, FrameSigner, botocore_presigned, botocore_signed_headers
+from tests.streaming.local.raw_clients import AUDIO_HEADERS, FrameSigner, botocore_presigned, botocore_signed_headers
 
 T0 = dt.datetime(2026, 12, 1, 10, 0, 0, tzinfo=dt.UTC)
 HOST = "127.0.0.1:8443"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from streaming.local.lifecycle import OPEN, StreamLifecycle
+from tests.helpers import ROOT
 
 ENDINGS: list[tuple[str, Callable[[StreamLifecycle], bool], str]] = [
     ("completed", lambda s: s.completed(), "completed"),
@@ -39,9 +40,8 @@ def test_the_first_ending_is_the_one_recorded(
 
 def test_the_outcome_is_written_in_one_module() -> None:
     import ast
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2] / "streaming" / "local"
+    root = ROOT / "streaming" / "local"
     writers = set()
     for path in root.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -159,7 +159,7 @@ async def test_escape_sequences_in_a_service_error_never_reach_the_terminal() ->
 
     from streaming.proto.errors import BadRequestException
     from streaming.proto.messages import encode_exception
-    from tests.streaming.test_shell import HostileService
+    from tests.streaming.aio.test_shell import HostileService
 
     hostile = BadRequestException("bad \x1b]0;owned\x07 audio \x1b[2J here")
     async with HostileService(encode_exception(hostile), end=True) as url:

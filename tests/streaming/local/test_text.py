@@ -23,6 +23,7 @@ from streaming.local.text import (
     transcript_of,
 )
 from streaming.proto.errors import ParameterError
+from tests.helpers import ROOT
 
 
 def said(text: str) -> list:
@@ -376,7 +377,7 @@ def test_pronunciations_from_sounds_like_ipa_and_words() -> None:
 
 
 def test_the_documented_example_resources_load() -> None:
-    resources = load_resources(Path(__file__).parents[2] / "docs" / "examples" / "resources.yaml")
+    resources = load_resources(ROOT / "docs" / "examples" / "resources.yaml")
     assert {"product-names", "short-list"} <= set(resources.vocabularies)
     assert [c.name for c in resources.categories] == ["unhappy-customer", "polite-opening", "no-apology"]
     zed = next(p for p in resources.vocabularies["product-names"].phrases if p.words == ("zed",))

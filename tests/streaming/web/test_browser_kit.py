@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +23,8 @@ from aiohttp import web
 from playwright.async_api import Page, async_playwright
 
 from streaming.local import DEV_CREDENTIALS, LocalEndpoint
-from tests.helpers import CHROMIUM_INSTALL, FIXTURES, FOX_TEXT, required_tool, word_error_rate
+from tests.helpers import CHROMIUM_INSTALL, FIXTURES, FOX_TEXT, ROOT, required_tool, word_error_rate
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
