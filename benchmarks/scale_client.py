@@ -68,7 +68,7 @@ async def open_sdk(url: str, transport: str) -> Opened:
     from amazon_transcribe.client import TranscribeStreamingClient
     from amazon_transcribe.endpoints import StaticEndpointResolver
 
-    from streaming.aio.credentials import DEV_CREDENTIALS
+    from streaming.proto.credentials import DEV_CREDENTIALS
 
     client = TranscribeStreamingClient(
         region="us-east-1",

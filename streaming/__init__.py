@@ -28,13 +28,13 @@ if TYPE_CHECKING:
         open_audio,
     )
     from .aio.client import TranscribeStreamingClient, presign_websocket_url
-    from .aio.credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
     from .aio.microphone import MicrophoneSource
     from .aio.stream import Stream
     from .aio.sync import iter_transcribe_file, transcribe_file
     from .jobs import BlockingJobsClient, JobFailedError, JobsClient, JobWaitTimeout
     from .proto.actions import StreamEvent, StreamReconnected, StreamStats
     from .proto.chunking import AudioChunk
+    from .proto.credentials import DEV_CREDENTIALS, credentials_for, is_local_endpoint
     from .proto.errors import (
         AccessDeniedException,
         AudioFormatError,
@@ -186,7 +186,7 @@ _WHERE: dict[str, str] = {
     "ConnectionLost": "proto.errors",
     "ConnectionState": "proto.states",
     "CredentialsError": "proto.errors",
-    "DEV_CREDENTIALS": "aio.credentials",
+    "DEV_CREDENTIALS": "proto.credentials",
     "Entity": "proto.models",
     "ExpiredTokenException": "proto.errors",
     "FlacSource": "aio.audio",
@@ -238,8 +238,8 @@ _WHERE: dict[str, str] = {
     "UtteranceEvent": "proto.models",
     "ValidationException": "proto.errors",
     "WavSource": "aio.audio",
-    "credentials_for": "aio.credentials",
-    "is_local_endpoint": "aio.credentials",
+    "credentials_for": "proto.credentials",
+    "is_local_endpoint": "proto.credentials",
     "iter_transcribe_file": "aio.sync",
     "open_audio": "aio.audio",
     "presign_websocket_url": "aio.client",

@@ -293,7 +293,6 @@ PURE_MODULES = [
     *sorted(f"streaming.proto.{p.stem}" for p in (ROOT / "streaming" / "proto").glob("*.py") if p.stem != "__init__"),
     "streaming.proto",
     "streaming.aio",  # the shell's package loads nothing until a name is used
-    "streaming.aio.credentials",
     "streaming.jobs",
     "streaming.jobs.shapes",
     "streaming.jobs.calls",

@@ -33,11 +33,11 @@ from sigv4 import Credentials
 from ..proto.configuration import check_channel_definitions, check_post_call_settings
 from ..proto.connection import MAX_PRESIGN_EXPIRES, default_endpoint, presign_websocket
 from ..proto.core import StreamSettings
+from ..proto.credentials import credentials_for
 from ..proto.endpoints import check_endpoint, check_region, transport_for
 from ..proto.errors import ParameterError
 from ..proto.params import Operation, StreamParams
 from ..proto.retry import DEFAULT_RETRY, ClockSkew, RetryPolicy
-from .credentials import credentials_for
 from .stream import Stream
 from .transports import client_ssl_context
 
@@ -53,7 +53,7 @@ class TranscribeStreamingClient:
     """Entry point: holds region, credentials, endpoint, transport and policies.
 
     ``credentials=None`` resolves them as every AWS SDK does (explicit, ``AWS_*``,
-    ``AWS_PROFILE`` and the shared files; see :mod:`streaming.aio.credentials`); only when
+    ``AWS_PROFILE`` and the shared files; see :mod:`streaming.proto.credentials`); only when
     nothing is found and the endpoint is on this machine does it fall back to the local
     endpoint's development key pair. ``credentials.source`` says which were used.
 

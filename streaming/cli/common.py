@@ -49,8 +49,8 @@ def note(text: str) -> None:
 
 
 def credentials_from_args(args: argparse.Namespace, endpoint: str) -> Credentials:
-    """The SDKs' chain (see streaming.aio.credentials); ``--debug`` says which were used."""
-    from ..aio.credentials import credentials_for  # noqa: PLC0415
+    """The SDKs' chain (see streaming.proto.credentials); ``--debug`` says which were used."""
+    from ..proto.credentials import credentials_for  # noqa: PLC0415
 
     found = credentials_for(endpoint, profile=args.profile)
     if args.debug:

@@ -25,8 +25,8 @@ async def serve(args: argparse.Namespace) -> int:
 
     from sigv4 import Credentials  # noqa: PLC0415
 
-    from ..aio.credentials import DEV_CREDENTIALS  # noqa: PLC0415
     from ..local import LocalEndpoint  # noqa: PLC0415
+    from ..proto.credentials import DEV_CREDENTIALS  # noqa: PLC0415
 
     credentials = []
     for number, pair in enumerate(args.credentials or [], 1):

@@ -166,7 +166,7 @@ def _outputs(args: argparse.Namespace, source: Any, mode: str) -> tuple[list[Any
 
 
 def _warn_about_language(args: argparse.Namespace, endpoint: str) -> None:
-    from ..aio.credentials import is_local_endpoint  # noqa: PLC0415
+    from ..proto.credentials import is_local_endpoint  # noqa: PLC0415
 
     languages = [args.language] if args.language else []
     for option in (args.identify_language, args.identify_multiple_languages):

@@ -36,7 +36,7 @@ import httpx
 
 from sigv4 import Credentials
 
-from ..aio.credentials import credentials_for
+from ..proto.credentials import credentials_for
 from ..proto.endpoints import check_endpoint, check_region
 from ..proto.errors import ConnectError, ParameterError, StreamTimeout, TranscribeError
 from ..proto.retry import DEFAULT_RETRY, RetryPolicy

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from .. import _lazy
 
 if TYPE_CHECKING:
-    from ..aio.credentials import DEV_CREDENTIALS
+    from ..proto.credentials import DEV_CREDENTIALS
     from .server import LocalEndpoint
     from .streamcore import Limits
 
 __all__ = ["DEV_CREDENTIALS", "Limits", "LocalEndpoint"]
 
-_WHERE = {"DEV_CREDENTIALS": ".aio.credentials", "LocalEndpoint": "server", "Limits": "streamcore"}
+_WHERE = {"DEV_CREDENTIALS": ".proto.credentials", "LocalEndpoint": "server", "Limits": "streamcore"}
 
 
 __getattr__ = _lazy.lazy_names(__name__, _WHERE, globals())

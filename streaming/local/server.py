@@ -23,7 +23,7 @@ from aiohttp import web
 
 from sigv4 import Credentials
 
-from ..aio.credentials import DEV_CREDENTIALS
+from ..proto.credentials import DEV_CREDENTIALS
 from ..proto.errors import (
     ConflictException,
     ParameterError,

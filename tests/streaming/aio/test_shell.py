@@ -18,8 +18,8 @@ import pytest
 import streaming
 from sigv4 import Credentials
 from streaming import AsyncByteSource, PcmSource, TranscribeStreamingClient
-from streaming.aio.credentials import DEV_CREDENTIALS, credentials_for
 from streaming.local import LocalEndpoint
+from streaming.proto.credentials import DEV_CREDENTIALS, credentials_for
 from streaming.proto.errors import (
     AudioFormatError,
     AudioSourceError,

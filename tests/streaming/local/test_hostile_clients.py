@@ -12,8 +12,8 @@ import h2.settings
 
 import eventstream
 from streaming import PcmSource, TranscribeStreamingClient
-from streaming.aio.credentials import DEV_CREDENTIALS
 from streaming.local import LocalEndpoint
+from streaming.proto.credentials import DEV_CREDENTIALS
 from streaming.proto.errors import ServiceError
 from tests.helpers import FIXTURES
 

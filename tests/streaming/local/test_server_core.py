@@ -17,7 +17,6 @@ import pytest
 import eventstream
 import sigv4
 from sigv4 import Credentials
-from streaming.aio.credentials import DEV_CREDENTIALS
 from streaming.local.admission import Admitted, Gate, OpenRequest, admit
 from streaming.local.faults import FaultPlan
 from streaming.local.resources import load_resources
@@ -30,6 +29,7 @@ from streaming.local.streamcore import (
     ServerStreamCore,
     idle_message,
 )
+from streaming.proto.credentials import DEV_CREDENTIALS
 from streaming.proto.errors import (
     AccessDeniedException,
     BadRequestException,

@@ -15,7 +15,6 @@ import pytest
 
 import eventstream
 import sigv4
-from streaming.aio.credentials import DEV_CREDENTIALS
 from streaming.proto.actions import (
     Action,
     CloseConnection,
@@ -28,6 +27,7 @@ from streaming.proto.actions import (
     Transmit,
 )
 from streaming.proto.core import StreamCore, StreamSettings
+from streaming.proto.credentials import DEV_CREDENTIALS
 from streaming.proto.errors import (
     AudioSourceError,
     BadRequestException,

@@ -9,6 +9,10 @@ which :mod:`streaming.local` accepts by default). It is public and never valid o
 
 For an endpoint on this machine botocore's chain is not consulted (it could reach an
 instance-metadata address and wait on it); a named profile still is read from the files.
+
+The choice is no asyncio work and the client, the job APIs and the local endpoint all
+need it, so it lives below all three. It reads nothing itself: the environment and the
+shared files are read by :func:`sigv4.resolve_credentials`, the one place that does.
 """
 
 from __future__ import annotations
