@@ -34,6 +34,7 @@ from ..proto.chunking import (
     FlacChunker,
     OggChunker,
     PcmChunker,
+    Salvage,
     check_flac,
     parse_wav,
     pcm_silence,
@@ -91,8 +92,22 @@ def _read_all(source: bytes | str | Path | IO[bytes]) -> bytes:
     return source.read()
 
 
-class PcmSource:
+class _Salvaging:
+    """A source whose chunker keeps what it read before damage (see :class:`Salvage`)."""
+
+    _chunker: Salvage
+
+    @property
+    def damage(self) -> AudioFormatError | None:
+        """Set once iteration met audio it could not read: what was read before it has been
+        yielded (and, from a stream, nothing after it is read); None while all is well."""
+        return self._chunker.damage
+
+
+class PcmSource(_Salvaging):
     """Raw PCM s16le (little-endian signed 16-bit, channels interleaved)."""
+
+    _chunker: PcmChunker
 
     media_encoding = "pcm"
 
@@ -118,12 +133,6 @@ class PcmSource:
     def header(self) -> bytes:
         return b""
 
-    @property
-    def damage(self) -> AudioFormatError | None:
-        """Set once iteration met audio it could not read (see :class:`Salvage`): what was
-        read before it has been yielded; None while all is well."""
-        return self._chunker.damage
-
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         source = self._source
         if isinstance(source, bytes | bytearray | memoryview | str | Path):
@@ -146,8 +155,10 @@ class WavSource(PcmSource):
         super().__init__(data[offset : offset + length], sample_rate=rate, channels=channels, chunk_ms=chunk_ms)
 
 
-class FlacSource:
+class FlacSource(_Salvaging):
     """A FLAC file or bytes, cut at frame boundaries; the rate comes from STREAMINFO."""
+
+    _chunker: FlacChunker
 
     media_encoding = "flac"
 
@@ -174,11 +185,6 @@ class FlacSource:
     def header(self) -> bytes:
         return self._header
 
-    @property
-    def damage(self) -> AudioFormatError | None:
-        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`)."""
-        return self._chunker.damage
-
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         chunker = self._chunker = FlacChunker(self._chunk_ms)
         for chunk in chunker.feed(self._data):
@@ -187,8 +193,10 @@ class FlacSource:
             yield chunk
 
 
-class OggOpusSource:
+class OggOpusSource(_Salvaging):
     """An Ogg/Opus file or bytes, cut at page boundaries; durations from granule positions."""
+
+    _chunker: OggChunker
 
     media_encoding = "ogg-opus"
 
@@ -221,11 +229,6 @@ class OggOpusSource:
     def header(self) -> bytes:
         return self._header
 
-    @property
-    def damage(self) -> AudioFormatError | None:
-        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`)."""
-        return self._chunker.damage
-
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         chunker = self._chunker = OggChunker(self._chunk_ms)
         for chunk in chunker.feed(self._data):
@@ -234,7 +237,7 @@ class OggOpusSource:
             yield chunk
 
 
-class AsyncByteSource:
+class AsyncByteSource(_Salvaging):
     """Any async iterator of bytes, re-cut into paced chunks for its encoding."""
 
     def __init__(
@@ -271,12 +274,6 @@ class AsyncByteSource:
         if isinstance(chunker, OggChunker):
             return chunker.header
         return b""
-
-    @property
-    def damage(self) -> AudioFormatError | None:
-        """What could not be read, once iteration met it (see :attr:`PcmSource.damage`);
-        nothing more is read from the stream after it."""
-        return self._chunker.damage
 
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
         async for data in self._stream:
