@@ -78,6 +78,10 @@ class AudioFormat:
             )
         return seconds
 
+    def bytes_for(self, seconds: float) -> int:
+        """PCM bytes in about ``seconds`` of media: whole samples of every channel."""
+        return round(self.sample_rate * seconds) * self.frame_bytes
+
     def silence(self, seconds: float) -> bytes:
         """About ``seconds`` of PCM zeros, whole samples of every channel."""
-        return bytes(round(self.sample_rate * seconds) * self.frame_bytes)
+        return bytes(self.bytes_for(seconds))

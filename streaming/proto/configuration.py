@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from .audioformat import AudioFormat
 from .errors import ParameterError
 from .params import Operation, StreamParams
 
@@ -103,24 +104,22 @@ def check_source_channels(params: StreamParams, configuration: Mapping[str, obje
     Standard and medical streams take two channels with channel identification
     (``number_of_channels=2``); Call Analytics with a ChannelDefinition for each channel.
     """
+    expected = AudioFormat.of(params, configuration).channels  # as the operation counts them
+    if channels == expected:
+        return
     if params.operation is Operation.CALL_ANALYTICS:
-        definitions = (configuration or {}).get("ChannelDefinitions")
-        declared = len(definitions) if isinstance(definitions, list | tuple) else 0
-        if channels == 2 and declared < 2:
+        if channels == 2:
             raise ParameterError(
                 "channel_definitions",
                 "the audio has 2 channels: give channel_definitions for channel 0 and 1 "
                 "(AGENT and CUSTOMER; --channel-roles AGENT,CUSTOMER), or mix it down to mono",
             )
-        if channels == 1 and declared == 2:
+        if channels == 1:
             raise ParameterError(
                 "channel_definitions",
                 "channel_definitions name two channels, so the service reads the audio as interleaved stereo, "
                 "but this audio is mono: leave channel_definitions out, or send the call's two channels",
             )
-        return
-    expected = params.channels
-    if channels == expected:
         return
     if channels == 2:
         raise ParameterError(

@@ -73,7 +73,7 @@ class RelaySession:
         self.params = _read(query, policy)
         self.policy = policy
         self.format = AudioFormat.of(self.params)  # mono PCM: what a page's microphone sends
-        self.chunk_bytes = len(self.format.silence(CHUNK_SECONDS))
+        self.chunk_bytes = self.format.bytes_for(CHUNK_SECONDS)
         self._pending = bytearray()
         self.ended = False
         self.gone = False  # the page closed while captions were on their way
